@@ -1,0 +1,240 @@
+"""Turn what a requester typed into the exact documents the portal would write.
+
+Shared by the live preview, submission and the API, so what an approver sees is what is written.
+"""
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from access_requests.models import AccessRequest, Mechanism
+from accounts.models import SESSION_SECONDS_MIN, Account
+from provisioning import policies
+from provisioning.policy.arns import ROLE_ARN_RE, ROOT_ARN_RE, account_root_arn, role_arn
+from provisioning.policy.validation import access_validate
+
+MAX_JUSTIFICATION = 2000
+MAX_TICKET = 128
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass
+class Draft:
+    """A request as it would be submitted: normalized fields, documents, or the errors per field."""
+
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    source_principal: str = ""
+    actions: list[str] = field(default_factory=list)
+    resources: list[str] = field(default_factory=list)
+    mechanism: str = Mechanism.ASSUME_ROLE
+    recommended_mechanism: str = Mechanism.ASSUME_ROLE
+    recommendation_reasons: list[str] = field(default_factory=list)
+    third_party: bool = False
+    documents: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, name: str, message: str) -> None:
+        self.errors.setdefault(name, []).append(message)
+
+
+def _principal(draft: Draft, source: Account, raw: str) -> str:
+    value = (raw or "").strip()
+    if not value or value == source.account_id:
+        return source.root_arn
+    if ROOT_ARN_RE.match(value):
+        if value != source.root_arn:
+            draft.add("source_principal", f"The principal must be in the source account {source}.")
+        return value
+    match = ROLE_ARN_RE.match(value)
+    if match is None:
+        draft.add(
+            "source_principal",
+            f"“{value}” is neither the account root (arn:aws:iam::{source.account_id}:root) nor a "
+            f"role ARN (arn:aws:iam::{source.account_id}:role/Name).",
+        )
+        return value
+    if match.group(1) != source.account_id:
+        draft.add("source_principal", f"The role must be in the source account {source}.")
+    return value
+
+
+def recommend(*, access_via: str) -> tuple[str, list[str]]:
+    """The mechanism for a request and the reasons, in the article's terms."""
+    reasons = ["Assuming a role works for every service: it is always an option."]
+    if access_via == AccessRequest.AccessVia.PORTAL:
+        reasons.insert(
+            0,
+            "You will take short-lived sessions from the portal, and only a role can be "
+            "assumed to mint a session.",
+        )
+    else:
+        reasons.insert(
+            0,
+            "The source principal keeps its own identity and assumes the role with the "
+            "profile shown on the grant page.",
+        )
+    return Mechanism.ASSUME_ROLE, reasons
+
+
+def draft_build(
+    *,
+    request_id: int | None,
+    source_account: Account | None,
+    target_account: Account | None,
+    source_principal: str,
+    actions: list[str],
+    resources: list[str],
+    access_via: str,
+    mechanism: str,
+    duration: int | None,
+    justification: str,
+    ticket: str,
+    third_party: bool,
+    external_id: str = "",
+) -> Draft:
+    """Check everything and build the documents. `request_id` None builds a preview."""
+    draft = Draft()
+    if source_account is None:
+        draft.add("source_account", "Choose the source account.")
+    if target_account is None:
+        draft.add("target_account", "Choose the target account.")
+    if source_account and target_account and source_account == target_account:
+        draft.add("target_account", "Source and target are the same account: no grant is needed.")
+    if target_account and not target_account.managed:
+        draft.add("target_account", f"The portal cannot write policies in {target_account}.")
+    if access_via not in AccessRequest.AccessVia.values:
+        draft.add("access_via", "Choose how the access will be used.")
+    if mechanism not in (AccessRequest.RequestedMechanism.AUTO, Mechanism.ASSUME_ROLE):
+        draft.add("mechanism", "This portal provisions roles (assume role) for now.")
+
+    if duration is None:
+        draft.add("duration", "Choose how long the access lasts.")
+    elif duration < SESSION_SECONDS_MIN:
+        draft.add("duration", "Access lasts at least 15 minutes.")
+    elif target_account and duration > target_account.max_access_duration:
+        draft.add(
+            "duration",
+            f"{target_account.name} allows access for at most "
+            f"{target_account.max_access_duration // 3600} hours.",
+        )
+
+    justification = justification.strip()
+    if not justification:
+        draft.add("justification", "Say why you need this access.")
+    elif len(justification) > MAX_JUSTIFICATION or _CONTROL_CHARS.search(justification):
+        draft.add("justification", f"At most {MAX_JUSTIFICATION} characters of plain text.")
+    if len(ticket) > MAX_TICKET or _CONTROL_CHARS.search(ticket):
+        draft.add("ticket", f"At most {MAX_TICKET} characters of plain text.")
+
+    if source_account:
+        draft.source_principal = _principal(draft, source_account, source_principal)
+        draft.third_party = third_party or source_account.third_party
+        if access_via == AccessRequest.AccessVia.PORTAL:
+            if not source_account.broker_role_arn:
+                draft.add(
+                    "access_via",
+                    f"{source_account} has no broker role, so the portal cannot vend sessions "
+                    "from it: choose the source principal's own identity.",
+                )
+            elif draft.source_principal not in (
+                source_account.root_arn,
+                source_account.broker_role_arn,
+            ):
+                draft.add(
+                    "source_principal",
+                    "Portal sessions are taken through the source account's broker role: the "
+                    "principal must be the account root or that role.",
+                )
+
+    if target_account:
+        check = access_validate(
+            actions=actions, resources=resources, target_account_id=target_account.account_id
+        )
+        draft.actions, draft.resources = check.actions, check.resources
+        for name, messages in check.errors.items():
+            for message in messages:
+                draft.add(name, message)
+
+    draft.mechanism, draft.recommendation_reasons = recommend(access_via=access_via)
+    draft.recommended_mechanism = draft.mechanism
+    if draft.errors or source_account is None or target_account is None:
+        return draft
+    draft.documents = documents_for(
+        request_id=request_id,
+        source_account=source_account,
+        target_account=target_account,
+        source_principal=draft.source_principal,
+        actions=draft.actions,
+        resources=draft.resources,
+        access_via=access_via,
+        external_id=external_id if draft.third_party else "",
+    )
+    return draft
+
+
+def source_role_name(
+    *, source_account: Account, source_principal: str, access_via: str
+) -> str:
+    """The source-account role that receives the identity policy, or "" when there is no single
+    role to attach it to (the account root used with the principals' own identities)."""
+    if access_via == AccessRequest.AccessVia.PORTAL and source_account.broker_role_arn:
+        return source_account.broker_role_arn.rsplit("/", 1)[1]
+    match = ROLE_ARN_RE.match(source_principal)
+    return match.group(3) if match else ""
+
+
+def documents_for(
+    *,
+    request_id: int | None,
+    source_account: Account,
+    target_account: Account,
+    source_principal: str,
+    actions: list[str],
+    resources: list[str],
+    access_via: str,
+    external_id: str,
+) -> dict[str, Any]:
+    from django.conf import settings
+
+    names = policies.names_for(request_id if request_id is not None else "<id>")
+    target_role_arn = role_arn(
+        account_id=target_account.account_id,
+        role_name=names.role_name,
+        path=settings.PORTAL_ROLE_PATH,
+    )
+    source_role = source_role_name(
+        source_account=source_account, source_principal=source_principal, access_via=access_via
+    )
+    written_by_portal = bool(source_role) and source_account.managed
+    if written_by_portal:
+        source_where = f"inline policy {names.policy_name} on role {source_role}"
+    else:
+        source_where = (
+            "to be attached by the source account's administrators to the identities "
+            f"that assume the role (any identity of {account_root_arn(source_account.account_id)})"
+        )
+    external_id_placeholder = external_id or ("<generated on submit>" if request_id is None else "")
+    return {
+        policies.TRUST_POLICY: {
+            "account_id": target_account.account_id,
+            "where": f"trust policy of role {target_role_arn}",
+            "written_by_portal": True,
+            "document": policies.trust_policy(
+                principal=source_principal, external_id=external_id_placeholder
+            ),
+        },
+        policies.PERMISSION_POLICY: {
+            "account_id": target_account.account_id,
+            "where": f"inline policy {names.policy_name} on role {target_role_arn}",
+            "written_by_portal": True,
+            "document": policies.permission_policy(
+                sid=names.sid, actions=actions, resources=resources
+            ),
+        },
+        policies.SOURCE_IDENTITY_POLICY: {
+            "account_id": source_account.account_id,
+            "where": source_where,
+            "role_name": source_role if written_by_portal else "",
+            "written_by_portal": written_by_portal,
+            "document": policies.source_identity_policy(sid=names.sid, role_arn=target_role_arn),
+        },
+    }

@@ -1,0 +1,93 @@
+"""The request form: parses what the person typed. The rules live in drafts.draft_build."""
+
+import re
+
+from django import forms
+
+from access_requests.models import AccessRequest
+from accounts.models import Account
+
+DURATION_CHOICES = [
+    (3600, "1 hour"),
+    (4 * 3600, "4 hours"),
+    (8 * 3600, "8 hours"),
+    (24 * 3600, "1 day"),
+    (3 * 24 * 3600, "3 days"),
+    (7 * 24 * 3600, "7 days"),
+]
+
+
+def _lines(value: str) -> list[str]:
+    return [item for item in re.split(r"[\s,]+", value or "") if item]
+
+
+class AccessRequestForm(forms.Form):
+    source_account = forms.ModelChoiceField(
+        queryset=Account.objects.all(),
+        empty_label="Choose the account your identities are in",
+        to_field_name="account_id",
+    )
+    source_principal = forms.CharField(
+        required=False,
+        max_length=2048,
+        help_text="Blank: the account root, i.e. any identity of the source account the account "
+        "allows (as in the article). Or one role ARN.",
+    )
+    target_account = forms.ModelChoiceField(
+        queryset=Account.objects.filter(managed=True),
+        empty_label="Choose the account that holds the resources",
+        to_field_name="account_id",
+    )
+    actions = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        max_length=5000,
+        help_text="Exact IAM actions, one per line, e.g. dynamodb:GetItem.",
+    )
+    resources = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        max_length=20000,
+        help_text="Resource ARNs in the target account, one per line.",
+    )
+    access_via = forms.ChoiceField(
+        choices=AccessRequest.AccessVia.choices,
+        initial=AccessRequest.AccessVia.PORTAL,
+        widget=forms.RadioSelect,
+    )
+    duration = forms.TypedChoiceField(choices=DURATION_CHOICES, coerce=int, initial=8 * 3600)
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, help_text="Why you need it."
+    )
+    ticket = forms.CharField(required=False, max_length=128, help_text="Optional, e.g. OPS-1234.")
+    third_party = forms.BooleanField(
+        required=False,
+        help_text="The source is outside the organization: the trust policy will require an "
+        "ExternalId the portal generates.",
+    )
+
+    def service_arguments(self) -> dict:
+        """The keyword arguments of access_request_submit and draft_build."""
+        data = self.cleaned_data
+        return {
+            "source_account": data.get("source_account"),
+            "target_account": data.get("target_account"),
+            "source_principal": data.get("source_principal", ""),
+            "actions": _lines(data.get("actions", "")),
+            "resources": _lines(data.get("resources", "")),
+            "access_via": data.get("access_via", AccessRequest.AccessVia.PORTAL),
+            "mechanism": AccessRequest.RequestedMechanism.AUTO,
+            "duration": data.get("duration"),
+            "justification": data.get("justification", ""),
+            "ticket": data.get("ticket", ""),
+            "third_party": data.get("third_party", False),
+        }
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+
+
+class DecisionForm(forms.Form):
+    comment = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )

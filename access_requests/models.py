@@ -1,0 +1,112 @@
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Account
+
+
+class Mechanism(models.TextChoices):
+    ASSUME_ROLE = "assume_role", "Assume role"
+    RESOURCE_POLICY = "resource_policy", "Resource-based policy"
+    ACL = "acl", "S3 ACL"
+
+
+class AccessRequest(models.Model):
+    """One engineer's ask for access to resources in another account, and its whole lifecycle."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending approval"
+        APPROVED = "approved", "Approved"
+        PROVISIONING = "provisioning", "Provisioning"
+        ACTIVE = "active", "Active"
+        REVOKING = "revoking", "Revoking"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+        REJECTED = "rejected", "Rejected"
+        CANCELLED = "cancelled", "Cancelled"
+        FAILED = "failed", "Failed"
+
+    class AccessVia(models.TextChoices):
+        PORTAL = "portal", "Sessions from the portal"
+        OWN_IDENTITY = "own_identity", "The source principal's own identity"
+
+    class RequestedMechanism(models.TextChoices):
+        AUTO = "auto", "Recommended"
+        ASSUME_ROLE = Mechanism.ASSUME_ROLE
+        RESOURCE_POLICY = Mechanism.RESOURCE_POLICY
+        ACL = Mechanism.ACL
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="access_requests"
+    )
+    source_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    source_principal = models.CharField(max_length=2048)
+    target_account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="access_requests"
+    )
+    actions = models.JSONField()
+    resources = models.JSONField()
+    access_via = models.CharField(
+        max_length=16, choices=AccessVia.choices, default=AccessVia.PORTAL
+    )
+    requested_mechanism = models.CharField(
+        max_length=16, choices=RequestedMechanism.choices, default=RequestedMechanism.AUTO
+    )
+    mechanism = models.CharField(max_length=16, choices=Mechanism.choices)
+    recommended_mechanism = models.CharField(max_length=16, choices=Mechanism.choices)
+    recommendation_reasons = models.JSONField(default=list)
+    duration = models.PositiveIntegerField(help_text="How long the grant lives, in seconds.")
+    justification = models.TextField(max_length=2000)
+    ticket = models.CharField(max_length=128, blank=True)
+    third_party = models.BooleanField(default=False)
+    external_id = models.CharField(max_length=64, blank=True)
+    documents = models.JSONField(
+        default=dict, help_text="Each document the portal will write, keyed by its role."
+    )
+    documents_hash = models.CharField(max_length=64)
+    findings = models.JSONField(default=list)
+    simulation = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["requester", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Request #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == self.Status.PENDING
+
+
+class Approval(models.Model):
+    """One approver's vote on a request, bound to the exact documents they saw."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve", "Approved"
+        REJECT = "reject", "Rejected"
+
+    access_request = models.ForeignKey(
+        AccessRequest, on_delete=models.CASCADE, related_name="approvals"
+    )
+    approver = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    decision = models.CharField(max_length=8, choices=Decision.choices)
+    comment = models.TextField(max_length=2000, blank=True)
+    documents_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["access_request", "approver"], name="one_vote_per_approver"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_decision_display()} by {self.approver} on #{self.access_request_id}"

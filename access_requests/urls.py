@@ -1,0 +1,26 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from access_requests import views
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="request_list"), name="home"),
+    path("requests/", views.request_list, name="request_list"),
+    path("requests/new/", views.request_new, name="request_new"),
+    path("requests/preview/", views.request_preview, name="request_preview"),
+    path("requests/<int:pk>/", views.request_detail, name="request_detail"),
+    path("requests/<int:pk>/status/", views.request_status, name="request_status"),
+    path(
+        "requests/<int:pk>/approve/",
+        views.request_decide,
+        {"decision": "approve"},
+        name="request_approve",
+    ),
+    path(
+        "requests/<int:pk>/reject/",
+        views.request_decide,
+        {"decision": "reject"},
+        name="request_reject",
+    ),
+    path("requests/<int:pk>/cancel/", views.request_cancel, name="request_cancel"),
+]

@@ -1,0 +1,193 @@
+"""HTML pages for requests: parse input, call one service or selector, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from access_requests import selectors, services
+from access_requests.drafts import draft_build
+from access_requests.forms import AccessRequestForm, DecisionForm
+from access_requests.models import AccessRequest
+from audit.models import AuditEvent
+from portal.errors import ServiceError
+from portal.http import client_address, flash_error
+
+PAGE_SIZE = 25
+
+
+@login_required
+@require_GET
+def request_list(request: HttpRequest) -> HttpResponse:
+    scope = request.GET.get("scope", "mine")
+    query = request.GET.get("q", "").strip()[:200]
+    if scope == "awaiting":
+        requests = selectors.access_requests_awaiting(user=request.user)
+    elif scope == "all":
+        requests = selectors.access_requests_visible_to(user=request.user)
+    else:
+        scope = "mine"
+        requests = selectors.access_requests_visible_to(user=request.user).filter(
+            requester=request.user
+        )
+    status = request.GET.get("status", "")
+    if status in AccessRequest.Status.values:
+        requests = requests.filter(status=status)
+    if query:
+        match = Q(justification__icontains=query) | Q(ticket__icontains=query)
+        match |= Q(target_account__account_id__icontains=query)
+        match |= Q(target_account__name__icontains=query)
+        match |= Q(requester__username__icontains=query)
+        if query.lstrip("#").isdigit():
+            match |= Q(pk=int(query.lstrip("#")))
+        requests = requests.filter(match)
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    awaiting = selectors.access_requests_awaiting(user=request.user).count()
+    return render(
+        request,
+        "access_requests/list.html",
+        {
+            "page": page,
+            "scope": scope,
+            "query": query,
+            "status": status,
+            "statuses": AccessRequest.Status.choices,
+            "awaiting_count": awaiting,
+        },
+    )
+
+
+@login_required
+def request_new(request: HttpRequest) -> HttpResponse:
+    form = AccessRequestForm(request.POST or None, initial=_initial(request))
+    draft = None
+    if request.method == "POST":
+        form.is_valid()
+        arguments = form.service_arguments()
+        if "preview" in request.POST:
+            draft = draft_build(request_id=None, **arguments)
+            form.add_service_errors(draft.errors)
+        elif form.is_valid():
+            try:
+                access_request = services.access_request_submit(
+                    requester=request.user, client_address=client_address(request), **arguments
+                )
+            except ServiceError as error:
+                form.add_service_errors(error.field_errors)
+                draft = draft_build(request_id=None, **arguments)
+            else:
+                messages.success(
+                    request, f"Request #{access_request.pk} submitted: approvers have been asked."
+                )
+                return redirect("request_detail", pk=access_request.pk)
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(
+        request, "access_requests/new.html", {"form": form, "draft": draft}, status=status
+    )
+
+
+def _initial(request: HttpRequest) -> dict:
+    """Prefill from the query string, so a request can be linked to ("request this again")."""
+    keys = ("source_account", "target_account", "actions", "resources", "source_principal")
+    return {key: request.GET[key][:5000] for key in keys if key in request.GET}
+
+
+@login_required
+@require_POST
+def request_preview(request: HttpRequest) -> HttpResponse:
+    """The live preview: the documents and the errors for what is in the form right now."""
+    form = AccessRequestForm(request.POST)
+    form.is_valid()
+    draft = draft_build(request_id=None, **form.service_arguments())
+    return render(request, "access_requests/_preview.html", {"draft": draft, "live": True})
+
+
+def _visible(request: HttpRequest, pk: int) -> AccessRequest:
+    return get_object_or_404(selectors.access_requests_visible_to(user=request.user), pk=pk)
+
+
+@login_required
+@require_GET
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = _visible(request, pk)
+    approvals = access_request.approvals.select_related("approver")
+    events = (
+        AuditEvent.objects.filter(access_request=access_request)
+        .select_related("actor")
+        .order_by("created_at", "id")
+    )
+    grant = getattr(access_request, "grant", None)
+    return render(
+        request,
+        "access_requests/detail.html",
+        {
+            "req": access_request,
+            "approvals": approvals,
+            "events": events,
+            "grant": grant,
+            "may_decide": selectors.access_request_may_decide(
+                user=request.user, access_request=access_request
+            ),
+            "is_requester": access_request.requester_id == request.user.pk,
+            "may_manage": request.user.is_superuser
+            or access_request.requester_id == request.user.pk
+            or selectors.user_approves_for(user=request.user, account=access_request.target_account),
+            "decision_form": DecisionForm(),
+        },
+    )
+
+
+@login_required
+@require_GET
+def request_status(request: HttpRequest, pk: int) -> JsonResponse:
+    """For the page's live updates."""
+    access_request = _visible(request, pk)
+    return JsonResponse(
+        {"id": access_request.pk, "status": access_request.status},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@login_required
+@require_POST
+def request_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+    access_request = _visible(request, pk)
+    form = DecisionForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        if decision == "approve":
+            services.access_request_approve(
+                access_request=access_request,
+                approver=request.user,
+                comment=comment,
+                client_address=client_address(request),
+            )
+            messages.success(request, "Your approval is recorded.")
+        else:
+            services.access_request_reject(
+                access_request=access_request,
+                approver=request.user,
+                reason=comment,
+                client_address=client_address(request),
+            )
+            messages.success(request, "The request is rejected.")
+    except ServiceError as error:
+        flash_error(request, error)
+    return redirect("request_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    access_request = _visible(request, pk)
+    try:
+        services.access_request_cancel(
+            access_request=access_request, user=request.user, client_address=client_address(request)
+        )
+        messages.success(request, "The request is cancelled.")
+    except ServiceError as error:
+        flash_error(request, error)
+    return redirect("request_detail", pk=pk)

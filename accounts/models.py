@@ -1,0 +1,75 @@
+from django.contrib.auth.models import Group
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+account_id_validator = RegexValidator(r"^\d{12}$", "An AWS account id is exactly 12 digits.")
+role_arn_validator = RegexValidator(
+    r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
+    "A role ARN looks like arn:aws:iam::123456789012:role/Name (IAM ARNs have no region).",
+)
+
+# STS limits: a role session lasts 15 minutes to 12 hours.
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html (DurationSeconds)
+SESSION_SECONDS_MIN = 900
+SESSION_SECONDS_MAX = 43200
+# Assuming a role from a role session is role chaining; AWS caps that session at one hour.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html#iam-term-role-chaining
+ROLE_CHAINING_SECONDS_MAX = 3600
+
+
+class Account(models.Model):
+    """An AWS account the portal knows: a source of principals, a target of grants, or both."""
+
+    class Environment(models.TextChoices):
+        PROD = "prod", "Production"
+        NON_PROD = "non_prod", "Non-production"
+
+    account_id = models.CharField(max_length=12, unique=True, validators=[account_id_validator])
+    name = models.CharField(max_length=64)
+    environment = models.CharField(
+        max_length=16, choices=Environment.choices, default=Environment.NON_PROD
+    )
+    managed = models.BooleanField(
+        default=True, help_text="The portal can write policies here through the provisioner role."
+    )
+    provisioner_role_arn = models.CharField(
+        max_length=2048, blank=True, validators=[role_arn_validator]
+    )
+    broker_role_arn = models.CharField(
+        max_length=2048,
+        blank=True,
+        validators=[role_arn_validator],
+        help_text="In a source account: the role through which the portal vends sessions.",
+    )
+    approver_group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="approved_accounts"
+    )
+    approvals_required = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    max_access_duration = models.PositiveIntegerField(
+        default=7 * 24 * 3600,
+        validators=[MinValueValidator(SESSION_SECONDS_MIN)],
+        help_text="Longest grant, in seconds.",
+    )
+    max_session_duration = models.PositiveIntegerField(
+        default=3600,
+        validators=[MinValueValidator(SESSION_SECONDS_MIN), MaxValueValidator(SESSION_SECONDS_MAX)],
+        help_text="MaxSessionDuration of the roles the portal creates here, in seconds.",
+    )
+    third_party = models.BooleanField(
+        default=False, help_text="Outside the organization: trust policies require an ExternalId."
+    )
+    organization_path = models.CharField(
+        max_length=512, blank=True, help_text="e.g. r-root/ou-workloads, for SCP evaluation."
+    )
+
+    class Meta:
+        ordering = ["account_id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account_id})"
+
+    @property
+    def root_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:root"

@@ -1,0 +1,29 @@
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models
+
+from audit.models import AuditEvent
+
+
+def audit_record(
+    *,
+    actor: AbstractBaseUser | None,
+    verb: str,
+    obj: models.Model,
+    access_request_id: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    client_address: str | None = None,
+) -> AuditEvent:
+    """Append one event. Call it inside the transaction of the change it records."""
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        verb=verb,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        access_request_id=access_request_id,
+        before=before or {},
+        after=after or {},
+        client_address=client_address,
+    )

@@ -1,0 +1,320 @@
+"""The only module that talks to AWS. Small typed functions over boto3 that return dataclasses.
+
+Credentials come from boto3's default chain (the tooling account) and from the roles named in the
+account records; never from settings or the database. `AWS_ENDPOINT_URL` points every client at the
+embedded emulator in development; unset, it is real AWS.
+"""
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+from django.conf import settings
+
+_CLIENT_CONFIG = Config(
+    connect_timeout=5,
+    read_timeout=20,
+    retries={"mode": "standard", "max_attempts": 3},
+)
+# Error codes AWS uses for "slow down" and "try again"; everything else is a real refusal.
+_RETRYABLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "InternalError",
+    "ServiceFailure",
+}
+_RETRYABLE_EXCEPTIONS = (
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.ConnectTimeoutError,
+    botocore.exceptions.ReadTimeoutError,
+)
+
+
+class AwsError(Exception):
+    """An AWS call failed. `retryable` says whether trying again later can help."""
+
+    def __init__(self, message: str, *, code: str = "", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+
+    def __repr__(self) -> str:  # never print the secret parts
+        return f"Credentials({self.access_key_id}, expires {self.expiration.isoformat()})"
+
+
+@dataclass(frozen=True)
+class AssumedRole:
+    credentials: Credentials
+    assumed_role_arn: str
+
+
+@dataclass(frozen=True)
+class RoleState:
+    arn: str
+    trust_policy: dict[str, Any]
+    max_session_duration: int
+    tags: dict[str, str]
+    inline_policies: dict[str, dict[str, Any]]
+
+
+def _translate(error: Exception, doing: str) -> AwsError:
+    if isinstance(error, botocore.exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", "") or str(error)
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        retryable = code in _RETRYABLE_CODES or status >= 500
+        return AwsError(f"{doing}: {code}: {message}", code=code, retryable=retryable)
+    if isinstance(error, _RETRYABLE_EXCEPTIONS):
+        return AwsError(f"{doing}: AWS did not answer ({error})", retryable=True)
+    return AwsError(f"{doing}: {error}")
+
+
+_clients: dict[tuple[str, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(service: str, credentials: Credentials | None = None) -> Any:
+    """A cached client: building one costs about 100 ms."""
+    key = (service, credentials.access_key_id if credentials else "")
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            if credentials is None:
+                session = boto3.session.Session()
+            else:
+                session = boto3.session.Session(
+                    aws_access_key_id=credentials.access_key_id,
+                    aws_secret_access_key=credentials.secret_access_key,
+                    aws_session_token=credentials.session_token,
+                )
+            client = session.client(
+                service,
+                region_name=settings.AWS_REGION,
+                endpoint_url=settings.AWS_ENDPOINT_URL,
+                config=_CLIENT_CONFIG,
+            )
+            if len(_clients) > 256:
+                _clients.clear()
+            _clients[key] = client
+        return client
+
+
+def caller_identity(credentials: Credentials | None = None) -> dict[str, str]:
+    try:
+        answer = _client("sts", credentials).get_caller_identity()
+    except Exception as error:
+        raise _translate(error, "sts:GetCallerIdentity") from error
+    return {"account": answer["Account"], "arn": answer["Arn"]}
+
+
+def assume_role(
+    *,
+    role_arn: str,
+    session_name: str,
+    via: Credentials | None = None,
+    duration: int = 900,
+    external_id: str = "",
+    source_identity: str = "",
+    tags: dict[str, str] | None = None,
+) -> AssumedRole:
+    """sts:AssumeRole, then check the new identity really is in the role's account (the emulator
+    files unknown keys under its default account instead of refusing them)."""
+    params: dict[str, Any] = {
+        "RoleArn": role_arn,
+        "RoleSessionName": session_name,
+        "DurationSeconds": duration,
+    }
+    if external_id:
+        params["ExternalId"] = external_id
+    if source_identity:
+        params["SourceIdentity"] = source_identity
+    if tags:
+        params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    try:
+        answer = _client("sts", via).assume_role(**params)
+    except Exception as error:
+        raise _translate(error, f"sts:AssumeRole on {role_arn}") from error
+    raw = answer["Credentials"]
+    credentials = Credentials(
+        access_key_id=raw["AccessKeyId"],
+        secret_access_key=raw["SecretAccessKey"],
+        session_token=raw["SessionToken"],
+        expiration=raw["Expiration"],
+    )
+    expected_account = role_arn.split(":")[4]
+    actual_account = caller_identity(credentials)["account"]
+    if actual_account != expected_account:
+        raise AwsError(
+            f"sts:AssumeRole on {role_arn} returned credentials for account {actual_account}",
+            code="WrongAccount",
+        )
+    return AssumedRole(credentials=credentials, assumed_role_arn=answer["AssumedRoleUser"]["Arn"])
+
+
+_role_sessions: dict[str, Credentials] = {}
+_role_sessions_lock = threading.Lock()
+
+
+def role_credentials(role_arn: str, *, session_name: str = "access-portal") -> Credentials:
+    """Credentials of a portal role (provisioner or broker), cached until 5 minutes before expiry.
+
+    These are taken from the tooling account's own credentials (boto3's default chain)."""
+    with _role_sessions_lock:
+        cached = _role_sessions.get(role_arn)
+        if cached and cached.expiration.timestamp() - time.time() > 300:
+            return cached
+    credentials = assume_role(role_arn=role_arn, session_name=session_name, duration=3600).credentials
+    with _role_sessions_lock:
+        _role_sessions[role_arn] = credentials
+    return credentials
+
+
+def _decode_policy(value: Any) -> dict[str, Any]:
+    """IAM returns policy documents URL-encoded strings (boto3 decodes some, not all)."""
+    if isinstance(value, dict):
+        return value
+    return json.loads(unquote(value))
+
+
+def role_read(credentials: Credentials, *, role_name: str) -> RoleState | None:
+    """The role with its trust policy, tags and inline policies, or None if it does not exist."""
+    iam = _client("iam", credentials)
+    try:
+        role = iam.get_role(RoleName=role_name)["Role"]
+        names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+        inline = {
+            name: _decode_policy(
+                iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+            )
+            for name in names
+        }
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return None
+        raise _translate(error, f"reading role {role_name}") from error
+    except Exception as error:
+        raise _translate(error, f"reading role {role_name}") from error
+    return RoleState(
+        arn=role["Arn"],
+        trust_policy=_decode_policy(role["AssumeRolePolicyDocument"]),
+        max_session_duration=role.get("MaxSessionDuration", 3600),
+        tags={tag["Key"]: tag["Value"] for tag in role.get("Tags", [])},
+        inline_policies=inline,
+    )
+
+
+def role_put(
+    credentials: Credentials,
+    *,
+    role_name: str,
+    path: str,
+    trust_policy: str,
+    max_session_duration: int,
+    tags: dict[str, str],
+    description: str,
+) -> str:
+    """Create the role, or bring an existing one to exactly this trust policy, duration and tags.
+    Returns its ARN. Safe to call again after a crash."""
+    iam = _client("iam", credentials)
+    tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
+    try:
+        try:
+            role = iam.create_role(
+                RoleName=role_name,
+                Path=path,
+                AssumeRolePolicyDocument=trust_policy,
+                MaxSessionDuration=max_session_duration,
+                Description=description,
+                Tags=tag_list,
+            )["Role"]
+            return role["Arn"]
+        except botocore.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] != "EntityAlreadyExists":
+                raise
+        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust_policy)
+        iam.update_role(
+            RoleName=role_name, MaxSessionDuration=max_session_duration, Description=description
+        )
+        iam.tag_role(RoleName=role_name, Tags=tag_list)
+        return iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except Exception as error:
+        raise _translate(error, f"writing role {role_name}") from error
+
+
+def role_policy_put(
+    credentials: Credentials, *, role_name: str, policy_name: str, document: str
+) -> None:
+    """Put (create or replace) one inline policy on a role."""
+    try:
+        _client("iam", credentials).put_role_policy(
+            RoleName=role_name, PolicyName=policy_name, PolicyDocument=document
+        )
+    except Exception as error:
+        raise _translate(error, f"writing inline policy {policy_name} on {role_name}") from error
+
+
+def role_policy_delete(credentials: Credentials, *, role_name: str, policy_name: str) -> bool:
+    """Delete one inline policy. False when it was already gone."""
+    try:
+        _client("iam", credentials).delete_role_policy(RoleName=role_name, PolicyName=policy_name)
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return False
+        raise _translate(error, f"deleting inline policy {policy_name} on {role_name}") from error
+    except Exception as error:
+        raise _translate(error, f"deleting inline policy {policy_name} on {role_name}") from error
+    return True
+
+
+def role_delete(credentials: Credentials, *, role_name: str) -> bool:
+    """Delete a role. False when it was already gone."""
+    try:
+        _client("iam", credentials).delete_role(RoleName=role_name)
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return False
+        raise _translate(error, f"deleting role {role_name}") from error
+    except Exception as error:
+        raise _translate(error, f"deleting role {role_name}") from error
+    return True
+
+
+def emulator_client(service: str, *, account_id: str, region: str | None = None) -> Any:
+    """A client acting directly inside one emulated account (moto's x-moto-account-id header).
+    Only for seeding the embedded emulator; real AWS has no such header."""
+    if not settings.AWS_ENDPOINT_URL:
+        raise AwsError("emulator_client needs AWS_ENDPOINT_URL (the embedded emulator)")
+    client = boto3.session.Session().client(
+        service,
+        region_name=region or settings.AWS_REGION,
+        endpoint_url=settings.AWS_ENDPOINT_URL,
+        config=_CLIENT_CONFIG,
+    )
+
+    def add_account_header(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account_id
+
+    client.meta.events.register("before-sign.*.*", add_account_header)
+    return client

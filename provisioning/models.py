@@ -1,0 +1,65 @@
+from django.conf import settings
+from django.db import models
+
+from access_requests.models import AccessRequest
+
+
+class Grant(models.Model):
+    """What the portal wrote into AWS for one approved request, precisely enough to undo it.
+
+    The lifecycle status lives on the request; the grant records names, ARNs and verification.
+    """
+
+    class EndStatus(models.TextChoices):
+        REVOKED = "revoked", "Revoked"
+        EXPIRED = "expired", "Expired"
+
+    access_request = models.OneToOneField(
+        AccessRequest, on_delete=models.PROTECT, related_name="grant"
+    )
+    role_arn = models.CharField(max_length=2048, blank=True)
+    role_name = models.CharField(max_length=64)
+    permission_policy_name = models.CharField(max_length=128)
+    # The source-side identity policy: an inline policy on one role of the source account.
+    source_role_name = models.CharField(max_length=64, blank=True)
+    source_policy_name = models.CharField(max_length=128, blank=True)
+    external_id = models.CharField(max_length=64, blank=True)
+    max_session_duration = models.PositiveIntegerField()
+    written = models.JSONField(default=dict, help_text="The documents as read back from AWS.")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification = models.JSONField(default=dict)
+    end_status = models.CharField(max_length=8, choices=EndStatus.choices, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Grant #{self.pk} for request #{self.access_request_id}"
+
+
+class CredentialIssue(models.Model):
+    """A session vended for a grant. Never holds the secret key or the session token."""
+
+    grant = models.ForeignKey(Grant, on_delete=models.PROTECT, related_name="credential_issues")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    session_name = models.CharField(max_length=64)
+    source_identity = models.CharField(max_length=64)
+    access_key_id = models.CharField(max_length=128)
+    assumed_role_arn = models.CharField(max_length=2048)
+    duration = models.PositiveIntegerField()
+    role_chained = models.BooleanField(default=False)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    issued_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Session {self.session_name} for grant #{self.grant_id}"

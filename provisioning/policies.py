@@ -1,0 +1,123 @@
+"""Pure builders of the policy documents the portal writes. No Django, no boto3.
+
+The documents follow the article's "Assume Role" scenario, with its ARNs corrected:
+- the role's permission policy (article: attached to MyTableCrossAccount),
+- the role's trust policy naming the source principal,
+- the source side's identity policy allowing sts:AssumeRole on exactly that role (MyTableAssume).
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from provisioning.policy.arns import arn_matches_template
+from provisioning.policy.catalog import action_lookup
+
+VERSION = "2012-10-17"
+Document = dict[str, Any]
+
+TRUST_POLICY = "trust_policy"
+PERMISSION_POLICY = "permission_policy"
+SOURCE_IDENTITY_POLICY = "source_identity_policy"
+
+
+@dataclass(frozen=True)
+class Names:
+    """The deterministic names of everything written for one request, so a retry finds them."""
+
+    role_name: str
+    policy_name: str
+    sid: str
+
+
+def names_for(request_id: int | str) -> Names:
+    return Names(
+        role_name=f"portal-access-{request_id}",
+        policy_name=f"portal-access-{request_id}",
+        sid=f"PortalAccess{request_id}",
+    )
+
+
+def trust_policy(*, principal: str, external_id: str = "") -> Document:
+    """Who may assume the role. With SourceIdentity and session tags, the trust policy must also
+    allow sts:SetSourceIdentity and sts:TagSession.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html
+    The ExternalId condition answers the confused-deputy problem for third parties.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html
+    """
+    assume: Document = {
+        "Sid": "PortalAssumeRole",
+        "Effect": "Allow",
+        "Principal": {"AWS": principal},
+        "Action": "sts:AssumeRole",
+    }
+    if external_id:
+        assume["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    attributes: Document = {
+        "Sid": "PortalSessionAttributes",
+        "Effect": "Allow",
+        "Principal": {"AWS": principal},
+        "Action": ["sts:SetSourceIdentity", "sts:TagSession"],
+    }
+    return {"Version": VERSION, "Statement": [assume, attributes]}
+
+
+def permission_policy(*, sid: str, actions: list[str], resources: list[str]) -> Document:
+    """Least privilege: each action on exactly the requested resources of a type it takes.
+
+    Actions that take no resource-level permissions (e.g. dynamodb:ListTables) get Resource "*"
+    in a statement of their own, the only form AWS accepts for them.
+    """
+    by_resources: dict[tuple[str, ...], list[str]] = {}
+    for name in actions:
+        action = action_lookup(name)
+        if action is None:
+            raise ValueError(f"unknown action {name}")
+        if not action.supports_resource_level:
+            matched: tuple[str, ...] = ("*",)
+        else:
+            templates = [t.arn_template for t in action.resource_types]
+            matched = tuple(r for r in resources if any(arn_matches_template(r, t) for t in templates))
+            if not matched:
+                continue
+        by_resources.setdefault(matched, []).append(action.qualified)
+    statements = []
+    for index, (matched, grouped) in enumerate(by_resources.items()):
+        statements.append(
+            {
+                "Sid": sid if index == 0 else f"{sid}N{index}",
+                "Effect": "Allow",
+                "Action": grouped[0] if len(grouped) == 1 else grouped,
+                "Resource": matched[0] if len(matched) == 1 else list(matched),
+            }
+        )
+    return {"Version": VERSION, "Statement": statements}
+
+
+def source_identity_policy(*, sid: str, role_arn: str) -> Document:
+    """The source side: allow assuming exactly the granted role (the article's MyTableAssume,
+    with the role's real IAM ARN rather than a DynamoDB-shaped one)."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": sid,
+                "Effect": "Allow",
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
+                "Resource": role_arn,
+            }
+        ],
+    }
+
+
+def document_json(document: Document) -> str:
+    """The exact text written to AWS: compact, keys in the order built."""
+    return json.dumps(document, separators=(",", ":"))
+
+
+def documents_hash(documents: dict[str, Any]) -> str:
+    """A stable digest of everything that will be written, which approvals are bound to."""
+    canonical = json.dumps(documents, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()

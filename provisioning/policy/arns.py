@@ -1,0 +1,79 @@
+"""ARNs: parsing, the shapes AWS accepts, and matching against catalog ARN templates.
+
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html
+"""
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+REGION_RE = r"[a-z]{2}(?:-[a-z]+)+-\d+"
+# Bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+BUCKET_RE = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+# Role names: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+ROLE_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$")
+ROOT_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):root$")
+
+# Template variables that may hold a path (slashes) and, for S3 keys, a wildcard.
+_PATH_VARIABLES = {"ObjectName", "RoleNameWithPath", "KeyName"}
+_WILDCARD_VARIABLES = {"ObjectName"}
+
+
+@dataclass(frozen=True)
+class Arn:
+    partition: str
+    service: str
+    region: str
+    account: str
+    resource: str
+
+    def __str__(self) -> str:
+        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
+
+
+def arn_parse(value: str) -> Arn | None:
+    """Split an ARN into its six parts, or None when it is not one."""
+    parts = value.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or not parts[1] or not parts[2] or not parts[5]:
+        return None
+    return Arn(*parts[1:])
+
+
+@cache
+def _template_regex(template: str) -> re.Pattern[str]:
+    pattern = ""
+    for literal, variable in re.findall(r"([^$]*)(?:\$\{(\w+)\})?", template):
+        pattern += re.escape(literal)
+        if not variable:
+            continue
+        if variable == "Partition":
+            pattern += "aws"
+        elif variable == "Region":
+            pattern += REGION_RE
+        elif variable == "Account":
+            pattern += r"\d{12}"
+        elif variable == "BucketName":
+            pattern += BUCKET_RE
+        elif variable in _WILDCARD_VARIABLES:
+            pattern += r"[^\s]+"
+        elif variable in _PATH_VARIABLES:
+            pattern += r"[\w+=,.@/-]+"
+        else:
+            pattern += r"[\w+=,.@-]+"
+    return re.compile(f"^{pattern}$")
+
+
+def arn_matches_template(arn: str, template: str) -> bool:
+    return _template_regex(template).match(arn) is not None
+
+
+def role_arn(*, account_id: str, role_name: str, path: str = "/") -> str:
+    """arn:aws:iam::ACCOUNT:role/PATH/NAME. IAM is global: no region in the ARN."""
+    return f"arn:aws:iam::{account_id}:role{path}{role_name}"
+
+
+def account_root_arn(account_id: str) -> str:
+    """The account principal: every identity of the account that its own policies allow."""
+    return f"arn:aws:iam::{account_id}:root"

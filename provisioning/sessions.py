@@ -1,0 +1,129 @@
+"""Credential vending: short-lived STS sessions for an active role grant (the session page).
+
+Secrets are returned to the caller and never stored or logged; the CredentialIssue and the audit
+event hold the access key id only.
+"""
+
+import re
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from access_requests.models import AccessRequest, Mechanism
+from accounts.models import ROLE_CHAINING_SECONDS_MAX, SESSION_SECONDS_MIN
+from audit.services import audit_record
+from portal.errors import ServiceError
+from provisioning import aws
+from provisioning.models import CredentialIssue, Grant
+
+# RoleSessionName and SourceIdentity: 2 to 64 of [\w+=,.@-].
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
+_SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
+
+
+def session_name_for(user: AbstractBaseUser) -> str:
+    name = _SESSION_NAME_UNSAFE.sub("-", user.get_username())[:64]
+    return name if len(name) >= 2 else f"user-{user.pk}"
+
+
+def session_duration(*, grant: Grant, role_chained: bool) -> tuple[int, str]:
+    """The longest session allowed, and what capped it, in words for the page."""
+    remaining = int((grant.expires_at - timezone.now()).total_seconds())
+    limits = [(grant.max_session_duration, "the role's maximum session duration")]
+    limits.append((remaining, "the time left on the grant"))
+    if role_chained:
+        limits.append(
+            (
+                ROLE_CHAINING_SECONDS_MAX,
+                "role chaining: the portal assumes the role from its broker role session, "
+                "and AWS caps a chained session at one hour",
+            )
+        )
+    seconds, reason = min(limits)
+    if seconds < SESSION_SECONDS_MIN:
+        # STS takes no less than 15 minutes. Revoking at expiry removes the role's policies, which
+        # cuts this session off too, because AWS evaluates policies on every call.
+        return SESSION_SECONDS_MIN, "the 15-minute minimum of STS (revocation still ends it on time)"
+    return seconds, reason
+
+
+def credential_process_document(credentials: aws.Credentials) -> dict:
+    """The AWS CLI's credential_process format.
+    https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sourcing-external.html"""
+    return {
+        "Version": 1,
+        "AccessKeyId": credentials.access_key_id,
+        "SecretAccessKey": credentials.secret_access_key,
+        "SessionToken": credentials.session_token,
+        "Expiration": credentials.expiration.isoformat(),
+    }
+
+
+def session_may_start(*, grant: Grant, user: AbstractBaseUser) -> None:
+    access_request = grant.access_request
+    if access_request.requester_id != user.pk:
+        raise ServiceError(
+            "Only the requester can take sessions for this grant.", kind=ServiceError.FORBIDDEN
+        )
+    if access_request.mechanism != Mechanism.ASSUME_ROLE:
+        raise ServiceError("Sessions exist only for role grants.", kind=ServiceError.CONFLICT)
+    if access_request.access_via != AccessRequest.AccessVia.PORTAL:
+        raise ServiceError(
+            "This grant is used with the source principal's own identity.",
+            kind=ServiceError.CONFLICT,
+        )
+    if access_request.status != AccessRequest.Status.ACTIVE or grant.expires_at <= timezone.now():
+        raise ServiceError(
+            f"This grant is {access_request.get_status_display().lower()}.",
+            kind=ServiceError.CONFLICT,
+        )
+
+
+def session_start(
+    *, grant: Grant, user: AbstractBaseUser, client_address: str | None = None
+) -> tuple[aws.AssumedRole, CredentialIssue, str]:
+    """Assume the granted role for the requester, through the source account's broker role.
+
+    RoleSessionName and SourceIdentity carry the requester, so CloudTrail in the target account
+    names the person. Returns the session, its record, and what capped its duration."""
+    session_may_start(grant=grant, user=user)
+    source = grant.access_request.source_account
+    broker = aws.role_credentials(source.broker_role_arn, session_name="access-portal-broker")
+    duration, capped_by = session_duration(grant=grant, role_chained=True)
+    name = session_name_for(user)
+    assumed = aws.assume_role(
+        role_arn=grant.role_arn,
+        session_name=name,
+        via=broker,
+        duration=duration,
+        external_id=grant.external_id,
+        source_identity=name,
+    )
+    with transaction.atomic():
+        issue = CredentialIssue.objects.create(
+            grant=grant,
+            user=user,
+            session_name=name,
+            source_identity=name,
+            access_key_id=assumed.credentials.access_key_id,
+            assumed_role_arn=assumed.assumed_role_arn,
+            duration=duration,
+            role_chained=True,
+            client_address=client_address,
+            expires_at=timezone.now() + timedelta(seconds=duration),
+        )
+        audit_record(
+            actor=user,
+            verb="credentials.issued",
+            obj=issue,
+            access_request_id=grant.access_request_id,
+            after={
+                "access_key_id": issue.access_key_id,
+                "assumed_role_arn": issue.assumed_role_arn,
+                "duration": duration,
+            },
+            client_address=client_address,
+        )
+    return assumed, issue, capped_by

@@ -1,0 +1,57 @@
+"""Celery tasks: take ids, call one service, retry AWS throttling and outages with backoff."""
+
+import logging
+import random
+
+from celery import shared_task
+
+from provisioning import services
+from provisioning.aws import AwsError
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 8
+# Every countdown stays far below the broker's visibility timeout (an hour), or Redis hands the
+# message to another worker while this one waits and the task runs twice.
+MAX_COUNTDOWN = 120
+
+
+def _countdown(retries: int) -> float:
+    return min(MAX_COUNTDOWN, 2 ** (retries + 1)) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def grant_provision_task(self, grant_id: int) -> None:
+    try:
+        services.grant_provision(grant_id=grant_id)
+    except AwsError as error:
+        if error.retryable and self.request.retries < self.max_retries:
+            logger.warning("provisioning grant %s: %s; retrying", grant_id, error)
+            raise self.retry(countdown=_countdown(self.request.retries)) from error
+        services.grant_provision_failed(grant_id=grant_id, message=str(error))
+    except Exception:
+        logger.exception("provisioning grant %s failed", grant_id)
+        services.grant_provision_failed(
+            grant_id=grant_id, message="Internal error while provisioning; see the worker log."
+        )
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def grant_revoke_task(self, grant_id: int) -> None:
+    try:
+        services.grant_revoke(grant_id=grant_id)
+    except AwsError as error:
+        if error.retryable and self.request.retries < self.max_retries:
+            logger.warning("revoking grant %s: %s; retrying", grant_id, error)
+            raise self.retry(countdown=_countdown(self.request.retries)) from error
+        services.grant_revoke_failed(grant_id=grant_id, message=str(error))
+    except Exception:
+        logger.exception("revoking grant %s failed", grant_id)
+        services.grant_revoke_failed(
+            grant_id=grant_id, message="Internal error while revoking; see the worker log."
+        )
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def grants_expire_task() -> int:
+    return services.grants_expire()

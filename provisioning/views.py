@@ -1,0 +1,100 @@
+"""HTML pages for grants: the session page, revoke and retry."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from access_requests.selectors import access_requests_visible_to
+from portal.errors import ServiceError
+from portal.http import client_address, flash_error
+from provisioning import services, sessions
+from provisioning.aws import AwsError
+from provisioning.models import Grant
+
+
+def _visible_grant(request: HttpRequest, pk: int) -> Grant:
+    visible = access_requests_visible_to(user=request.user)
+    return get_object_or_404(
+        Grant.objects.select_related(
+            "access_request__source_account",
+            "access_request__target_account",
+            "access_request__requester",
+        ).filter(access_request__in=visible),
+        pk=pk,
+    )
+
+
+@never_cache
+@login_required
+def grant_session(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: what a session will be; POST: assume the role and show the credentials once.
+
+    The response carries Cache-Control: no-store; the secrets exist only in this response."""
+    grant = _visible_grant(request, pk)
+    context = {
+        "grant": grant,
+        "req": grant.access_request,
+        "region": settings.AWS_REGION,
+        "profile_name": grant.role_name,
+    }
+    status = 200
+    try:
+        sessions.session_may_start(grant=grant, user=request.user)
+        _, context["capped_by"] = sessions.session_duration(grant=grant, role_chained=True)
+    except ServiceError as error:
+        context["refusal"] = error.message
+        status = 403 if error.kind == ServiceError.FORBIDDEN else 409
+    if request.method == "POST" and "refusal" not in context:
+        try:
+            assumed, issue, capped_by = sessions.session_start(
+                grant=grant, user=request.user, client_address=client_address(request)
+            )
+        except ServiceError as error:
+            context["refusal"] = error.message
+            status = 409
+        except AwsError as error:
+            context["refusal"] = f"AWS refused the session: {error}"
+            status = 502
+        else:
+            credentials = assumed.credentials
+            context.update(
+                {
+                    "credentials": credentials,
+                    "issue": issue,
+                    "capped_by": capped_by,
+                    "process_json": sessions.credential_process_document(credentials),
+                }
+            )
+    response = render(request, "provisioning/session.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = _visible_grant(request, pk)
+    try:
+        services.grant_revoke_request(
+            grant=grant, user=request.user, client_address=client_address(request)
+        )
+        messages.success(request, "Revoking: the portal removes exactly what it wrote.")
+    except ServiceError as error:
+        flash_error(request, error)
+    return redirect("request_detail", pk=grant.access_request_id)
+
+
+@login_required
+@require_POST
+def grant_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = _visible_grant(request, pk)
+    try:
+        services.grant_retry(grant=grant, user=request.user, client_address=client_address(request))
+        messages.success(request, "Trying again.")
+    except ServiceError as error:
+        flash_error(request, error)
+    return redirect("request_detail", pk=grant.access_request_id)

@@ -1,0 +1,108 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+
+  function copyText(text, button) {
+    const done = () => {
+      const label = button.textContent;
+      button.textContent = "Copied";
+      button.classList.add("copied");
+      setTimeout(() => { button.textContent = label; button.classList.remove("copied"); }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text) && done());
+    } else if (fallbackCopy(text)) {
+      done();
+    }
+  }
+
+  function fallbackCopy(text) {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    area.remove();
+    return ok;
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-copy-target], [data-copy-text]");
+    if (!button) return;
+    const target = button.dataset.copyTarget && document.getElementById(button.dataset.copyTarget);
+    copyText(target ? target.textContent : button.dataset.copyText, button);
+  });
+
+  document.addEventListener("submit", (event) => {
+    const message = event.target.dataset.confirm;
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+
+  // Countdowns to an ISO time.
+  function tick() {
+    document.querySelectorAll(".countdown[data-expires]").forEach((el) => {
+      let left = Math.max(0, Math.floor((Date.parse(el.dataset.expires) - Date.now()) / 1000));
+      const d = Math.floor(left / 86400); left %= 86400;
+      const h = Math.floor(left / 3600); left %= 3600;
+      const m = Math.floor(left / 60); const s = left % 60;
+      const pad = (n) => String(n).padStart(2, "0");
+      el.textContent = (d ? d + "d " : "") + pad(h) + ":" + pad(m) + ":" + pad(s);
+    });
+  }
+  tick();
+  setInterval(tick, 1000);
+
+  // Tabs (WAI-ARIA pattern: arrows move between tabs).
+  document.querySelectorAll("[data-tabs]").forEach((box) => {
+    const tabs = Array.from(box.querySelectorAll("[role=tab]"));
+    const select = (tab) => {
+      tabs.forEach((t) => {
+        const on = t === tab;
+        t.setAttribute("aria-selected", on ? "true" : "false");
+        t.tabIndex = on ? 0 : -1;
+        document.getElementById(t.getAttribute("aria-controls")).hidden = !on;
+      });
+      tab.focus();
+    };
+    tabs.forEach((tab, i) => {
+      tab.addEventListener("click", () => select(tab));
+      tab.addEventListener("keydown", (e) => {
+        if (e.key === "ArrowRight") select(tabs[(i + 1) % tabs.length]);
+        if (e.key === "ArrowLeft") select(tabs[(i - 1 + tabs.length) % tabs.length]);
+      });
+    });
+  });
+
+  // Live status: poll while the request is moving, reload when it changed.
+  const live = document.getElementById("live-status");
+  if (live && ["approved", "provisioning", "revoking"].includes(live.dataset.status)) {
+    const poll = () => fetch(live.dataset.statusUrl, { headers: { Accept: "application/json" } })
+      .then((r) => r.json())
+      .then((data) => {
+        if (data.status !== live.dataset.status) window.location.reload();
+        else setTimeout(poll, 1500);
+      })
+      .catch(() => setTimeout(poll, 5000));
+    setTimeout(poll, 1000);
+  }
+
+  // Live preview of the documents as the request form is filled in.
+  const form = document.getElementById("request-form");
+  const preview = document.getElementById("preview");
+  if (form && preview) {
+    let timer = null;
+    const refresh = () => {
+      const data = new FormData(form);
+      fetch(form.dataset.previewUrl, { method: "POST", body: data, headers: { "X-CSRFToken": data.get("csrfmiddlewaretoken") } })
+        .then((r) => (r.ok ? r.text() : null))
+        .then((html) => { if (html !== null) preview.innerHTML = html; })
+        .catch(() => {});
+    };
+    form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 400); });
+    form.addEventListener("change", () => { clearTimeout(timer); timer = setTimeout(refresh, 100); });
+  }
+})();
