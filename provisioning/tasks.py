@@ -4,6 +4,7 @@ import logging
 import random
 
 from celery import shared_task
+from django.conf import settings
 
 from provisioning import services
 from provisioning.aws import AwsError
@@ -17,7 +18,8 @@ MAX_COUNTDOWN = 120
 
 
 def _countdown(retries: int) -> float:
-    return min(MAX_COUNTDOWN, 2 ** (retries + 1)) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter)
+    ceiling = min(MAX_COUNTDOWN, settings.CELERY_VISIBILITY_TIMEOUT / 4)
+    return min(ceiling, 2 ** (retries + 1)) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)

@@ -103,6 +103,8 @@ LOGGING = {
         # botocore at DEBUG prints request bodies, which carry vended credentials: never below INFO.
         "botocore": {"level": "INFO"},
         "boto3": {"level": "INFO"},
+        # One "Found credentials in environment variables" line per client is noise.
+        "botocore.credentials": {"level": "WARNING"},
         "urllib3": {"level": "INFO"},
     },
 }
@@ -122,7 +124,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = env("PORTAL_TASK_QUEUE", default="portal")
 # Every retry countdown stays far below the visibility timeout, or Redis redelivers the task while
 # it waits and it runs several times. socket_timeout keeps a frozen Redis from blocking .delay().
-CELERY_VISIBILITY_TIMEOUT = 3600
+CELERY_VISIBILITY_TIMEOUT = env.int("PORTAL_BROKER_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
     "socket_timeout": 5,

@@ -1,0 +1,84 @@
+import os
+from types import SimpleNamespace
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from accounts.management.commands.seed_demo import demo_database_seed
+from accounts.models import Account
+from tests.support import Emulator, Worker, redis_flush
+
+# Tests never reach real AWS: the emulator takes any key, and these keep boto3 off ~/.aws.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "eu-central-1",
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    """One moto server over HTTP for the session, seeded with the demo world's AWS side."""
+    from provisioning.demo_world import demo_world_seed
+
+    server = Emulator()
+    previous = settings.AWS_ENDPOINT_URL
+    settings.AWS_ENDPOINT_URL = server.url
+    demo_world_seed()
+    yield server
+    settings.AWS_ENDPOINT_URL = previous
+    server.stop()
+
+
+@pytest.fixture
+def demo(db):
+    """The demo world's accounts and users (SPEC 8) in the test database."""
+    demo_database_seed()
+    users = {user.username: user for user in get_user_model().objects.all()}
+    accounts = {account.name: account for account in Account.objects.all()}
+    return SimpleNamespace(**users, **accounts)
+
+
+@pytest.fixture
+def aws_demo(emulator, demo):
+    return demo
+
+
+@pytest.fixture(scope="session")
+def worker_env(emulator, django_db_setup):
+    database = settings.DATABASES["default"]
+    redis_flush(settings.CELERY_BROKER_URL)
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "portal.settings.test",
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+        ),
+        "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
+        "PORTAL_TASK_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "AWS_ENDPOINT_URL": emulator.url,
+        # Short, so a message of a SIGKILLed worker comes back within the test; every retry
+        # countdown stays below a quarter of it.
+        "PORTAL_BROKER_VISIBILITY_TIMEOUT": "8",
+    }
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(worker_env):
+    """A real Celery worker on the real Redis for the whole session."""
+    process = Worker(worker_env).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def worker(celery_worker_process, transactional_db):
+    """Tests with a worker commit their data, so the worker's own connection sees it."""
+    if celery_worker_process.process.poll() is not None:
+        celery_worker_process.start()
+    return celery_worker_process
