@@ -1,0 +1,163 @@
+"""`manage.py seed_demo`: the demo world of SPEC 8, in the portal's database and in the emulator.
+
+Run by `make run` at every start: everything converges to the seed (update_or_create, passwords
+set again), so reruns neither fail nor duplicate. Refused where PORTAL_DEMO_ALLOWED is false
+(production settings), because the demo users have published passwords.
+"""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from accounts.models import Account
+from provisioning.demo_world import BROKER_ROLE, PROVISIONER_ROLE, DemoWorldError, demo_world_seed
+from provisioning.policy.arns import role_arn
+
+DAY = 24 * 3600
+DATA_APPROVERS = "data-approvers"
+PROD_APPROVERS = "prod-approvers"
+
+
+def _provisioner(account_id: str) -> str:
+    return role_arn(account_id=account_id, role_name=PROVISIONER_ROLE)
+
+
+# account_id -> fields; approver groups by name.
+DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
+    "111111111111": {
+        "name": "dev",
+        "environment": Account.Environment.NON_PROD,
+        "managed": True,
+        "third_party": False,
+        "provisioner_role_arn": _provisioner("111111111111"),
+        "broker_role_arn": role_arn(account_id="111111111111", role_name=BROKER_ROLE),
+        "approver_group": None,
+        "approvals_required": 1,
+        "max_session_duration": 3600,
+        "max_access_duration": 7 * DAY,
+        "organization_path": "r-demo/ou-workloads/ou-dev",
+    },
+    "999999999999": {
+        "name": "data",
+        "environment": Account.Environment.NON_PROD,
+        "managed": True,
+        "third_party": False,
+        "provisioner_role_arn": _provisioner("999999999999"),
+        "broker_role_arn": "",
+        "approver_group": DATA_APPROVERS,
+        "approvals_required": 1,
+        "max_session_duration": 3600,
+        "max_access_duration": 7 * DAY,
+        "organization_path": "r-demo/ou-workloads/ou-data",
+    },
+    "222222222222": {
+        "name": "prod",
+        "environment": Account.Environment.PROD,
+        "managed": True,
+        "third_party": False,
+        "provisioner_role_arn": _provisioner("222222222222"),
+        "broker_role_arn": "",
+        "approver_group": PROD_APPROVERS,
+        "approvals_required": 2,
+        "max_session_duration": 3600,
+        "max_access_duration": 1 * DAY,
+        "organization_path": "r-demo/ou-workloads/ou-prod",
+    },
+    "333333333333": {
+        "name": "vendor",
+        "environment": Account.Environment.NON_PROD,
+        "managed": False,
+        "third_party": True,
+        "provisioner_role_arn": "",
+        "broker_role_arn": "",
+        "approver_group": None,
+        "approvals_required": 1,
+        "max_session_duration": 3600,
+        "max_access_duration": 7 * DAY,
+        "organization_path": "",
+    },
+}
+
+# username -> (password, groups, superuser). The passwords are published in the README and on the
+# login page of the demo; that is why the command refuses to run outside the demo.
+DEMO_USERS: dict[str, tuple[str, list[str], bool]] = {
+    "alice": ("alice-demo", [], False),
+    "bob": ("bob-demo", [DATA_APPROVERS, PROD_APPROVERS], False),
+    "carol": ("carol-demo", [DATA_APPROVERS, PROD_APPROVERS], False),
+    "admin": ("admin-demo", [], True),
+}
+
+
+@transaction.atomic
+def demo_database_seed() -> list[str]:
+    """Accounts, approver groups and users; returns one summary line per record."""
+    lines = []
+    groups = {
+        name: Group.objects.get_or_create(name=name)[0] for name in (DATA_APPROVERS, PROD_APPROVERS)
+    }
+    for account_id, fields in DEMO_ACCOUNTS.items():
+        defaults = dict(fields, approver_group=groups.get(fields["approver_group"] or ""))
+        account, created = Account.objects.update_or_create(
+            account_id=account_id, defaults=defaults
+        )
+        account.full_clean()
+        lines.append(f"account {account}: {'created' if created else 'updated'}")
+    user_model = get_user_model()
+    for username, (password, group_names, superuser) in DEMO_USERS.items():
+        user, created = user_model.objects.update_or_create(
+            username=username,
+            defaults={
+                "email": f"{username}@example.com",
+                "first_name": username.capitalize(),
+                "is_active": True,
+                "is_staff": superuser,
+                "is_superuser": superuser,
+            },
+        )
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        user.groups.set([groups[name] for name in group_names])
+        lines.append(f"user {username}: {'created' if created else 'updated'}")
+    return lines
+
+
+class Command(BaseCommand):
+    help = "Seed the demo world (SPEC 8): accounts, users and, in the emulator, roles and data."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--skip-aws",
+            action="store_true",
+            help="Seed only the portal's database, not the emulator.",
+        )
+
+    def handle(self, *args: Any, skip_aws: bool = False, **options: Any) -> None:
+        if not settings.PORTAL_DEMO_ALLOWED:
+            raise CommandError(
+                "The demo world has users with published passwords; it is refused here "
+                "(PORTAL_DEMO_ALLOWED is false)."
+            )
+        if not skip_aws and not settings.AWS_ENDPOINT_URL:
+            raise CommandError(
+                "AWS_ENDPOINT_URL is unset, so this would be real AWS: seed_demo only seeds the "
+                "embedded emulator. Set AWS_ENDPOINT_URL, or pass --skip-aws."
+            )
+        lines = demo_database_seed()
+        if not skip_aws:
+            # One "Found credentials in environment variables" line per client is noise here.
+            logging.getLogger("botocore.credentials").setLevel(logging.WARNING)
+            try:
+                lines += demo_world_seed()
+            except DemoWorldError as error:
+                raise CommandError(
+                    f"Seeding the emulator at {settings.AWS_ENDPOINT_URL}: {error}"
+                ) from error
+        for line in lines:
+            self.stdout.write(f"  {line}")
+        where = "" if skip_aws else f" and the emulator at {settings.AWS_ENDPOINT_URL}"
+        self.stdout.write(self.style.SUCCESS(f"Demo world seeded in the database{where}."))
