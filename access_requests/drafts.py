@@ -171,9 +171,7 @@ def draft_build(
     return draft
 
 
-def source_role_name(
-    *, source_account: Account, source_principal: str, access_via: str
-) -> str:
+def source_role_name(*, source_account: Account, source_principal: str, access_via: str) -> str:
     """The source-account role that receives the identity policy, or "" when there is no single
     role to attach it to (the account root used with the principals' own identities)."""
     if access_via == AccessRequest.AccessVia.PORTAL and source_account.broker_role_arn:

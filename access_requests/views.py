@@ -134,7 +134,9 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_requester": access_request.requester_id == request.user.pk,
             "may_manage": request.user.is_superuser
             or access_request.requester_id == request.user.pk
-            or selectors.user_approves_for(user=request.user, account=access_request.target_account),
+            or selectors.user_approves_for(
+                user=request.user, account=access_request.target_account
+            ),
             "decision_form": DecisionForm(),
         },
     )

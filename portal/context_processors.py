@@ -7,6 +7,7 @@ def navigation(request: HttpRequest) -> dict:
     if user is None or not user.is_authenticated:
         return {}
     return {
-        "nav_is_approver": user.is_superuser or user.groups.filter(approved_accounts__isnull=False).exists(),
+        "nav_is_approver": user.is_superuser
+        or user.groups.filter(approved_accounts__isnull=False).exists(),
         "nav_is_admin": user.is_superuser,
     }

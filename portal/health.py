@@ -43,5 +43,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
             checks[name] = f"down: {type(error).__name__}"
     healthy = all(state == "ok" for state in checks.values())
     return JsonResponse(
-        {"status": "ok" if healthy else "degraded", "checks": checks}, status=200 if healthy else 503
+        {"status": "ok" if healthy else "degraded", "checks": checks},
+        status=200 if healthy else 503,
     )

@@ -185,7 +185,9 @@ def role_credentials(role_arn: str, *, session_name: str = "access-portal") -> C
         cached = _role_sessions.get(role_arn)
         if cached and cached.expiration.timestamp() - time.time() > 300:
             return cached
-    credentials = assume_role(role_arn=role_arn, session_name=session_name, duration=3600).credentials
+    credentials = assume_role(
+        role_arn=role_arn, session_name=session_name, duration=3600
+    ).credentials
     with _role_sessions_lock:
         _role_sessions[role_arn] = credentials
     return credentials

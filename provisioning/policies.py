@@ -79,7 +79,9 @@ def permission_policy(*, sid: str, actions: list[str], resources: list[str]) -> 
             matched: tuple[str, ...] = ("*",)
         else:
             templates = [t.arn_template for t in action.resource_types]
-            matched = tuple(r for r in resources if any(arn_matches_template(r, t) for t in templates))
+            matched = tuple(
+                r for r in resources if any(arn_matches_template(r, t) for t in templates)
+            )
             if not matched:
                 continue
         by_resources.setdefault(matched, []).append(action.qualified)

@@ -284,9 +284,13 @@ def grant_revoke(*, grant_id: int) -> None:
     if grant.source_policy_name:
         source_credentials = aws.role_credentials(source.provisioner_role_arn)
         if aws.role_policy_delete(
-            source_credentials, role_name=grant.source_role_name, policy_name=grant.source_policy_name
+            source_credentials,
+            role_name=grant.source_role_name,
+            policy_name=grant.source_policy_name,
         ):
-            removed.append(f"{source.account_id}:role/{grant.source_role_name}:{grant.source_policy_name}")
+            removed.append(
+                f"{source.account_id}:role/{grant.source_role_name}:{grant.source_policy_name}"
+            )
     target_credentials = aws.role_credentials(target.provisioner_role_arn)
     role = aws.role_read(target_credentials, role_name=grant.role_name)
     if role is not None:
@@ -298,7 +302,9 @@ def grant_revoke(*, grant_id: int) -> None:
         if aws.role_policy_delete(
             target_credentials, role_name=grant.role_name, policy_name=grant.permission_policy_name
         ):
-            removed.append(f"{target.account_id}:role/{grant.role_name}:{grant.permission_policy_name}")
+            removed.append(
+                f"{target.account_id}:role/{grant.role_name}:{grant.permission_policy_name}"
+            )
         if aws.role_delete(target_credentials, role_name=grant.role_name):
             removed.append(role.arn)
 

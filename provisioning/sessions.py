@@ -45,7 +45,10 @@ def session_duration(*, grant: Grant, role_chained: bool) -> tuple[int, str]:
     if seconds < SESSION_SECONDS_MIN:
         # STS takes no less than 15 minutes. Revoking at expiry removes the role's policies, which
         # cuts this session off too, because AWS evaluates policies on every call.
-        return SESSION_SECONDS_MIN, "the 15-minute minimum of STS (revocation still ends it on time)"
+        return (
+            SESSION_SECONDS_MIN,
+            "the 15-minute minimum of STS (revocation still ends it on time)",
+        )
     return seconds, reason
 
 

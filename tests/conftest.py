@@ -65,6 +65,7 @@ def worker_env(emulator, django_db_setup):
         # Short, so a message of a SIGKILLed worker comes back within the test; every retry
         # countdown stays below a quarter of it.
         "PORTAL_BROKER_VISIBILITY_TIMEOUT": "8",
+        "PORTAL_BROKER_RESTORE_INTERVAL": "1",
     }
 
 

@@ -1,5 +1,6 @@
 """Real processes for tests: the emulator (moto server over HTTP) and a Celery worker."""
 
+import contextlib
 import os
 import signal
 import socket
@@ -131,3 +132,51 @@ class Worker:
 
 def redis_flush(url: str) -> None:
     redis.Redis.from_url(url).flushdb()
+
+
+class SlowProxy:
+    """A TCP proxy to the emulator that holds every chunk the client sends for `delay` seconds,
+    so a test can kill a worker in the middle of its AWS calls."""
+
+    def __init__(self, target_port: int, delay: float) -> None:
+        import threading
+
+        self.delay = delay
+        self.target_port = target_port
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.port = self.server.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.running = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while self.running:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, slow: bool) -> None:
+        try:
+            while chunk := source.recv(65536):
+                if slow:
+                    time.sleep(self.delay)
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        self.running = False
+        self.server.close()

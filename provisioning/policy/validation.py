@@ -62,7 +62,9 @@ def _resource_error(resource: str, actions: list[Action], target_account_id: str
         )
     services = {action.service for action in actions}
     if arn.service not in services:
-        return f"“{resource}” is a {arn.service} resource, but no {arn.service} action is requested."
+        return (
+            f"“{resource}” is a {arn.service} resource, but no {arn.service} action is requested."
+        )
     templates = [
         resource_type.arn_template
         for action in actions
@@ -137,4 +139,3 @@ def access_validate(
                     f"{', '.join(templates)}.",
                 )
     return check
-

@@ -50,7 +50,9 @@ def test_request_approve_provision_session_get_item_revoke(aws_demo, worker, emu
 
     wait_until(lambda: _status(access_request) == "active", timeout=30, what="an active grant")
     grant = Grant.objects.get(access_request=access_request)
-    assert grant.role_arn == f"arn:aws:iam::999999999999:role/portal/portal-access-{access_request.pk}"
+    assert (
+        grant.role_arn == f"arn:aws:iam::999999999999:role/portal/portal-access-{access_request.pk}"
+    )
     assert grant.written["trust_policy"]["Statement"][0]["Principal"] == {
         "AWS": "arn:aws:iam::111111111111:root"
     }

@@ -1,0 +1,151 @@
+"""A worker killed with SIGKILL in the middle of provisioning loses nothing and writes nothing
+twice: the task is acknowledged late and handed back, and every AWS write is idempotent."""
+
+import random
+
+import boto3
+import pytest
+
+from access_requests.models import AccessRequest
+from access_requests.services import access_request_approve, access_request_submit
+from audit.models import AuditEvent
+from provisioning.models import Grant
+from tests.support import SlowProxy, Worker, wait_until
+
+TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
+
+
+def _iam(emulator, account_id: str):
+    client = boto3.client("iam", endpoint_url=emulator.url, region_name="us-east-1")
+    client.meta.events.register(
+        "before-sign.*.*",
+        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account_id),
+    )
+    return client
+
+
+def _status(access_request: AccessRequest) -> str:
+    access_request.refresh_from_db()
+    return access_request.status
+
+
+def _approved_request(demo) -> AccessRequest:
+    access_request = access_request_submit(
+        requester=demo.alice,
+        source_account=demo.dev,
+        target_account=demo.data,
+        actions=["dynamodb:GetItem", "dynamodb:Query"],
+        resources=[TABLE_ARN],
+        duration=3600,
+        justification="fault test",
+    )
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    return access_request
+
+
+def _assert_written_exactly_once(emulator, access_request: AccessRequest) -> None:
+    name = f"portal-access-{access_request.pk}"
+    target = _iam(emulator, "999999999999")
+    roles = [r["RoleName"] for r in target.list_roles(PathPrefix="/portal/")["Roles"]]
+    assert roles.count(name) == 1
+    assert target.list_role_policies(RoleName=name)["PolicyNames"] == [name]
+    broker = _iam(emulator, "111111111111").list_role_policies(RoleName="PortalBroker")
+    assert broker["PolicyNames"].count(name) == 1
+    activations = AuditEvent.objects.filter(access_request=access_request, verb="grant.activated")
+    assert activations.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kill", ["whole_worker", "pool_process"])
+def test_worker_killed_while_provisioning_ends_active_exactly_once(
+    aws_demo, celery_worker_process, worker_env, emulator, kill
+):
+    celery_worker_process.stop()  # this test runs its own workers on the same queue
+    proxy = SlowProxy(emulator.port, delay=0.15)
+    env = worker_env | {"AWS_ENDPOINT_URL": proxy.url}
+    victim = Worker(env, name=f"victim-{kill}").start()
+    try:
+        access_request = _approved_request(aws_demo)
+        wait_until(lambda: _status(access_request) == "provisioning", what="provisioning to start")
+        # Somewhere among its AWS calls (each held 0.15 s by the proxy).
+        wait_until(lambda: True, timeout=1)
+        __import__("time").sleep(random.uniform(0.2, 1.2))
+        if kill == "whole_worker":
+            victim.kill()
+        else:
+            children = victim.children()
+            assert children, "the prefork pool has a process"
+            __import__("os").kill(children[0], 9)
+        assert _status(access_request) == "provisioning"
+
+        if kill == "whole_worker":
+            victim = Worker(env, name=f"victim-{kill}").start()
+        wait_until(
+            lambda: _status(access_request) == "active",
+            timeout=60,
+            what="the redelivered task to finish provisioning",
+        )
+    finally:
+        victim.stop()
+        proxy.stop()
+
+    grant = Grant.objects.get(access_request=access_request)
+    assert grant.attempts >= 2, "the task ran again after the kill"
+    _assert_written_exactly_once(emulator, access_request)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("target", ["data", "prod"])
+def test_two_approvers_at_the_same_instant_provision_once(aws_demo, worker, emulator, target):
+    """bob and carol approve in two threads released together: one grant, written once."""
+    import threading
+
+    from django.db import connection
+
+    from portal.errors import ServiceError
+
+    demo = aws_demo
+    account = getattr(demo, target)
+    resource = (
+        TABLE_ARN if target == "data" else "arn:aws:dynamodb:eu-central-1:222222222222:table/Orders"
+    )
+    access_request = access_request_submit(
+        requester=demo.alice,
+        source_account=demo.dev,
+        target_account=account,
+        actions=["dynamodb:GetItem"],
+        resources=[resource],
+        duration=3600,
+        justification="race",
+    )
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def approve(user) -> None:
+        barrier.wait()
+        try:
+            access_request_approve(access_request=access_request, approver=user)
+            outcomes[user.username] = "approved"
+        except ServiceError as error:
+            outcomes[user.username] = error.kind
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=approve, args=(u,)) for u in (demo.bob, demo.carol)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    wait_until(lambda: _status(access_request) == "active", timeout=30, what="activation")
+    assert Grant.objects.filter(access_request=access_request).count() == 1
+    assert Grant.objects.get(access_request=access_request).attempts == 1
+    if target == "data":
+        assert sorted(outcomes.values()) == ["approved", "conflict"]
+    else:
+        assert sorted(outcomes.values()) == ["approved", "approved"]
+    name = f"portal-access-{access_request.pk}"
+    roles = _iam(emulator, account.account_id).list_roles(PathPrefix="/portal/")["Roles"]
+    assert [r["RoleName"] for r in roles].count(name) == 1
+    approvals = AuditEvent.objects.filter(access_request=access_request, verb="request.approved")
+    assert approvals.count() == 1
