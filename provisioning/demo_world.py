@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from provisioning.aws import AwsError, emulator_client
-from provisioning.policy.arns import account_root_arn, role_arn
+from provisioning.policy.arns import account_root_arn
 
 # The article's world lives in Frankfurt; its ARNs name eu-central-1.
 DEMO_REGION = "eu-central-1"
@@ -37,8 +37,8 @@ PORTAL_ROLE_ACTIONS = [
     "iam:ListRolePolicies",
     "iam:DeleteRolePolicy",
 ]
-# On the broker role the portal only adds and removes the per-grant identity policies.
-BROKER_ROLE_ACTIONS = [
+# On source-account roles the portal only adds and removes the per-grant identity policies.
+SOURCE_ROLE_ACTIONS = [
     "iam:GetRole",
     "iam:PutRolePolicy",
     "iam:GetRolePolicy",
@@ -127,7 +127,9 @@ def tooling_trust_policy() -> dict[str, Any]:
 
 def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, Any]:
     """Least privilege for the provisioner role: manage roles under the portal's path, and in a
-    source account the inline policies of the broker role."""
+    source account the inline identity policies that let its roles assume a granted role: the
+    broker role's for portal sessions, and any role's that a request names as its source
+    principal (IAM cannot narrow PutRolePolicy by policy name, so this covers every role)."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ManagePortalRoles",
@@ -139,10 +141,10 @@ def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, A
     if broker_role:
         statements.append(
             {
-                "Sid": "BrokerIdentityPolicies",
+                "Sid": "SourceIdentityPolicies",
                 "Effect": "Allow",
-                "Action": BROKER_ROLE_ACTIONS,
-                "Resource": role_arn(account_id=account_id, role_name=broker_role),
+                "Action": SOURCE_ROLE_ACTIONS,
+                "Resource": f"arn:aws:iam::{account_id}:role/*",
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
