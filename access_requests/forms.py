@@ -83,6 +83,8 @@ class AccessRequestForm(forms.Form):
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         for name, messages in errors.items():
+            if name in self.errors:
+                continue  # the field's own check already said what is wrong
             for message in messages:
                 self.add_error(name if name in self.fields else None, message)
 

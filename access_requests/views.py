@@ -65,12 +65,13 @@ def request_new(request: HttpRequest) -> HttpResponse:
     form = AccessRequestForm(request.POST or None, initial=_initial(request))
     draft = None
     if request.method == "POST":
-        form.is_valid()
+        form_ok = form.is_valid()
         arguments = form.service_arguments()
-        if "preview" in request.POST:
+        if "preview" in request.POST or not form_ok:
+            # Every field's message at once, not only those of Django's own field checks.
             draft = draft_build(request_id=None, **arguments)
             form.add_service_errors(draft.errors)
-        elif form.is_valid():
+        else:
             try:
                 access_request = services.access_request_submit(
                     requester=request.user, client_address=client_address(request), **arguments

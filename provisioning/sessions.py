@@ -91,6 +91,7 @@ def session_start(
 
     RoleSessionName and SourceIdentity carry the requester, so CloudTrail in the target account
     names the person. Returns the session, its record, and what capped its duration."""
+    grant = Grant.objects.select_related("access_request__source_account").get(pk=grant.pk)
     session_may_start(grant=grant, user=user)
     source = grant.access_request.source_account
     broker = aws.role_credentials(source.broker_role_arn, session_name="access-portal-broker")

