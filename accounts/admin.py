@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
 
 from accounts.models import Account
 
@@ -17,3 +19,45 @@ class AccountAdmin(admin.ModelAdmin):
     list_filter = ("environment", "managed", "third_party")
     search_fields = ("account_id", "name")
     autocomplete_fields = ("approver_group",)
+    fieldsets = (
+        (None, {"fields": ("account_id", "name", "environment", "organization_path")}),
+        ("Portal roles", {"fields": ("managed", "provisioner_role_arn", "broker_role_arn")}),
+        ("Approvals", {"fields": ("approver_group", "approvals_required")}),
+        ("Limits", {"fields": ("max_access_duration", "max_session_duration", "third_party")}),
+    )
+
+
+class ApprovedAccountsInline(admin.TabularInline):
+    model = Account
+    fk_name = "approver_group"
+    fields = ("account_id", "name", "approvals_required")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "Accounts this group approves for"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class UserInline(admin.TabularInline):
+    model = Group.user_set.through
+    extra = 0
+    autocomplete_fields = ("user",)
+    verbose_name = "Member"
+    verbose_name_plural = "Members (approvers)"
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class ApproverGroupAdmin(GroupAdmin):
+    """Groups double as approver groups: members approve for the accounts that name the group."""
+
+    inlines = (UserInline, ApprovedAccountsInline)
+    list_display = ("name", "member_count")
+
+    @admin.display(description="Members")
+    def member_count(self, group: Group) -> int:
+        return group.user_set.count()

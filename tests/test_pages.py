@@ -182,3 +182,21 @@ def test_healthz_is_503_when_the_broker_is_down(client, db, emulator, settings):
     body = response.json()
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["broker"].startswith("down")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/accounts/account/",
+        "/admin/accounts/account/{data}/change/",
+        "/admin/auth/group/",
+        "/admin/auth/group/{group}/change/",
+        "/admin/audit/auditevent/",
+    ],
+)
+def test_admin_pages_for_accounts_and_approver_groups(demo, url):
+    url = url.format(data=demo.data.pk, group=demo.data.approver_group_id)
+    response = client_for(demo.admin).get(url)
+    assert response.status_code == 200
+    if "group" in url and "change" in url:
+        assert b"bob" in response.content and b"999999999999" in response.content
