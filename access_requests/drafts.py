@@ -15,6 +15,12 @@ from provisioning.policy.validation import access_validate
 
 MAX_JUSTIFICATION = 2000
 MAX_TICKET = 128
+# IAM quotas, counted without white space: a role trust policy 2,048 characters, a role's inline
+# policies 10,240 in all. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+SIZE_LIMITS = {
+    policies.TRUST_POLICY: (2048, "source_principal"),
+    policies.PERMISSION_POLICY: (10240, "resources"),
+}
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -168,6 +174,16 @@ def draft_build(
         access_via=access_via,
         external_id=external_id if draft.third_party else "",
     )
+    for key, (limit, field_name) in SIZE_LIMITS.items():
+        size = policies.policy_size(draft.documents[key]["document"])
+        if size > limit:
+            draft.add(
+                field_name,
+                f"The {key.replace('_', ' ')} would be {size:,} characters; IAM allows "
+                f"{limit:,}. Ask for fewer actions or resources in one request.",
+            )
+    if draft.errors:
+        draft.documents = {}
     return draft
 
 

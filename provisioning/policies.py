@@ -119,6 +119,11 @@ def document_json(document: Document) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
+def policy_size(document: Document) -> int:
+    """The size IAM counts against its quotas: characters without white space."""
+    return len("".join(document_json(document).split()))
+
+
 def documents_hash(documents: dict[str, Any]) -> str:
     """A stable digest of everything that will be written, which approvals are bound to."""
     canonical = json.dumps(documents, sort_keys=True, separators=(",", ":"))

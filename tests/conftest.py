@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.management.commands.seed_demo import demo_database_seed
 from accounts.models import Account
-from tests.support import Emulator, Worker, redis_flush
+from tests.support import Emulator, Worker, redis_queue_clear
 
 # Tests never reach real AWS: the emulator takes any key, and these keep boto3 off ~/.aws.
 os.environ.update(
@@ -52,7 +52,7 @@ def aws_demo(emulator, demo):
 @pytest.fixture(scope="session")
 def worker_env(emulator, django_db_setup):
     database = settings.DATABASES["default"]
-    redis_flush(settings.CELERY_BROKER_URL)
+    redis_queue_clear(settings.CELERY_BROKER_URL, settings.CELERY_TASK_DEFAULT_QUEUE)
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings.test",

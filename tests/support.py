@@ -130,8 +130,9 @@ class Worker:
                 self.kill()
 
 
-def redis_flush(url: str) -> None:
-    redis.Redis.from_url(url).flushdb()
+def redis_queue_clear(url: str, queue: str) -> None:
+    """Drop what an earlier, interrupted run left in this checkout's queue (and only there)."""
+    redis.Redis.from_url(url).delete(queue)
 
 
 class SlowProxy:

@@ -1,17 +1,27 @@
 """`make test`: PostgreSQL and the local Redis, as in production."""
 
+import hashlib
+
 from .base import *  # noqa: F403
-from .base import env
+from .base import BASE_DIR, env
+
+# Two checkouts on one machine (a developer's and CI's) each get their own test database and
+# queue, so their test runs never drop each other's tables or take each other's tasks.
+_CHECKOUT = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/test"),
 }
+DATABASES["default"]["TEST"] = {"NAME": f"test_portal_{_CHECKOUT}"}
 # Tests run their own Redis database and queue so `make run` on the same machine is left alone.
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/14")
 CELERY_BROKER_URL = REDIS_URL
-CELERY_TASK_DEFAULT_QUEUE = "portal-test"
+CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{_CHECKOUT}"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Serve static files from the apps' folders, without a collectstatic run.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

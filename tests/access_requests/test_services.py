@@ -239,3 +239,15 @@ def test_only_the_requester_cancels_and_only_while_pending(demo):
     with pytest.raises(ServiceError) as again:
         access_request_cancel(access_request=access_request, user=demo.alice)
     assert again.value.kind == "conflict"
+
+
+def test_a_permission_policy_over_the_iam_quota_is_refused(demo):
+    """50 tables with 200-character names: about 12,500 characters, over IAM's 10,240."""
+    prefix = "arn:aws:dynamodb:eu-central-1:999999999999:table/"
+    resources = [f"{prefix}{i:03}{'t' * 197}" for i in range(50)]
+    with pytest.raises(ServiceError) as refused:
+        submit(demo, resources=resources)
+    (message,) = refused.value.field_errors["resources"]
+    assert "The permission policy would be 12," in message
+    assert "IAM allows 10,240" in message
+    assert AccessRequest.objects.count() == 0
