@@ -23,7 +23,7 @@ PROVISIONER_ROLE = "PortalProvisioner"
 BROKER_ROLE = "PortalBroker"
 PROVISIONER_POLICY = "portal-provisioner"
 
-# What the portal does with a provisioner session (provisioning.aws: role_put, role_read,
+# What the portal does with a provisioner session (provisioning.aws.iam: role_put, role_read,
 # role_policy_put, role_policy_delete, role_delete), and nothing else.
 PORTAL_ROLE_ACTIONS = [
     "iam:CreateRole",

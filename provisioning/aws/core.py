@@ -1,17 +1,15 @@
-"""The only module that talks to AWS. Small typed functions over boto3 that return dataclasses.
+"""Clients, credentials and errors: the base every AWS function of the portal stands on.
 
 Credentials come from boto3's default chain (the tooling account) and from the roles named in the
 account records; never from settings or the database. `AWS_ENDPOINT_URL` points every client at the
 embedded emulator in development; unset, it is real AWS.
 """
 
-import json
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import unquote
 
 import boto3
 import botocore.exceptions
@@ -70,16 +68,7 @@ class AssumedRole:
     assumed_role_arn: str
 
 
-@dataclass(frozen=True)
-class RoleState:
-    arn: str
-    trust_policy: dict[str, Any]
-    max_session_duration: int
-    tags: dict[str, str]
-    inline_policies: dict[str, dict[str, Any]]
-
-
-def _translate(error: Exception, doing: str) -> AwsError:
+def translate_error(error: Exception, doing: str) -> AwsError:
     if isinstance(error, botocore.exceptions.ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         message = error.response.get("Error", {}).get("Message", "") or str(error)
@@ -95,7 +84,7 @@ _clients: dict[tuple[str, str], Any] = {}
 _clients_lock = threading.Lock()
 
 
-def _client(service: str, credentials: Credentials | None = None) -> Any:
+def client_for(service: str, credentials: Credentials | None = None) -> Any:
     """A cached client: building one costs about 100 ms."""
     key = (service, credentials.access_key_id if credentials else "")
     with _clients_lock:
@@ -123,9 +112,9 @@ def _client(service: str, credentials: Credentials | None = None) -> Any:
 
 def caller_identity(credentials: Credentials | None = None) -> dict[str, str]:
     try:
-        answer = _client("sts", credentials).get_caller_identity()
+        answer = client_for("sts", credentials).get_caller_identity()
     except Exception as error:
-        raise _translate(error, "sts:GetCallerIdentity") from error
+        raise translate_error(error, "sts:GetCallerIdentity") from error
     return {"account": answer["Account"], "arn": answer["Arn"]}
 
 
@@ -153,9 +142,9 @@ def assume_role(
     if tags:
         params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
     try:
-        answer = _client("sts", via).assume_role(**params)
+        answer = client_for("sts", via).assume_role(**params)
     except Exception as error:
-        raise _translate(error, f"sts:AssumeRole on {role_arn}") from error
+        raise translate_error(error, f"sts:AssumeRole on {role_arn}") from error
     raw = answer["Credentials"]
     credentials = Credentials(
         access_key_id=raw["AccessKeyId"],
@@ -191,116 +180,6 @@ def role_credentials(role_arn: str, *, session_name: str = "access-portal") -> C
     with _role_sessions_lock:
         _role_sessions[role_arn] = credentials
     return credentials
-
-
-def _decode_policy(value: Any) -> dict[str, Any]:
-    """IAM returns policy documents URL-encoded strings (boto3 decodes some, not all)."""
-    if isinstance(value, dict):
-        return value
-    return json.loads(unquote(value))
-
-
-def role_read(credentials: Credentials, *, role_name: str) -> RoleState | None:
-    """The role with its trust policy, tags and inline policies, or None if it does not exist."""
-    iam = _client("iam", credentials)
-    try:
-        role = iam.get_role(RoleName=role_name)["Role"]
-        names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
-        inline = {
-            name: _decode_policy(
-                iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
-            )
-            for name in names
-        }
-    except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] == "NoSuchEntity":
-            return None
-        raise _translate(error, f"reading role {role_name}") from error
-    except Exception as error:
-        raise _translate(error, f"reading role {role_name}") from error
-    return RoleState(
-        arn=role["Arn"],
-        trust_policy=_decode_policy(role["AssumeRolePolicyDocument"]),
-        max_session_duration=role.get("MaxSessionDuration", 3600),
-        tags={tag["Key"]: tag["Value"] for tag in role.get("Tags", [])},
-        inline_policies=inline,
-    )
-
-
-def role_put(
-    credentials: Credentials,
-    *,
-    role_name: str,
-    path: str,
-    trust_policy: str,
-    max_session_duration: int,
-    tags: dict[str, str],
-    description: str,
-) -> str:
-    """Create the role, or bring an existing one to exactly this trust policy, duration and tags.
-    Returns its ARN. Safe to call again after a crash."""
-    iam = _client("iam", credentials)
-    tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
-    try:
-        try:
-            role = iam.create_role(
-                RoleName=role_name,
-                Path=path,
-                AssumeRolePolicyDocument=trust_policy,
-                MaxSessionDuration=max_session_duration,
-                Description=description,
-                Tags=tag_list,
-            )["Role"]
-            return role["Arn"]
-        except botocore.exceptions.ClientError as error:
-            if error.response["Error"]["Code"] != "EntityAlreadyExists":
-                raise
-        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust_policy)
-        iam.update_role(
-            RoleName=role_name, MaxSessionDuration=max_session_duration, Description=description
-        )
-        iam.tag_role(RoleName=role_name, Tags=tag_list)
-        return iam.get_role(RoleName=role_name)["Role"]["Arn"]
-    except Exception as error:
-        raise _translate(error, f"writing role {role_name}") from error
-
-
-def role_policy_put(
-    credentials: Credentials, *, role_name: str, policy_name: str, document: str
-) -> None:
-    """Put (create or replace) one inline policy on a role."""
-    try:
-        _client("iam", credentials).put_role_policy(
-            RoleName=role_name, PolicyName=policy_name, PolicyDocument=document
-        )
-    except Exception as error:
-        raise _translate(error, f"writing inline policy {policy_name} on {role_name}") from error
-
-
-def role_policy_delete(credentials: Credentials, *, role_name: str, policy_name: str) -> bool:
-    """Delete one inline policy. False when it was already gone."""
-    try:
-        _client("iam", credentials).delete_role_policy(RoleName=role_name, PolicyName=policy_name)
-    except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] == "NoSuchEntity":
-            return False
-        raise _translate(error, f"deleting inline policy {policy_name} on {role_name}") from error
-    except Exception as error:
-        raise _translate(error, f"deleting inline policy {policy_name} on {role_name}") from error
-    return True
-
-
-def role_delete(credentials: Credentials, *, role_name: str) -> bool:
-    """Delete a role. False when it was already gone."""
-    try:
-        _client("iam", credentials).delete_role(RoleName=role_name)
-    except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] == "NoSuchEntity":
-            return False
-        raise _translate(error, f"deleting role {role_name}") from error
-    except Exception as error:
-        raise _translate(error, f"deleting role {role_name}") from error
-    return True
 
 
 def emulator_client(service: str, *, account_id: str, region: str | None = None) -> Any:

@@ -1,0 +1,132 @@
+"""IAM roles and their inline policies: what an assume-role grant writes."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import botocore.exceptions
+
+from provisioning.aws.core import Credentials, client_for, translate_error
+
+
+@dataclass(frozen=True)
+class RoleState:
+    arn: str
+    trust_policy: dict[str, Any]
+    max_session_duration: int
+    tags: dict[str, str]
+    inline_policies: dict[str, dict[str, Any]]
+
+
+def _decode_policy(value: Any) -> dict[str, Any]:
+    """IAM returns policy documents URL-encoded strings (boto3 decodes some, not all)."""
+    if isinstance(value, dict):
+        return value
+    return json.loads(unquote(value))
+
+
+def role_read(credentials: Credentials, *, role_name: str) -> RoleState | None:
+    """The role with its trust policy, tags and inline policies, or None if it does not exist."""
+    iam = client_for("iam", credentials)
+    try:
+        role = iam.get_role(RoleName=role_name)["Role"]
+        names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+        inline = {
+            name: _decode_policy(
+                iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+            )
+            for name in names
+        }
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return None
+        raise translate_error(error, f"reading role {role_name}") from error
+    except Exception as error:
+        raise translate_error(error, f"reading role {role_name}") from error
+    return RoleState(
+        arn=role["Arn"],
+        trust_policy=_decode_policy(role["AssumeRolePolicyDocument"]),
+        max_session_duration=role.get("MaxSessionDuration", 3600),
+        tags={tag["Key"]: tag["Value"] for tag in role.get("Tags", [])},
+        inline_policies=inline,
+    )
+
+
+def role_put(
+    credentials: Credentials,
+    *,
+    role_name: str,
+    path: str,
+    trust_policy: str,
+    max_session_duration: int,
+    tags: dict[str, str],
+    description: str,
+) -> str:
+    """Create the role, or bring an existing one to exactly this trust policy, duration and tags.
+    Returns its ARN. Safe to call again after a crash."""
+    iam = client_for("iam", credentials)
+    tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
+    try:
+        try:
+            role = iam.create_role(
+                RoleName=role_name,
+                Path=path,
+                AssumeRolePolicyDocument=trust_policy,
+                MaxSessionDuration=max_session_duration,
+                Description=description,
+                Tags=tag_list,
+            )["Role"]
+            return role["Arn"]
+        except botocore.exceptions.ClientError as error:
+            if error.response["Error"]["Code"] != "EntityAlreadyExists":
+                raise
+        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust_policy)
+        iam.update_role(
+            RoleName=role_name, MaxSessionDuration=max_session_duration, Description=description
+        )
+        iam.tag_role(RoleName=role_name, Tags=tag_list)
+        return iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except Exception as error:
+        raise translate_error(error, f"writing role {role_name}") from error
+
+
+def role_policy_put(
+    credentials: Credentials, *, role_name: str, policy_name: str, document: str
+) -> None:
+    """Put (create or replace) one inline policy on a role."""
+    try:
+        client_for("iam", credentials).put_role_policy(
+            RoleName=role_name, PolicyName=policy_name, PolicyDocument=document
+        )
+    except Exception as error:
+        doing = f"writing inline policy {policy_name} on {role_name}"
+        raise translate_error(error, doing) from error
+
+
+def role_policy_delete(credentials: Credentials, *, role_name: str, policy_name: str) -> bool:
+    """Delete one inline policy. False when it was already gone."""
+    doing = f"deleting inline policy {policy_name} on {role_name}"
+    iam = client_for("iam", credentials)
+    try:
+        iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name)
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return False
+        raise translate_error(error, doing) from error
+    except Exception as error:
+        raise translate_error(error, doing) from error
+    return True
+
+
+def role_delete(credentials: Credentials, *, role_name: str) -> bool:
+    """Delete a role. False when it was already gone."""
+    try:
+        client_for("iam", credentials).delete_role(RoleName=role_name)
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return False
+        raise translate_error(error, f"deleting role {role_name}") from error
+    except Exception as error:
+        raise translate_error(error, f"deleting role {role_name}") from error
+    return True
