@@ -7,10 +7,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from access_requests.documents import documents_for
 from access_requests.models import AccessRequest, Mechanism
+from access_requests.recommender import Facts, Recommendation, recommend
 from accounts.models import SESSION_SECONDS_MIN, Account
 from provisioning import policies
-from provisioning.policy.arns import ROLE_ARN_RE, ROOT_ARN_RE, account_root_arn, role_arn
+from provisioning.policy.arns import ROLE_ARN_RE, ROOT_ARN_RE
 from provisioning.policy.validation import access_validate
 
 MAX_JUSTIFICATION = 2000
@@ -20,6 +22,7 @@ MAX_TICKET = 128
 SIZE_LIMITS = {
     policies.TRUST_POLICY: (2048, "source_principal"),
     policies.PERMISSION_POLICY: (10240, "resources"),
+    policies.SOURCE_IDENTITY_POLICY: (10240, "resources"),
 }
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -37,6 +40,7 @@ class Draft:
     recommendation_reasons: list[str] = field(default_factory=list)
     third_party: bool = False
     documents: dict[str, Any] = field(default_factory=dict)
+    recommendation: Recommendation | None = None
 
     def add(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(message)
@@ -63,24 +67,6 @@ def _principal(draft: Draft, source: Account, raw: str) -> str:
     return value
 
 
-def recommend(*, access_via: str) -> tuple[str, list[str]]:
-    """The mechanism for a request and the reasons, in the article's terms."""
-    reasons = ["Assuming a role works for every service: it is always an option."]
-    if access_via == AccessRequest.AccessVia.PORTAL:
-        reasons.insert(
-            0,
-            "You will take short-lived sessions from the portal, and only a role can be "
-            "assumed to mint a session.",
-        )
-    else:
-        reasons.insert(
-            0,
-            "The source principal keeps its own identity and assumes the role with the "
-            "profile shown on the grant page.",
-        )
-    return Mechanism.ASSUME_ROLE, reasons
-
-
 def draft_build(
     *,
     request_id: int | None,
@@ -96,6 +82,8 @@ def draft_build(
     ticket: str,
     third_party: bool,
     external_id: str = "",
+    facts: Facts | None = None,
+    grantee_canonical_id: str = "",
 ) -> Draft:
     """Check everything and build the documents. `request_id` None builds a preview."""
     draft = Draft()
@@ -109,8 +97,8 @@ def draft_build(
         draft.add("target_account", f"The portal cannot write policies in {target_account}.")
     if access_via not in AccessRequest.AccessVia.values:
         draft.add("access_via", "Choose how the access will be used.")
-    if mechanism not in (AccessRequest.RequestedMechanism.AUTO, Mechanism.ASSUME_ROLE):
-        draft.add("mechanism", "This portal provisions roles (assume role) for now.")
+    if mechanism not in AccessRequest.RequestedMechanism.values:
+        draft.add("mechanism", "Choose a mechanism, or let the portal recommend one.")
 
     if duration is None:
         draft.add("duration", "Choose how long the access lasts.")
@@ -160,11 +148,27 @@ def draft_build(
             for message in messages:
                 draft.add(name, message)
 
-    draft.mechanism, draft.recommendation_reasons = recommend(access_via=access_via)
-    draft.recommended_mechanism = draft.mechanism
+    recommendation = recommend(
+        access_via=access_via, actions=draft.actions, resources=draft.resources, facts=facts
+    )
+    draft.recommendation = recommendation
+    draft.recommendation_reasons = recommendation.reasons
+    draft.recommended_mechanism = recommendation.mechanism or ""
+    if recommendation.mechanism is None:
+        draft.add("actions", recommendation.reasons[0])
+    elif mechanism == AccessRequest.RequestedMechanism.AUTO:
+        draft.mechanism = recommendation.mechanism
+    elif mechanism in Mechanism.values:
+        if recommendation.valid(mechanism):
+            draft.mechanism = mechanism
+        else:
+            draft.add(
+                "mechanism", f"{Mechanism(mechanism).label}: {recommendation.validity[mechanism]}"
+            )
     if draft.errors or source_account is None or target_account is None:
         return draft
     draft.documents = documents_for(
+        mechanism=draft.mechanism,
         request_id=request_id,
         source_account=source_account,
         target_account=target_account,
@@ -173,82 +177,20 @@ def draft_build(
         resources=draft.resources,
         access_via=access_via,
         external_id=external_id if draft.third_party else "",
+        grantee_canonical_id=grantee_canonical_id,
     )
     for key, (limit, field_name) in SIZE_LIMITS.items():
+        if key not in draft.documents or (
+            key == policies.SOURCE_IDENTITY_POLICY and not draft.documents[key]["written_by_portal"]
+        ):
+            continue
         size = policies.policy_size(draft.documents[key]["document"])
         if size > limit:
             draft.add(
                 field_name,
-                f"The {key.replace('_', ' ')} would be {size:,} characters; IAM allows "
-                f"{limit:,}. Ask for fewer actions or resources in one request.",
+                f"The {draft.documents[key]['title'].lower()} would be {size:,} characters; IAM "
+                f"allows {limit:,}. Ask for fewer actions or resources in one request.",
             )
     if draft.errors:
         draft.documents = {}
     return draft
-
-
-def source_role_name(*, source_account: Account, source_principal: str, access_via: str) -> str:
-    """The source-account role that receives the identity policy, or "" when there is no single
-    role to attach it to (the account root used with the principals' own identities)."""
-    if access_via == AccessRequest.AccessVia.PORTAL and source_account.broker_role_arn:
-        return source_account.broker_role_arn.rsplit("/", 1)[1]
-    match = ROLE_ARN_RE.match(source_principal)
-    return match.group(3) if match else ""
-
-
-def documents_for(
-    *,
-    request_id: int | None,
-    source_account: Account,
-    target_account: Account,
-    source_principal: str,
-    actions: list[str],
-    resources: list[str],
-    access_via: str,
-    external_id: str,
-) -> dict[str, Any]:
-    from django.conf import settings
-
-    names = policies.names_for(request_id if request_id is not None else "<id>")
-    target_role_arn = role_arn(
-        account_id=target_account.account_id,
-        role_name=names.role_name,
-        path=settings.PORTAL_ROLE_PATH,
-    )
-    source_role = source_role_name(
-        source_account=source_account, source_principal=source_principal, access_via=access_via
-    )
-    written_by_portal = bool(source_role) and source_account.managed
-    if written_by_portal:
-        source_where = f"inline policy {names.policy_name} on role {source_role}"
-    else:
-        source_where = (
-            "to be attached by the source account's administrators to the identities "
-            f"that assume the role (any identity of {account_root_arn(source_account.account_id)})"
-        )
-    external_id_placeholder = external_id or ("<generated on submit>" if request_id is None else "")
-    return {
-        policies.TRUST_POLICY: {
-            "account_id": target_account.account_id,
-            "where": f"trust policy of role {target_role_arn}",
-            "written_by_portal": True,
-            "document": policies.trust_policy(
-                principal=source_principal, external_id=external_id_placeholder
-            ),
-        },
-        policies.PERMISSION_POLICY: {
-            "account_id": target_account.account_id,
-            "where": f"inline policy {names.policy_name} on role {target_role_arn}",
-            "written_by_portal": True,
-            "document": policies.permission_policy(
-                sid=names.sid, actions=actions, resources=resources
-            ),
-        },
-        policies.SOURCE_IDENTITY_POLICY: {
-            "account_id": source_account.account_id,
-            "where": source_where,
-            "role_name": source_role if written_by_portal else "",
-            "written_by_portal": written_by_portal,
-            "document": policies.source_identity_policy(sid=names.sid, role_arn=target_role_arn),
-        },
-    }

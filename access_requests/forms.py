@@ -53,6 +53,12 @@ class AccessRequestForm(forms.Form):
         initial=AccessRequest.AccessVia.PORTAL,
         widget=forms.RadioSelect,
     )
+    mechanism = forms.ChoiceField(
+        required=False,
+        choices=AccessRequest.RequestedMechanism.choices,
+        initial=AccessRequest.RequestedMechanism.AUTO,
+        help_text="Leave it to the portal, or choose another mechanism valid for the resources.",
+    )
     duration = forms.TypedChoiceField(choices=DURATION_CHOICES, coerce=int, initial=8 * 3600)
     justification = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, help_text="Why you need it."
@@ -74,7 +80,7 @@ class AccessRequestForm(forms.Form):
             "actions": _lines(data.get("actions", "")),
             "resources": _lines(data.get("resources", "")),
             "access_via": data.get("access_via", AccessRequest.AccessVia.PORTAL),
-            "mechanism": AccessRequest.RequestedMechanism.AUTO,
+            "mechanism": data.get("mechanism") or AccessRequest.RequestedMechanism.AUTO,
             "duration": data.get("duration"),
             "justification": data.get("justification", ""),
             "ticket": data.get("ticket", ""),

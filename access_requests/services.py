@@ -6,13 +6,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from access_requests.documents import ACL_PREFIX, RESOURCE_POLICY_PREFIX
 from access_requests.drafts import draft_build
-from access_requests.models import AccessRequest, Approval
+from access_requests.models import AccessRequest, Approval, Mechanism
 from access_requests.selectors import user_approves_for
 from accounts.models import Account
 from audit.services import audit_record
 from portal.errors import ServiceError
 from provisioning import policies
+from provisioning.inventory import request_facts
 from provisioning.models import Grant
 from provisioning.tasks import grant_provision_task
 
@@ -48,9 +50,24 @@ def access_request_submit(
         "ticket": ticket,
         "third_party": third_party,
     }
+    facts, grantee_canonical_id = request_facts(
+        source_account=source_account, target_account=target_account, resources=resources
+    )
+    fields["facts"] = facts
+    fields["grantee_canonical_id"] = grantee_canonical_id
     draft = draft_build(request_id=None, **fields)
     if draft.errors:
         raise ServiceError("The request has errors.", field_errors=draft.errors)
+    if draft.mechanism == Mechanism.ACL and not grantee_canonical_id:
+        raise ServiceError(
+            "The request has errors.",
+            field_errors={
+                "mechanism": [
+                    f"The portal could not look up the canonical user id of {source_account}, "
+                    "which an ACL grant names."
+                ]
+            },
+        )
     external_id = secrets.token_hex(16) if draft.third_party else ""
     access_request = AccessRequest.objects.create(
         requester=requester,
@@ -71,6 +88,8 @@ def access_request_submit(
         external_id=external_id,
     )
     final = draft_build(request_id=access_request.pk, external_id=external_id, **fields)
+    if final.errors:  # the same checks as above, with the request's number in the names
+        raise ServiceError("The request has errors.", field_errors=final.errors)
     access_request.documents = final.documents
     access_request.documents_hash = policies.documents_hash(final.documents)
     access_request.save(update_fields=["documents", "documents_hash"])
@@ -173,17 +192,41 @@ def access_request_approve(
 
 
 def _grant_create(access_request: AccessRequest) -> Grant:
+    """The grant records the names of everything it will write, before anything is written."""
     names = policies.names_for(access_request.pk)
-    source_document = access_request.documents[policies.SOURCE_IDENTITY_POLICY]
-    return Grant.objects.create(
+    documents = access_request.documents
+    source_document = documents[policies.SOURCE_IDENTITY_POLICY]
+    grant = Grant(
         access_request=access_request,
-        role_name=names.role_name,
-        permission_policy_name=names.policy_name,
         source_role_name=source_document.get("role_name", ""),
         source_policy_name=names.policy_name if source_document["written_by_portal"] else "",
         external_id=access_request.external_id,
         max_session_duration=access_request.target_account.max_session_duration,
     )
+    if access_request.mechanism == Mechanism.ASSUME_ROLE:
+        grant.role_name = names.role_name
+        grant.permission_policy_name = names.policy_name
+    elif access_request.mechanism == Mechanism.RESOURCE_POLICY:
+        grant.resource_statements = [
+            {"holder": entry["holder"], "sid": entry["document"]["Sid"], "created_policy": None}
+            for key, entry in documents.items()
+            if key.startswith(RESOURCE_POLICY_PREFIX)
+        ]
+    else:
+        grant.acl_grants = [
+            {
+                "bucket": entry["bucket"],
+                "key": entry["key"],
+                "grantee": entry["document"]["Grantee"]["ID"],
+                "permission": permission,
+                "writer_account": "",
+            }
+            for key, entry in documents.items()
+            if key.startswith(ACL_PREFIX)
+            for permission in entry["document"]["Permissions"]
+        ]
+    grant.save()
+    return grant
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from provisioning.aws import AwsError, emulator_client
 from provisioning.policy.arns import account_root_arn
+from provisioning.policy.resource_policies import policy_text, statement_find, statement_put
 
 # The article's world lives in Frankfurt; its ARNs name eu-central-1.
 DEMO_REGION = "eu-central-1"
@@ -125,6 +126,58 @@ def tooling_trust_policy() -> dict[str, Any]:
     }
 
 
+# Resource policies and ACLs (provisioning.aws.resource_policies and s3_acls): read and write the
+# policies of the account's resources; they only ever add or remove the portal's statements.
+RESOURCE_POLICY_ACTIONS = [
+    "s3:ListAllMyBuckets",
+    "s3:ListBucket",
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketAcl",
+    "s3:PutBucketAcl",
+    "s3:GetObjectAcl",
+    "s3:PutObjectAcl",
+    "sqs:GetQueueUrl",
+    "sqs:GetQueueAttributes",
+    "sqs:SetQueueAttributes",
+    "sns:GetTopicAttributes",
+    "sns:SetTopicAttributes",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:PutResourcePolicy",
+    "secretsmanager:DeleteResourcePolicy",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetResourcePolicy",
+    "dynamodb:PutResourcePolicy",
+    "dynamodb:DeleteResourcePolicy",
+    "lambda:GetFunction",
+    "lambda:GetPolicy",
+    "lambda:AddPermission",
+    "lambda:RemovePermission",
+]
+# A role in the source account that engineers use with their own identity (SPEC 4.4, own_identity).
+ANALYST_ROLE = "DataAnalyst"
+
+
+def own_account_trust_policy(account_id: str) -> dict[str, Any]:
+    """Trust the account's own identities, whose IAM policies decide who may assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root_arn(account_id)},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
 def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, Any]:
     """Least privilege for the provisioner role: manage roles under the portal's path, and in a
     source account the inline identity policies that let its roles assume a granted role: the
@@ -136,7 +189,14 @@ def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, A
             "Effect": "Allow",
             "Action": PORTAL_ROLE_ACTIONS,
             "Resource": f"arn:aws:iam::{account_id}:role{settings.PORTAL_ROLE_PATH}*",
-        }
+        },
+        {
+            # Resource-level scoping differs per service; the account boundary is what matters.
+            "Sid": "ManageResourcePolicies",
+            "Effect": "Allow",
+            "Action": RESOURCE_POLICY_ACTIONS,
+            "Resource": "*",
+        },
     ]
     if broker_role:
         statements.append(
@@ -282,6 +342,64 @@ def secret_ensure(account_id: str, *, name: str, value: str) -> str:
         return "created"
 
 
+# SPEC 4.3: an object in the target's bucket that the source account uploaded, the case in which
+# only an object ACL written from the uploader's account can grant access. The emulator records
+# no per-object owner (every object reports one constant owner id), so the metadata names the
+# uploading account for people reading the demo; it is a label, never proof of ownership.
+FOREIGN_OBJECT = {
+    "uploader": "111111111111",
+    "bucket": "mybucket",
+    "key": "incoming/from-dev.csv",
+    "body": "day,deploys\n2026-11-01,3\n2026-11-02,5\n",
+}
+
+
+def foreign_object_ensure(uploader: str, *, bucket: str, key: str, body: str) -> str:
+    """Upload the object from the uploader's account unless it is there (never overwritten)."""
+    s3 = _client("s3", uploader)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return "exists"
+    except s3.exceptions.ClientError as error:
+        if _error_code(error) not in ("404", "NoSuchKey", "NotFound"):
+            raise
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=body.encode(),
+        ContentType="text/csv",
+        Metadata={"uploaded-by-account": uploader},
+    )
+    return f"uploaded by {uploader}"
+
+
+# SPEC 4.2: the bucket already carries a bucket policy statement that someone else wrote, which
+# the portal's read-modify-write must keep when it adds and removes its own.
+AUDITORS_STATEMENT = {
+    "Sid": "AuditorsReadReports",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+    "Action": "s3:GetObject",
+    "Resource": "arn:aws:s3:::mybucket/reports/*",
+}
+
+
+def bucket_statement_ensure(account_id: str, *, bucket: str, statement: dict[str, Any]) -> str:
+    """Put one statement (by Sid) into the bucket policy unless it is there as seeded; every
+    other statement in the policy (the portal's, say) is kept."""
+    s3 = _client("s3", account_id)
+    try:
+        policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    except s3.exceptions.ClientError as error:
+        if _error_code(error) != "NoSuchBucketPolicy":
+            raise
+        policy = None
+    if statement_find(policy, statement["Sid"]) == statement:
+        return "exists"
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy_text(statement_put(policy, statement)))
+    return f"statement {statement['Sid']} written"
+
+
 def _run(label: str, step: Callable[..., str], *args: Any, **kwargs: Any) -> str:
     """One seeding step as a summary line; a failure names the step."""
     try:
@@ -328,6 +446,16 @@ def demo_world_seed() -> list[str]:
                     max_session_duration=3600,
                 )
             )
+            lines.append(
+                _run(
+                    f"{acct} role {ANALYST_ROLE}",
+                    role_ensure,
+                    acct,
+                    role_name=ANALYST_ROLE,
+                    trust_policy=own_account_trust_policy(acct),
+                    description="Engineers' own role in the source account (own identity)",
+                )
+            )
         for name, items in account.tables.items():
             lines.append(_run(f"{acct} table {name}", table_ensure, acct, name=name, items=items))
         for name, objects in account.buckets.items():
@@ -342,4 +470,15 @@ def demo_world_seed() -> list[str]:
             lines.append(_run(f"{acct} key {alias}", key_ensure, acct, alias=alias))
         for name, value in account.secrets.items():
             lines.append(_run(f"{acct} secret {name}", secret_ensure, acct, name=name, value=value))
+    label = "{uploader} object s3://{bucket}/{key}".format(**FOREIGN_OBJECT)
+    lines.append(_run(label, foreign_object_ensure, **FOREIGN_OBJECT))
+    lines.append(
+        _run(
+            "999999999999 bucket policy mybucket",
+            bucket_statement_ensure,
+            "999999999999",
+            bucket="mybucket",
+            statement=AUDITORS_STATEMENT,
+        )
+    )
     return lines

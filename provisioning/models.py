@@ -17,14 +17,19 @@ class Grant(models.Model):
     access_request = models.OneToOneField(
         AccessRequest, on_delete=models.PROTECT, related_name="grant"
     )
+    # Assume role: the role and its inline permission policy in the target account.
     role_arn = models.CharField(max_length=2048, blank=True)
-    role_name = models.CharField(max_length=64)
-    permission_policy_name = models.CharField(max_length=128)
+    role_name = models.CharField(max_length=64, blank=True)
+    permission_policy_name = models.CharField(max_length=128, blank=True)
+    # Resource policy: one entry per policy holder, {"holder": {...}, "sid", "created_policy"}.
+    resource_statements = models.JSONField(default=list, blank=True)
+    # S3 ACL: one entry per grant, {"bucket", "key", "grantee", "permission", "writer_account"}.
+    acl_grants = models.JSONField(default=list, blank=True)
     # The source-side identity policy: an inline policy on one role of the source account.
     source_role_name = models.CharField(max_length=64, blank=True)
     source_policy_name = models.CharField(max_length=128, blank=True)
     external_id = models.CharField(max_length=64, blank=True)
-    max_session_duration = models.PositiveIntegerField()
+    max_session_duration = models.PositiveIntegerField(default=3600)
     written = models.JSONField(default=dict, help_text="The documents as read back from AWS.")
     expires_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)

@@ -9,7 +9,6 @@ that lands while AWS is being written wins, and the provisioning task then clean
 import logging
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -18,14 +17,12 @@ from access_requests.models import AccessRequest
 from access_requests.selectors import user_approves_for
 from audit.services import audit_record
 from portal.errors import ServiceError
-from provisioning import aws, policies
+from provisioning import policies, writers
 from provisioning.models import Grant
+from provisioning.writers import writer_for
 
 logger = logging.getLogger(__name__)
 Status = AccessRequest.Status
-
-MANAGED_BY_TAG = ("portal:managed-by", "access-portal")
-REQUEST_TAG = "portal:request-id"
 
 
 def _lock(grant_id: int) -> tuple[Grant, AccessRequest]:
@@ -73,74 +70,28 @@ def _begin_provisioning(grant_id: int) -> bool:
         return True
 
 
-def _document(access_request: AccessRequest, key: str) -> dict:
-    return access_request.documents[key]["document"]
-
-
 def grant_provision(*, grant_id: int) -> None:
-    """Write the role, its trust and permission policies and the source-side identity policy,
-    read them back, and mark the grant active only if AWS holds exactly what was approved."""
+    """Write what the mechanism needs and the source-side identity policy, read it back, and mark
+    the grant active only if AWS holds exactly what was approved."""
     if not _begin_provisioning(grant_id):
         return
     grant = Grant.objects.select_related(
-        "access_request__source_account", "access_request__target_account"
+        "access_request__source_account",
+        "access_request__target_account",
+        "access_request__requester",
     ).get(pk=grant_id)
     access_request = grant.access_request
-    target, source = access_request.target_account, access_request.source_account
-    trust = _document(access_request, policies.TRUST_POLICY)
-    permission = _document(access_request, policies.PERMISSION_POLICY)
-    source_identity = _document(access_request, policies.SOURCE_IDENTITY_POLICY)
-
-    target_credentials = aws.role_credentials(target.provisioner_role_arn)
-    role_arn = aws.role_put(
-        target_credentials,
-        role_name=grant.role_name,
-        path=settings.PORTAL_ROLE_PATH,
-        trust_policy=policies.document_json(trust),
-        max_session_duration=grant.max_session_duration,
-        tags={
-            MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1],
-            REQUEST_TAG: str(access_request.pk),
-            "portal:requester": access_request.requester.get_username()[:256],
-        },
-        description=f"Access portal request {access_request.pk}"[:1000],
-    )
-    aws.role_policy_put(
-        target_credentials,
-        role_name=grant.role_name,
-        policy_name=grant.permission_policy_name,
-        document=policies.document_json(permission),
-    )
-    source_credentials = None
-    if grant.source_policy_name:
-        source_credentials = aws.role_credentials(source.provisioner_role_arn)
-        aws.role_policy_put(
-            source_credentials,
-            role_name=grant.source_role_name,
-            policy_name=grant.source_policy_name,
-            document=policies.document_json(source_identity),
-        )
-
-    written, verification = _read_back(grant, target_credentials, source_credentials)
-    expected = {
-        "trust_policy": trust,
-        "permission_policy": permission,
-        "max_session_duration": grant.max_session_duration,
-    }
-    if grant.source_policy_name:
-        expected["source_identity_policy"] = source_identity
-    mismatched = [key for key, value in expected.items() if written.get(key) != value]
-    if mismatched:
-        raise aws.AwsError(
-            "AWS does not hold what was approved after writing it: " + ", ".join(mismatched)
-        )
+    written = writer_for(access_request.mechanism).write(grant, access_request)
+    source_written = writers.source.write(grant, access_request)
+    if source_written is not None:
+        written[policies.SOURCE_IDENTITY_POLICY] = source_written
 
     with transaction.atomic():
         grant, access_request = _lock(grant_id)
         now = timezone.now()
-        grant.role_arn = role_arn
+        grant.role_arn = written.get("role_arn", "")
         grant.written = written
-        grant.verification = verification
+        grant.verification = {"checked": sorted(k for k in written if "policy" in k or ":" in k)}
         grant.verified_at = now
         grant.last_error = ""
         if access_request.status != Status.PROVISIONING:
@@ -157,36 +108,8 @@ def grant_provision(*, grant_id: int) -> None:
             Status.ACTIVE,
             actor=None,
             verb="grant.activated",
-            role_arn=role_arn,
             expires_at=grant.expires_at.isoformat(),
         )
-
-
-def _read_back(
-    grant: Grant, target_credentials: aws.Credentials, source_credentials: aws.Credentials | None
-) -> tuple[dict, dict]:
-    role = aws.role_read(target_credentials, role_name=grant.role_name)
-    if role is None:
-        raise aws.AwsError(f"Role {grant.role_name} is missing right after it was written.")
-    written = {
-        "role_arn": role.arn,
-        "trust_policy": role.trust_policy,
-        "permission_policy": role.inline_policies.get(grant.permission_policy_name),
-        "max_session_duration": role.max_session_duration,
-        "tags": role.tags,
-    }
-    if source_credentials is not None:
-        source_role = aws.role_read(source_credentials, role_name=grant.source_role_name)
-        written["source_identity_policy"] = (
-            source_role.inline_policies.get(grant.source_policy_name) if source_role else None
-        )
-    verification = {
-        "checked": sorted(key for key in written if key.endswith("policy")),
-        "extra_inline_policies": sorted(
-            name for name in role.inline_policies if name != grant.permission_policy_name
-        ),
-    }
-    return written, verification
 
 
 def grant_provision_failed(*, grant_id: int, message: str) -> None:
@@ -279,34 +202,8 @@ def grant_revoke(*, grant_id: int) -> None:
     access_request = grant.access_request
     if access_request.status != Status.REVOKING:
         return
-    target, source = access_request.target_account, access_request.source_account
-    removed = []
-    if grant.source_policy_name:
-        source_credentials = aws.role_credentials(source.provisioner_role_arn)
-        if aws.role_policy_delete(
-            source_credentials,
-            role_name=grant.source_role_name,
-            policy_name=grant.source_policy_name,
-        ):
-            removed.append(
-                f"{source.account_id}:role/{grant.source_role_name}:{grant.source_policy_name}"
-            )
-    target_credentials = aws.role_credentials(target.provisioner_role_arn)
-    role = aws.role_read(target_credentials, role_name=grant.role_name)
-    if role is not None:
-        if role.tags.get(REQUEST_TAG) != str(access_request.pk):
-            raise aws.AwsError(
-                f"Role {grant.role_name} is not tagged as written for request {access_request.pk}; "
-                "the portal leaves it alone."
-            )
-        if aws.role_policy_delete(
-            target_credentials, role_name=grant.role_name, policy_name=grant.permission_policy_name
-        ):
-            removed.append(
-                f"{target.account_id}:role/{grant.role_name}:{grant.permission_policy_name}"
-            )
-        if aws.role_delete(target_credentials, role_name=grant.role_name):
-            removed.append(role.arn)
+    removed = writers.source.remove(grant, access_request)
+    removed += writer_for(access_request.mechanism).remove(grant, access_request)
 
     with transaction.atomic():
         grant, access_request = _lock(grant_id)

@@ -51,3 +51,10 @@ def seconds_human(seconds: int | None) -> str:
 @register.filter
 def dict_get(mapping: dict, key: str) -> Any:
     return mapping.get(key) if isinstance(mapping, dict) else None
+
+
+@register.filter
+def mechanism_label(value: str) -> str:
+    from access_requests.models import Mechanism
+
+    return Mechanism(value).label if value in Mechanism.values else ""

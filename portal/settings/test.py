@@ -17,6 +17,8 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_portal_{_CHECKOUT}"}
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/14")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{_CHECKOUT}"
+# Tests never reach real AWS: unless a test starts the emulator, AWS calls go to a closed port.
+AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default="http://127.0.0.1:9")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -22,6 +22,23 @@ from provisioning.aws.iam import (
     role_put,
     role_read,
 )
+from provisioning.aws.resource_policies import (
+    PolicyHolder,
+    policy_delete,
+    policy_read,
+    policy_write,
+    resource_exists,
+)
+from provisioning.aws.s3_acls import (
+    AclState,
+    acl_read,
+    acl_write,
+    bucket_owner_account,
+    canonical_user_id,
+    object_owner,
+    object_owner_account,
+    object_ownership,
+)
 
 __all__ = [
     "AssumedRole",
@@ -37,4 +54,17 @@ __all__ = [
     "role_policy_put",
     "role_put",
     "role_read",
+    "AclState",
+    "acl_read",
+    "acl_write",
+    "bucket_owner_account",
+    "canonical_user_id",
+    "object_owner",
+    "object_owner_account",
+    "object_ownership",
+    "PolicyHolder",
+    "policy_delete",
+    "policy_read",
+    "policy_write",
+    "resource_exists",
 ]

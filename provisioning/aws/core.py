@@ -80,13 +80,16 @@ def translate_error(error: Exception, doing: str) -> AwsError:
     return AwsError(f"{doing}: {error}")
 
 
-_clients: dict[tuple[str, str], Any] = {}
+_clients: dict[tuple[str, str, str], Any] = {}
 _clients_lock = threading.Lock()
 
 
-def client_for(service: str, credentials: Credentials | None = None) -> Any:
-    """A cached client: building one costs about 100 ms."""
-    key = (service, credentials.access_key_id if credentials else "")
+def client_for(
+    service: str, credentials: Credentials | None = None, region: str | None = None
+) -> Any:
+    """A cached client: building one costs about 100 ms. `region` defaults to AWS_REGION."""
+    region = region or settings.AWS_REGION
+    key = (service, credentials.access_key_id if credentials else "", region)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
@@ -100,7 +103,7 @@ def client_for(service: str, credentials: Credentials | None = None) -> Any:
                 )
             client = session.client(
                 service,
-                region_name=settings.AWS_REGION,
+                region_name=region,
                 endpoint_url=settings.AWS_ENDPOINT_URL,
                 config=_CLIENT_CONFIG,
             )

@@ -13,6 +13,7 @@ from access_requests.services import access_request_approve, access_request_subm
 from audit.models import AuditEvent
 from portal.errors import ServiceError
 from provisioning import services, sessions
+from provisioning.aws import AwsError
 from provisioning.models import CredentialIssue, Grant
 
 TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
@@ -134,7 +135,7 @@ def test_revoke_leaves_a_role_the_portal_did_not_write_alone(aws_demo, emulator)
     target = iam(emulator, "999999999999")
     target.tag_role(RoleName=grant.role_name, Tags=[{"Key": "portal:request-id", "Value": "other"}])
     services.grant_revoke_request(grant=grant, user=aws_demo.bob)
-    with pytest.raises(services.aws.AwsError, match="leaves it alone"):
+    with pytest.raises(AwsError, match="leaves it alone"):
         services.grant_revoke(grant_id=grant.pk)
     assert target.get_role(RoleName=grant.role_name)["Role"]["RoleName"] == grant.role_name
     assert status_of(grant) == "revoking"
@@ -171,7 +172,7 @@ def test_a_failure_is_readable_and_retry_succeeds(aws_demo):
     and a retry once it is back finishes the job."""
     grant = approved_grant(aws_demo)
     Grant.objects.filter(pk=grant.pk).update(source_role_name="DeletedBroker")
-    with pytest.raises(services.aws.AwsError) as error:
+    with pytest.raises(AwsError) as error:
         services.grant_provision(grant_id=grant.pk)
     assert not error.value.retryable
     services.grant_provision_failed(grant_id=grant.pk, message=str(error.value))

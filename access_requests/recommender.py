@@ -1,0 +1,133 @@
+"""Which mechanism fits a request, and why: the article's decision tree, made explicit (SPEC 4.4).
+
+Pure: the facts that need AWS (who owns an object, whether a bucket has ACLs on) come in `Facts`.
+"""
+
+from dataclasses import dataclass, field
+
+from access_requests.models import AccessRequest, Mechanism
+from provisioning.policy.acls import acl_target_for, permissions_for_actions
+from provisioning.policy.resource_policies import SERVICES_WITH_RESOURCE_POLICIES, holder_for
+
+PORTAL = AccessRequest.AccessVia.PORTAL
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What AWS says about the resources, as far as the portal could look."""
+
+    # Names of service control policies that deny a requested action, with the action.
+    scp_denials: tuple[str, ...] = ()
+    # S3 object ARNs whose owner is another account than the bucket's owner.
+    foreign_owned_objects: tuple[str, ...] = ()
+    # Buckets whose Object Ownership is BucketOwnerEnforced: ACLs are off.
+    acls_disabled_buckets: tuple[str, ...] = ()
+
+
+@dataclass
+class Recommendation:
+    mechanism: str | None  # None: nothing can work (an SCP denies it)
+    reasons: list[str] = field(default_factory=list)
+    # Mechanism -> "" when valid for these resources, else why not.
+    validity: dict[str, str] = field(default_factory=dict)
+
+    def valid(self, mechanism: str) -> bool:
+        return self.validity.get(mechanism) == ""
+
+
+def _resource_policy_validity(access_via: str, actions: list[str], resources: list[str]) -> str:
+    if access_via == PORTAL:
+        return "Portal sessions need a role to assume; a resource policy mints no session."
+    holders = [holder_for(resource) for resource in resources]
+    if not holders or any(holder is None for holder in holders):
+        unsupported = [r for r, h in zip(resources, holders, strict=True) if h is None]
+        return (
+            f"{', '.join(unsupported) or 'These resources'}: no resource-based policy the portal "
+            f"can write (it writes those of {', '.join(SERVICES_WITH_RESOURCE_POLICIES)})."
+        )
+    services = {holder.service for holder in holders}
+    if len(services) > 1:
+        return "The resources belong to several services; one request, one service's policy."
+    service = services.pop()
+    foreign = [a for a in actions if a.split(":", 1)[0] != service]
+    if foreign:
+        return f"{', '.join(foreign)} cannot go into a {service} resource policy."
+    if service == "lambda" and len(actions) > 1:
+        return "A Lambda function policy takes one action per statement: one action per request."
+    return ""
+
+
+def _acl_validity(access_via: str, actions: list[str], resources: list[str], facts: Facts) -> str:
+    if access_via == PORTAL:
+        return "Portal sessions need a role to assume; an ACL mints no session."
+    targets = [acl_target_for(resource) for resource in resources]
+    if not targets or any(target is None for target in targets):
+        return "ACLs apply only to S3 buckets and single objects (no wildcards)."
+    for target in targets:
+        if target.bucket in facts.acls_disabled_buckets:
+            return (
+                f"Bucket {target.bucket} enforces bucket-owner ownership "
+                "(BucketOwnerEnforced): its ACLs are off. Use a bucket policy."
+            )
+        _, inexpressible = permissions_for_actions(actions, target)
+        if inexpressible:
+            return (
+                f"An ACL cannot express {', '.join(inexpressible)}: ACLs grant only READ, WRITE, "
+                "READ_ACP, WRITE_ACP and FULL_CONTROL."
+            )
+    return ""
+
+
+def recommend(
+    *, access_via: str, actions: list[str], resources: list[str], facts: Facts | None = None
+) -> Recommendation:
+    """The mechanism and the reasons, in the article's words."""
+    facts = facts or Facts()
+    validity = {
+        Mechanism.ASSUME_ROLE: "",
+        Mechanism.RESOURCE_POLICY: _resource_policy_validity(access_via, actions, resources),
+        Mechanism.ACL: _acl_validity(access_via, actions, resources, facts),
+    }
+    result = Recommendation(mechanism=None, validity=validity)
+    if facts.scp_denials:
+        result.reasons = [
+            "A service control policy denies this in the organization, and an SCP blocks every "
+            f"mechanism: {'; '.join(facts.scp_denials)}. Ask the organization's admins first."
+        ]
+        result.validity = dict.fromkeys(validity, "Denied by a service control policy.")
+        return result
+    if access_via == PORTAL:
+        result.mechanism = Mechanism.ASSUME_ROLE
+        result.reasons = [
+            "You will take short-lived sessions from the portal, and only a role can be assumed "
+            "to mint a session.",
+            "Assuming a role works for every service.",
+        ]
+        return result
+    if facts.foreign_owned_objects and validity[Mechanism.ACL] == "":
+        result.mechanism = Mechanism.ACL
+        result.reasons = [
+            f"{', '.join(facts.foreign_owned_objects)} belongs to another account than the "
+            "bucket's owner. A bucket owner cannot grant on objects it does not own: only an "
+            "object ACL, written by the object's owner, can.",
+        ]
+        return result
+    if validity[Mechanism.RESOURCE_POLICY] == "":
+        service = holder_for(resources[0]).service
+        result.mechanism = Mechanism.RESOURCE_POLICY
+        result.reasons = [
+            f"Every resource is a {service} resource with its own resource-based policy: adding "
+            "one statement to it is the easiest option.",
+            "The caller keeps its own identity and permissions (it can, say, copy between its "
+            "own bucket and this one), with no role to assume.",
+            "Cross-account access needs both sides: the source principal also needs an "
+            "identity policy allowing the same actions.",
+        ]
+        return result
+    result.mechanism = Mechanism.ASSUME_ROLE
+    result.reasons = [
+        f"No resource-based policy covers these resources ({validity[Mechanism.RESOURCE_POLICY]})",
+        "Assuming a role works for every service: the source principal assumes it with the "
+        "~/.aws/config profile shown on the grant page.",
+    ]
+    return result

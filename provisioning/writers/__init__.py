@@ -1,0 +1,23 @@
+"""What each mechanism writes into AWS and how it is removed again, one module per mechanism.
+
+Every writer has `write(grant, access_request) -> dict` (writes, reads back, and raises AwsError
+unless AWS holds exactly what was approved; the dict is what was read back) and
+`remove(grant, access_request) -> list[str]` (removes exactly what the grant recorded, says what).
+Both are idempotent: a task that runs again after a crash redoes them harmlessly.
+"""
+
+from types import ModuleType
+
+from access_requests.models import Mechanism
+from provisioning.writers import acl, resource_policy, role, source
+
+
+def writer_for(mechanism: str) -> ModuleType:
+    return {
+        Mechanism.ASSUME_ROLE: role,
+        Mechanism.RESOURCE_POLICY: resource_policy,
+        Mechanism.ACL: acl,
+    }[mechanism]
+
+
+__all__ = ["source", "writer_for"]

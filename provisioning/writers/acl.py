@@ -1,0 +1,132 @@
+"""S3 ACL grants to the source account's canonical user, on buckets or single objects.
+
+Only an object's owner can grant on it, so each grant is written with the credentials of the
+account that owns the object (the article's special case: an object the source account uploaded
+into the target's bucket). An ACL write replaces the whole ACL, so the portal reads it, adds or
+removes exactly its grants, and writes every other grant back as it was.
+"""
+
+from dataclasses import asdict
+from typing import Any
+
+from access_requests.models import AccessRequest
+from accounts.models import Account
+from provisioning import aws
+from provisioning.locks import policy_lock
+from provisioning.models import Grant
+from provisioning.policy.acls import AclGrant, AclTarget, acl_grants_add, acl_grants_remove
+
+
+def _grant_of(entry: dict[str, Any]) -> AclGrant:
+    return AclGrant(
+        grantee_type="CanonicalUser", grantee=entry["grantee"], permission=entry["permission"]
+    )
+
+
+def _target_of(entry: dict[str, Any]) -> AclTarget:
+    return AclTarget(bucket=entry["bucket"], key=entry["key"])
+
+
+def _label(target: AclTarget) -> str:
+    return f"s3://{target.bucket}/{target.key}" if target.key else f"s3://{target.bucket}"
+
+
+def _owner_account(access_request: AccessRequest, target: AclTarget) -> Account:
+    """The managed account that owns the bucket or object, whose credentials may change its ACL.
+
+    A bucket's owner is the account that lists it. An object's owner is matched by canonical user
+    id; an object whose owner id is the bucket's own is the bucket owner's. (The emulator answers
+    one constant owner id for every bucket and object, so there it always finds the bucket owner.)
+    """
+    accounts = {
+        account.account_id: account
+        for account in (access_request.target_account, access_request.source_account)
+        if account.managed and account.provisioner_role_arn
+    }
+    candidates = {
+        account_id: aws.role_credentials(account.provisioner_role_arn)
+        for account_id, account in accounts.items()
+    }
+    bucket_owner = aws.bucket_owner_account(target.bucket, candidates)
+    if bucket_owner is None:
+        raise aws.AwsError(f"No account the portal manages owns the bucket {target.bucket}.")
+    if target.is_bucket:
+        return accounts[bucket_owner]
+    owner = aws.object_owner_account(candidates[bucket_owner], target, candidates)
+    if owner is not None:
+        return accounts[owner]
+    object_owner_id = aws.object_owner(candidates[bucket_owner], target)
+    if object_owner_id is None:
+        raise aws.AwsError(f"There is no object {_label(target)}.")
+    bucket_acl_owner = aws.acl_read(candidates[bucket_owner], AclTarget(target.bucket)).owner_id
+    if object_owner_id == bucket_acl_owner:
+        return accounts[bucket_owner]
+    raise aws.AwsError(
+        f"{_label(target)} is owned by canonical user {object_owner_id}, an account the portal "
+        "does not manage: only its owner can grant on it."
+    )
+
+
+def _record_writers(grant: Grant, access_request: AccessRequest) -> None:
+    entries = []
+    for entry in grant.acl_grants:
+        if not entry.get("writer_account"):
+            owner = _owner_account(access_request, _target_of(entry))
+            entry = dict(entry, writer_account=owner.account_id)
+        entries.append(entry)
+    grant.acl_grants = entries
+    Grant.objects.filter(pk=grant.pk).update(acl_grants=entries)
+
+
+def _record(grant: Grant, entry: dict[str, Any], **changes: Any) -> None:
+    entries = [dict(e, **changes) if e == entry else e for e in grant.acl_grants]
+    entry.update(changes)
+    grant.acl_grants = entries
+    Grant.objects.filter(pk=grant.pk).update(acl_grants=entries)
+
+
+def _credentials(entry: dict[str, Any]) -> aws.Credentials:
+    account = Account.objects.get(account_id=entry["writer_account"])
+    return aws.role_credentials(account.provisioner_role_arn)
+
+
+def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any]:
+    _record_writers(grant, access_request)
+    written: dict[str, Any] = {}
+    for entry in grant.acl_grants:
+        target, wanted = _target_of(entry), _grant_of(entry)
+        credentials = _credentials(entry)
+        with policy_lock(_label(target)):
+            state = aws.acl_read(credentials, target)
+            if entry.get("already_present") is None:
+                # Someone else's identical grant is theirs: revoking must leave it.
+                _record(grant, entry, already_present=wanted in state.grants)
+            grants = acl_grants_add(state.grants, wanted)
+            if set(grants) != set(state.grants):
+                aws.acl_write(credentials, target, grants)
+            after = aws.acl_read(credentials, target)
+        # Compared as sets: AWS returns grants in its own order.
+        if set(after.grants) != set(state.grants) | {wanted}:
+            raise aws.AwsError(f"The ACL of {_label(target)} does not hold what was written.")
+        written[f"acl:{_label(target)[5:]}"] = {
+            "owner": after.owner_id,
+            "writer_account": entry["writer_account"],
+            "grants": [asdict(g) for g in after.grants],
+        }
+    return written
+
+
+def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
+    removed = []
+    for entry in grant.acl_grants:
+        if not entry.get("writer_account") or entry.get("already_present") is not False:
+            continue  # never written, or the grant was someone else's before the portal's
+        target, granted = _target_of(entry), _grant_of(entry)
+        credentials = _credentials(entry)
+        with policy_lock(_label(target)):
+            state = aws.acl_read(credentials, target)
+            if granted not in state.grants:
+                continue
+            aws.acl_write(credentials, target, acl_grants_remove(state.grants, granted))
+        removed.append(f"{_label(target)} {granted.permission} for {granted.grantee}")
+    return removed

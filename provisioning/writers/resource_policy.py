@@ -1,0 +1,90 @@
+"""Resource-based policy: one statement with the portal's Sid in each resource's own policy.
+
+Read-modify-write under a lock per policy: statements the portal did not write are never dropped,
+reordered or changed; the result is refused, and nothing written, when it would exceed the
+service's size limit. Revoke removes exactly the portal's statement, and deletes the policy only if
+the portal created it and nothing else is left in it.
+"""
+
+from typing import Any
+
+from access_requests.documents import RESOURCE_POLICY_PREFIX
+from access_requests.models import AccessRequest
+from provisioning import aws
+from provisioning.locks import policy_lock
+from provisioning.models import Grant
+from provisioning.policy.resource_policies import (
+    SIZE_LIMITS,
+    PolicyHolder,
+    policy_size,
+    statement_put,
+    statement_remove,
+    statements_except,
+)
+
+
+def _credentials(access_request: AccessRequest) -> aws.Credentials:
+    return aws.role_credentials(access_request.target_account.provisioner_role_arn)
+
+
+def _record_created(grant: Grant, index: int, created: bool) -> None:
+    """Remember, before the first write, whether the policy existed: a retry must not forget it."""
+    statements = list(grant.resource_statements)
+    statements[index] = dict(statements[index], created_policy=created)
+    grant.resource_statements = statements
+    Grant.objects.filter(pk=grant.pk).update(resource_statements=statements)
+
+
+def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any]:
+    credentials = _credentials(access_request)
+    written: dict[str, Any] = {}
+    for index, entry in enumerate(grant.resource_statements):
+        holder = PolicyHolder(**entry["holder"])
+        statement = access_request.documents[f"{RESOURCE_POLICY_PREFIX}{holder.arn}"]["document"]
+        with policy_lock(holder.arn):
+            before = aws.policy_read(credentials, holder)
+            if entry.get("created_policy") is None:
+                _record_created(grant, index, before is None)
+            after = statement_put(before, statement)
+            size, limit = policy_size(holder.service, after), SIZE_LIMITS[holder.service]
+            if size > limit:
+                raise aws.AwsError(
+                    f"Adding the statement would make the policy of {holder.arn} {size:,} "
+                    f"long; {holder.service} allows {limit:,}. Nothing was written."
+                )
+            if after != before:
+                aws.policy_write(credentials, holder, after)
+            read_back = aws.policy_read(credentials, holder)
+        others_before = statements_except(before, entry["sid"]) if before else []
+        if (
+            read_back is None
+            or statement not in _statements(read_back)
+            or statements_except(read_back, entry["sid"]) != others_before
+        ):
+            raise aws.AwsError(f"The policy of {holder.arn} does not hold what was written.")
+        written[f"{RESOURCE_POLICY_PREFIX}{holder.arn}"] = read_back
+    return written
+
+
+def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = policy.get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
+
+
+def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
+    credentials = _credentials(access_request)
+    removed = []
+    for entry in grant.resource_statements:
+        holder = PolicyHolder(**entry["holder"])
+        with policy_lock(holder.arn):
+            policy = aws.policy_read(credentials, holder)
+            if policy is None or not any(s.get("Sid") == entry["sid"] for s in _statements(policy)):
+                continue
+            remaining = statement_remove(policy, entry["sid"])
+            if not _statements(remaining) and entry.get("created_policy"):
+                aws.policy_delete(credentials, holder)
+                removed.append(f"{holder.arn} policy (created by the portal, now empty)")
+            else:
+                aws.policy_write(credentials, holder, remaining)
+                removed.append(f"{holder.arn} statement {entry['sid']}")
+    return removed

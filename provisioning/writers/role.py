@@ -1,0 +1,84 @@
+"""Assume role: the role in the target account with its trust and inline permission policies."""
+
+from typing import Any
+
+from django.conf import settings
+
+from access_requests.models import AccessRequest
+from provisioning import aws, policies
+from provisioning.models import Grant
+
+MANAGED_BY_TAG = ("portal:managed-by", "access-portal")
+REQUEST_TAG = "portal:request-id"
+
+
+def _document(access_request: AccessRequest, key: str) -> dict:
+    return access_request.documents[key]["document"]
+
+
+def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any]:
+    trust = _document(access_request, policies.TRUST_POLICY)
+    permission = _document(access_request, policies.PERMISSION_POLICY)
+    credentials = aws.role_credentials(access_request.target_account.provisioner_role_arn)
+    aws.role_put(
+        credentials,
+        role_name=grant.role_name,
+        path=settings.PORTAL_ROLE_PATH,
+        trust_policy=policies.document_json(trust),
+        max_session_duration=grant.max_session_duration,
+        tags={
+            MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1],
+            REQUEST_TAG: str(access_request.pk),
+            "portal:requester": access_request.requester.get_username()[:256],
+        },
+        description=f"Access portal request {access_request.pk}"[:1000],
+    )
+    aws.role_policy_put(
+        credentials,
+        role_name=grant.role_name,
+        policy_name=grant.permission_policy_name,
+        document=policies.document_json(permission),
+    )
+    role = aws.role_read(credentials, role_name=grant.role_name)
+    if role is None:
+        raise aws.AwsError(f"Role {grant.role_name} is missing right after it was written.")
+    written = {
+        "role_arn": role.arn,
+        policies.TRUST_POLICY: role.trust_policy,
+        policies.PERMISSION_POLICY: role.inline_policies.get(grant.permission_policy_name),
+        "max_session_duration": role.max_session_duration,
+        "tags": role.tags,
+    }
+    expected = {
+        policies.TRUST_POLICY: trust,
+        policies.PERMISSION_POLICY: permission,
+        "max_session_duration": grant.max_session_duration,
+    }
+    mismatched = [key for key, value in expected.items() if written[key] != value]
+    if mismatched:
+        raise aws.AwsError(
+            "AWS does not hold what was approved after writing it: " + ", ".join(mismatched)
+        )
+    return written
+
+
+def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
+    """Delete the inline policy and the role, only if the role carries this request's tag."""
+    target = access_request.target_account
+    credentials = aws.role_credentials(target.provisioner_role_arn)
+    role = aws.role_read(credentials, role_name=grant.role_name)
+    if role is None:
+        return []
+    if role.tags.get(REQUEST_TAG) != str(access_request.pk):
+        raise aws.AwsError(
+            f"Role {grant.role_name} is not tagged as written for request {access_request.pk}; "
+            "the portal leaves it alone."
+        )
+    removed = []
+    if aws.role_policy_delete(
+        credentials, role_name=grant.role_name, policy_name=grant.permission_policy_name
+    ):
+        removed.append(f"{role.arn} inline policy {grant.permission_policy_name}")
+    if aws.role_delete(credentials, role_name=grant.role_name):
+        removed.append(role.arn)
+    return removed

@@ -1,0 +1,43 @@
+"""The source side: the identity policy that lets the source principal use the grant. Cross-account
+access needs an allow on both sides."""
+
+from typing import Any
+
+from access_requests.models import AccessRequest
+from provisioning import aws, policies
+from provisioning.models import Grant
+
+
+def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any] | None:
+    if not grant.source_policy_name:
+        return None
+    document = access_request.documents[policies.SOURCE_IDENTITY_POLICY]["document"]
+    credentials = aws.role_credentials(access_request.source_account.provisioner_role_arn)
+    aws.role_policy_put(
+        credentials,
+        role_name=grant.source_role_name,
+        policy_name=grant.source_policy_name,
+        document=policies.document_json(document),
+    )
+    role = aws.role_read(credentials, role_name=grant.source_role_name)
+    written = role.inline_policies.get(grant.source_policy_name) if role else None
+    if written != document:
+        raise aws.AwsError(
+            f"Role {grant.source_role_name} does not hold the identity policy just written."
+        )
+    return written
+
+
+def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
+    if not grant.source_policy_name:
+        return []
+    source = access_request.source_account
+    credentials = aws.role_credentials(source.provisioner_role_arn)
+    if aws.role_policy_delete(
+        credentials, role_name=grant.source_role_name, policy_name=grant.source_policy_name
+    ):
+        return [
+            f"arn:aws:iam::{source.account_id}:role/{grant.source_role_name} "
+            f"inline policy {grant.source_policy_name}"
+        ]
+    return []

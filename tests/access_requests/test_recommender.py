@@ -1,0 +1,101 @@
+"""The decision tree of SPEC 4.4 and the article's "When to Use What?", one row per situation."""
+
+import pytest
+
+from access_requests.recommender import Facts, recommend
+
+DATA = "999999999999"
+TABLE = f"arn:aws:dynamodb:eu-central-1:{DATA}:table/MyTable"
+OBJECTS = "arn:aws:s3:::mybucket/*"
+OBJECT = "arn:aws:s3:::mybucket/incoming/from-dev.csv"
+BUCKET = "arn:aws:s3:::mybucket"
+QUEUE = f"arn:aws:sqs:eu-central-1:{DATA}:myqueue"
+TOPIC = f"arn:aws:sns:eu-central-1:{DATA}:mytopic"
+KEY = f"arn:aws:kms:eu-central-1:{DATA}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+SECRET = f"arn:aws:secretsmanager:eu-central-1:{DATA}:secret:mysecret-AbCdEf"
+PARAMETER = f"arn:aws:ssm:eu-central-1:{DATA}:parameter/app/db-host"
+LOG_GROUP = f"arn:aws:logs:eu-central-1:{DATA}:log-group:/app/web"
+
+FOREIGN = Facts(foreign_owned_objects=(OBJECT,))
+ENFORCED = Facts(foreign_owned_objects=(OBJECT,), acls_disabled_buckets=("mybucket",))
+SCP = Facts(scp_denials=("DenyDynamoDB (r-demo/ou-workloads): dynamodb:GetItem",))
+
+CASES = [
+    # (access_via, actions, resources, facts, mechanism, words in the reasons)
+    ("portal", ["dynamodb:GetItem"], [TABLE], None, "assume_role", "only a role can be assumed"),
+    ("portal", ["s3:GetObject"], [OBJECTS], None, "assume_role", "mint a session"),
+    ("portal", ["s3:GetObject"], [OBJECT], FOREIGN, "assume_role", "only a role"),
+    ("own_identity", ["s3:GetObject"], [OBJECTS], None, "resource_policy", "easiest option"),
+    ("own_identity", ["sqs:SendMessage"], [QUEUE], None, "resource_policy", "sqs resource"),
+    ("own_identity", ["sns:Publish"], [TOPIC], None, "resource_policy", "sns resource"),
+    ("own_identity", ["kms:Decrypt"], [KEY], None, "resource_policy", "kms resource"),
+    (
+        "own_identity",
+        ["secretsmanager:GetSecretValue"],
+        [SECRET],
+        None,
+        "resource_policy",
+        "own identity",
+    ),
+    ("own_identity", ["dynamodb:GetItem"], [TABLE], None, "resource_policy", "both sides"),
+    ("own_identity", ["s3:GetObject"], [OBJECT], FOREIGN, "acl", "only an object ACL"),
+    ("own_identity", ["s3:GetObject"], [OBJECT], ENFORCED, "resource_policy", "easiest option"),
+    (
+        "own_identity",
+        ["ssm:GetParameter"],
+        [PARAMETER],
+        None,
+        "assume_role",
+        "works for every service",
+    ),
+    ("own_identity", ["logs:GetLogEvents"], [LOG_GROUP], None, "assume_role", "~/.aws/config"),
+    (
+        "own_identity",
+        ["dynamodb:GetItem", "s3:GetObject"],
+        [TABLE, OBJECTS],
+        None,
+        "assume_role",
+        "several services",
+    ),
+    ("own_identity", ["dynamodb:GetItem"], [TABLE], SCP, None, "service control policy"),
+    ("portal", ["dynamodb:GetItem"], [TABLE], SCP, None, "DenyDynamoDB"),
+]
+
+
+@pytest.mark.parametrize(
+    ("access_via", "actions", "resources", "facts", "mechanism", "words"), CASES
+)
+def test_recommendation(access_via, actions, resources, facts, mechanism, words):
+    result = recommend(access_via=access_via, actions=actions, resources=resources, facts=facts)
+    assert result.mechanism == mechanism
+    assert words in " ".join(result.reasons)
+    if mechanism:
+        assert result.valid(mechanism)
+
+
+def test_portal_sessions_rule_out_resource_policies_and_acls():
+    result = recommend(access_via="portal", actions=["s3:GetObject"], resources=[OBJECT])
+    assert not result.valid("resource_policy")
+    assert not result.valid("acl")
+    assert "mints no session" in result.validity["acl"]
+
+
+def test_acls_off_on_a_bucket_owner_enforced_bucket_say_so():
+    result = recommend(
+        access_via="own_identity", actions=["s3:GetObject"], resources=[OBJECT], facts=ENFORCED
+    )
+    assert "BucketOwnerEnforced" in result.validity["acl"]
+    assert "bucket policy" in result.validity["acl"]
+
+
+def test_acls_cannot_express_fine_grained_actions():
+    result = recommend(
+        access_via="own_identity", actions=["s3:GetObjectTagging"], resources=[OBJECT]
+    )
+    assert "cannot express s3:GetObjectTagging" in result.validity["acl"]
+
+
+def test_acls_need_single_objects():
+    result = recommend(access_via="own_identity", actions=["s3:GetObject"], resources=[OBJECTS])
+    assert "single objects" in result.validity["acl"]
+    assert result.mechanism == "resource_policy"
