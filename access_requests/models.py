@@ -24,6 +24,7 @@ class AccessRequest(models.Model):
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
         FAILED = "failed", "Failed"
+        EXTENDED = "extended", "Extension applied"
 
     class AccessVia(models.TextChoices):
         PORTAL = "portal", "Sessions from the portal"
@@ -67,6 +68,14 @@ class AccessRequest(models.Model):
     simulation = models.JSONField(default=dict)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    extends = models.ForeignKey(
+        "provisioning.Grant",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="extensions",
+        help_text="Set on a request to extend an active grant: the same documents, a new expiry.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -44,6 +44,11 @@ class Account(models.Model):
     approver_group = models.ForeignKey(
         Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="approved_accounts"
     )
+    source_approval_required = models.BooleanField(
+        default=False,
+        help_text="Two-party approval: requests from this account also need one approval from "
+        "its own approver group, besides the target account's quorum.",
+    )
     approvals_required = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
     )
@@ -59,6 +64,11 @@ class Account(models.Model):
     )
     third_party = models.BooleanField(
         default=False, help_text="Outside the organization: trust policies require an ExternalId."
+    )
+    notification_webhook_url = models.URLField(
+        blank=True,
+        max_length=500,
+        help_text="Optional Slack-compatible incoming webhook for this account's requests.",
     )
     organization_path = models.CharField(
         max_length=512, blank=True, help_text="e.g. r-root/ou-workloads, for SCP evaluation."

@@ -35,6 +35,12 @@ class Grant(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     verification = models.JSONField(default=dict)
+    expiry_notice_at = models.DateTimeField(null=True, blank=True)
+    drifted_at = models.DateTimeField(null=True, blank=True)
+    drift = models.JSONField(
+        default=list, blank=True, help_text="What AWS holds that differs from what was written."
+    )
+    drift_checked_at = models.DateTimeField(null=True, blank=True)
     end_status = models.CharField(max_length=8, choices=EndStatus.choices, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
