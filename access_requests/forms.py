@@ -70,6 +70,12 @@ class AccessRequestForm(forms.Form):
         "ExternalId the portal generates.",
     )
 
+    def __init__(self, *args, editing: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:  # the accounts stay as submitted
+            self.fields["source_account"].disabled = True
+            self.fields["target_account"].disabled = True
+
     def service_arguments(self) -> dict:
         """The keyword arguments of access_request_submit and draft_build."""
         data = self.cleaned_data
@@ -98,4 +104,13 @@ class AccessRequestForm(forms.Form):
 class DecisionForm(forms.Form):
     comment = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ExtensionForm(forms.Form):
+    duration = forms.TypedChoiceField(
+        choices=DURATION_CHOICES, coerce=int, initial=8 * 3600, label="Extend by"
+    )
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, help_text="Why longer?"
     )

@@ -113,7 +113,8 @@ class Approval(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["access_request", "approver"], name="one_vote_per_approver"
+                fields=["access_request", "approver", "documents_hash"],
+                name="one_vote_per_approver_per_documents",
             )
         ]
 

@@ -23,4 +23,5 @@ urlpatterns = [
         name="request_reject",
     ),
     path("requests/<int:pk>/cancel/", views.request_cancel, name="request_cancel"),
+    path("requests/<int:pk>/edit/", views.request_edit, name="request_edit"),
 ]

@@ -12,6 +12,7 @@ from access_requests import selectors, services
 from access_requests.drafts import draft_build
 from access_requests.forms import AccessRequestForm, DecisionForm
 from access_requests.models import AccessRequest
+from access_requests.services.decisions import quorum
 from audit.models import AuditEvent
 from portal.errors import ServiceError
 from portal.http import client_address, flash_error
@@ -139,6 +140,10 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 user=request.user, account=access_request.target_account
             ),
             "decision_form": DecisionForm(),
+            "waiting_for": quorum(access_request)[1] if access_request.is_pending else "",
+            "pending_extension": grant.extensions.filter(status=AccessRequest.Status.PENDING).first()
+            if grant
+            else None,
         },
     )
 
@@ -194,3 +199,57 @@ def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         flash_error(request, error)
     return redirect("request_detail", pk=pk)
+
+
+@login_required
+def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """The requester changes a pending request; approvals on the earlier documents stop counting."""
+    access_request = _visible(request, pk)
+    if access_request.requester_id != request.user.pk or not access_request.is_pending:
+        messages.error(
+            request, "Only the requester can edit a request, and only while it is pending."
+        )
+        return redirect("request_detail", pk=pk)
+    initial = {
+        "source_account": access_request.source_account,
+        "target_account": access_request.target_account,
+        "source_principal": access_request.source_principal,
+        "actions": "\n".join(access_request.actions),
+        "resources": "\n".join(access_request.resources),
+        "access_via": access_request.access_via,
+        "mechanism": access_request.requested_mechanism,
+        "duration": access_request.duration,
+        "justification": access_request.justification,
+        "ticket": access_request.ticket,
+        "third_party": access_request.third_party,
+    }
+    form = AccessRequestForm(request.POST or None, initial=initial, editing=True)
+    draft = None
+    if request.method == "POST":
+        form_ok = form.is_valid()
+        arguments = form.service_arguments()
+        if "preview" in request.POST or not form_ok:
+            draft = draft_build(request_id=access_request.pk, **arguments)
+            form.add_service_errors(draft.errors)
+        else:
+            try:
+                services.access_request_edit(
+                    access_request=access_request,
+                    user=request.user,
+                    client_address=client_address(request),
+                    **arguments,
+                )
+            except ServiceError as error:
+                form.add_service_errors(error.field_errors)
+                if not error.field_errors:
+                    form.add_error(None, error.message)
+            else:
+                messages.success(request, "Saved. Approvers see the new documents.")
+                return redirect("request_detail", pk=pk)
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(
+        request,
+        "access_requests/new.html",
+        {"form": form, "draft": draft, "editing": access_request},
+        status=status,
+    )

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from access_requests.models import AccessRequest
@@ -122,7 +123,7 @@ def grant_provision_failed(*, grant_id: int, message: str) -> None:
             _move(access_request, Status.FAILED, actor=None, verb="grant.failed", error=message)
 
 
-def _may_manage(user: AbstractBaseUser, access_request: AccessRequest) -> bool:
+def may_manage(user: AbstractBaseUser, access_request: AccessRequest) -> bool:
     return (
         user.is_superuser
         or access_request.requester_id == user.pk
@@ -134,7 +135,7 @@ def grant_retry(*, grant: Grant, user: AbstractBaseUser, client_address: str | N
     """Try a failed provisioning again, or a revoke that stopped on an error."""
     with transaction.atomic():
         grant, access_request = _lock(grant.pk)
-        if not _may_manage(user, access_request):
+        if not may_manage(user, access_request):
             raise ServiceError("You cannot retry this grant.", kind=ServiceError.FORBIDDEN)
         grant_id = grant.pk
         if access_request.status == Status.FAILED:
@@ -177,7 +178,7 @@ def _revoke_start(
 ) -> bool:
     with transaction.atomic():
         grant, access_request = _lock(grant_id)
-        if user is not None and not _may_manage(user, access_request):
+        if user is not None and not may_manage(user, access_request):
             raise ServiceError("You cannot revoke this grant.", kind=ServiceError.FORBIDDEN)
         if access_request.status not in (Status.ACTIVE, Status.PROVISIONING, Status.FAILED):
             if user is None:
@@ -188,7 +189,7 @@ def _revoke_start(
             )
         grant.end_status = end_status
         grant.save(update_fields=["end_status"])
-        verb = "grant.expiring" if end_status == Grant.EndStatus.EXPIRED else "grant.revoking"
+        verb = "grant.expiry_started" if end_status == Grant.EndStatus.EXPIRED else "grant.revoking"
         _move(access_request, Status.REVOKING, actor=user, verb=verb, client_address=client_address)
         transaction.on_commit(lambda: _enqueue_revoke(grant_id))
         return True
@@ -216,8 +217,8 @@ def grant_revoke(*, grant_id: int) -> None:
         _move(access_request, final, actor=None, verb=f"grant.{final}", removed=removed)
 
 
-def grant_revoke_failed(*, grant_id: int, message: str) -> None:
-    """The revoke could not finish: the grant stays `revoking` with the reason, to retry."""
+def grant_error_record(*, grant_id: int, message: str) -> None:
+    """A revoke or re-apply could not finish: the grant keeps its status and shows the reason."""
     Grant.objects.filter(pk=grant_id).update(last_error=message[:4000])
 
 
@@ -242,3 +243,90 @@ def _enqueue_revoke(grant_id: int) -> None:
     from provisioning.tasks import grant_revoke_task
 
     grant_revoke_task.delay(grant_id)
+
+
+def grants_revoke_all(
+    *,
+    admin: AbstractBaseUser,
+    requester: AbstractBaseUser | None = None,
+    account_id: str = "",
+    client_address: str | None = None,
+) -> list[int]:
+    """Emergency revoke: every live grant of one user, or every grant into or out of one account,
+    across mechanisms. Admins only. Returns the grants now being revoked."""
+    if not admin.is_superuser:
+        raise ServiceError("Only platform admins revoke in bulk.", kind=ServiceError.FORBIDDEN)
+    if (requester is None) == (not account_id):
+        raise ServiceError("Name either a user or an account.")
+    grants = Grant.objects.filter(
+        access_request__status__in=[Status.ACTIVE, Status.PROVISIONING, Status.FAILED]
+    )
+    if requester is not None:
+        grants = grants.filter(access_request__requester=requester)
+    else:
+        grants = grants.filter(
+            Q(access_request__target_account__account_id=account_id)
+            | Q(access_request__source_account__account_id=account_id)
+        )
+    started = []
+    for grant_id in grants.order_by("pk").values_list("pk", flat=True):
+        try:
+            _revoke_start(
+                grant_id=grant_id,
+                user=admin,
+                end_status=Grant.EndStatus.REVOKED,
+                client_address=client_address,
+            )
+        except ServiceError:
+            continue  # ended meanwhile
+        started.append(grant_id)
+    with transaction.atomic():
+        audit_record(
+            actor=admin,
+            verb="grants.emergency_revoked",
+            obj=requester if requester is not None else admin,
+            after={
+                "account": account_id,
+                "user": getattr(requester, "username", ""),
+                "grants": started,
+            },
+            client_address=client_address,
+        )
+    return started
+
+
+def grants_expiry_notify(*, before: timedelta = timedelta(hours=1)) -> int:
+    """Tell requesters their grant ends soon: an hour before, or a fifth of its length for short
+    grants. Once per grant (an extension re-arms it)."""
+    now = timezone.now()
+    notified = 0
+    due = Grant.objects.filter(
+        access_request__status=Status.ACTIVE,
+        expiry_notice_at__isnull=True,
+        expires_at__lte=now + before,
+        expires_at__gt=now,
+    ).select_related("access_request")
+    for grant in due:
+        lead = min(before, (grant.expires_at - grant.activated_at) / 5)
+        if grant.expires_at - now > lead:
+            continue
+        with transaction.atomic():
+            if Grant.objects.filter(pk=grant.pk, expiry_notice_at__isnull=True).update(
+                expiry_notice_at=now
+            ):
+                audit_record(
+                    actor=None,
+                    verb="grant.expiring",
+                    obj=grant,
+                    access_request_id=grant.access_request_id,
+                    after={"expires_at": grant.expires_at.isoformat()},
+                )
+                _notify("grant.expiring", grant.access_request_id)
+                notified += 1
+    return notified
+
+
+def _notify(event: str, access_request_id: int) -> None:
+    from notifications.services import notify
+
+    notify(event=event, access_request_id=access_request_id)

@@ -46,10 +46,10 @@ def grant_revoke_task(self, grant_id: int) -> None:
         if error.retryable and self.request.retries < self.max_retries:
             logger.warning("revoking grant %s: %s; retrying", grant_id, error)
             raise self.retry(countdown=_countdown(self.request.retries)) from error
-        services.grant_revoke_failed(grant_id=grant_id, message=str(error))
+        services.grant_error_record(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("revoking grant %s failed", grant_id)
-        services.grant_revoke_failed(
+        services.grant_error_record(
             grant_id=grant_id, message="Internal error while revoking; see the worker log."
         )
 
@@ -57,3 +57,39 @@ def grant_revoke_task(self, grant_id: int) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def grants_expire_task() -> int:
     return services.grants_expire()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def grants_expiry_notice_task() -> int:
+    return services.grants_expiry_notify()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def grants_drift_check_task() -> int:
+    from provisioning.drift import grants_drift_check
+
+    return grants_drift_check()
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def grant_drift_check_task(self, grant_id: int) -> None:
+    from provisioning.drift import grant_drift_check
+
+    try:
+        grant_drift_check(grant_id=grant_id)
+    except AwsError as error:
+        if error.retryable and self.request.retries < self.max_retries:
+            raise self.retry(countdown=_countdown(self.request.retries)) from error
+        logger.warning("drift check of grant %s: %s", grant_id, error)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def grant_reapply_task(self, grant_id: int) -> None:
+    from provisioning.drift import grant_reapply
+
+    try:
+        grant_reapply(grant_id=grant_id)
+    except AwsError as error:
+        if error.retryable and self.request.retries < self.max_retries:
+            raise self.retry(countdown=_countdown(self.request.retries)) from error
+        services.grant_error_record(grant_id=grant_id, message=f"Re-applying: {error}")

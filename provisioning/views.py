@@ -3,16 +3,20 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from access_requests.forms import ExtensionForm
 from access_requests.selectors import access_requests_visible_to
+from access_requests.services import grant_extension_request
 from portal.errors import ServiceError
 from portal.http import client_address, flash_error
-from provisioning import services, sessions
+from provisioning import drift, services, sessions
 from provisioning.aws import AwsError
+from provisioning.forms import EmergencyRevokeForm
 from provisioning.models import Grant
 
 
@@ -98,3 +102,73 @@ def grant_retry(request: HttpRequest, pk: int) -> HttpResponse:
     except ServiceError as error:
         flash_error(request, error)
     return redirect("request_detail", pk=grant.access_request_id)
+
+
+@login_required
+def grant_extend(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask for more time on an active grant, through the same approvals, with no gap."""
+    grant = _visible_grant(request, pk)
+    form = ExtensionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            extension = grant_extension_request(
+                grant=grant,
+                user=request.user,
+                duration=form.cleaned_data["duration"],
+                justification=form.cleaned_data["justification"],
+                client_address=client_address(request),
+            )
+        except ServiceError as error:
+            for name, problems in error.field_errors.items():
+                for problem in problems:
+                    form.add_error(name if name in form.fields else None, problem)
+            if not error.field_errors:
+                form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Extension #{extension.pk} is waiting for approval.")
+            return redirect("request_detail", pk=extension.pk)
+    status = 400 if request.method == "POST" and form.errors else 200
+    return render(
+        request,
+        "provisioning/extend.html",
+        {"grant": grant, "req": grant.access_request, "form": form},
+        status=status,
+    )
+
+
+@login_required
+@require_POST
+def grant_reapply(request: HttpRequest, pk: int) -> HttpResponse:
+    grant = _visible_grant(request, pk)
+    try:
+        drift.grant_reapply_request(
+            grant=grant, user=request.user, client_address=client_address(request)
+        )
+        messages.success(request, "Re-applying the approved documents.")
+    except ServiceError as error:
+        flash_error(request, error)
+    return redirect("request_detail", pk=grant.access_request_id)
+
+
+@login_required
+def grants_emergency_revoke(request: HttpRequest) -> HttpResponse:
+    """Admins: revoke every live grant of a user or of an account in one action."""
+    if not request.user.is_superuser:
+        raise PermissionDenied
+    form = EmergencyRevokeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            started = services.grants_revoke_all(
+                admin=request.user,
+                requester=form.cleaned_data["user"],
+                account_id=form.cleaned_data["account"].account_id
+                if form.cleaned_data["account"]
+                else "",
+                client_address=client_address(request),
+            )
+        except ServiceError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Revoking {len(started)} grant(s).")
+            return redirect("grants_emergency_revoke")
+    return render(request, "provisioning/emergency_revoke.html", {"form": form})

@@ -138,6 +138,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-grants": {"task": "provisioning.tasks.grants_expire_task", "schedule": 30.0},
+    "expiry-notices": {"task": "provisioning.tasks.grants_expiry_notice_task", "schedule": 60.0},
+    "drift-checks": {
+        "task": "provisioning.tasks.grants_drift_check_task",
+        "schedule": env.float("PORTAL_DRIFT_CHECK_SECONDS", default=300.0),
+    },
 }
 
 # --- AWS -----------------------------------------------------------------------------------------

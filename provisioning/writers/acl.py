@@ -130,3 +130,20 @@ def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
             aws.acl_write(credentials, target, acl_grants_remove(state.grants, granted))
         removed.append(f"{_label(target)} {granted.permission} for {granted.grantee}")
     return removed
+
+
+def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
+    differences = []
+    for entry in grant.acl_grants:
+        if not entry.get("writer_account"):
+            continue
+        target, wanted = _target_of(entry), _grant_of(entry)
+        if wanted not in aws.acl_read(_credentials(entry), target).grants:
+            differences.append(
+                {
+                    "what": f"{wanted.permission} grant on {_label(target)}",
+                    "expected": asdict(wanted),
+                    "found": None,
+                }
+            )
+    return differences

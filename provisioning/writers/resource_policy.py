@@ -17,6 +17,7 @@ from provisioning.policy.resource_policies import (
     SIZE_LIMITS,
     PolicyHolder,
     policy_size,
+    statement_find,
     statement_put,
     statement_remove,
     statements_except,
@@ -88,3 +89,22 @@ def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
                 aws.policy_write(credentials, holder, remaining)
                 removed.append(f"{holder.arn} statement {entry['sid']}")
     return removed
+
+
+def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
+    """Only the portal's own statement counts: others may change their statements as they like."""
+    credentials = _credentials(access_request)
+    differences = []
+    for entry in grant.resource_statements:
+        holder = PolicyHolder(**entry["holder"])
+        expected = access_request.documents[f"{RESOURCE_POLICY_PREFIX}{holder.arn}"]["document"]
+        found = statement_find(aws.policy_read(credentials, holder), entry["sid"])
+        if found != expected:
+            differences.append(
+                {
+                    "what": f"statement {entry['sid']} of {holder.arn}",
+                    "expected": expected,
+                    "found": found,
+                }
+            )
+    return differences

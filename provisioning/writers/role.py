@@ -82,3 +82,49 @@ def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
     if aws.role_delete(credentials, role_name=grant.role_name):
         removed.append(role.arn)
     return removed
+
+
+def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
+    """How the role in AWS differs from what was approved (nothing: an empty list)."""
+    credentials = aws.role_credentials(access_request.target_account.provisioner_role_arn)
+    role = aws.role_read(credentials, role_name=grant.role_name)
+    if role is None:
+        return [{"what": f"role {grant.role_name}", "expected": "present", "found": None}]
+    expected = {
+        "trust policy": _document(access_request, policies.TRUST_POLICY),
+        "permission policy": _document(access_request, policies.PERMISSION_POLICY),
+        "maximum session duration": grant.max_session_duration,
+    }
+    found = {
+        "trust policy": role.trust_policy,
+        "permission policy": role.inline_policies.get(grant.permission_policy_name),
+        "maximum session duration": role.max_session_duration,
+    }
+    differences = [
+        {"what": what, "expected": value, "found": found[what]}
+        for what, value in expected.items()
+        if found[what] != value
+    ]
+    for name, document in role.inline_policies.items():
+        if name != grant.permission_policy_name:
+            differences.append(
+                {
+                    "what": f"inline policy {name} added to the role",
+                    "expected": None,
+                    "found": document,
+                }
+            )
+    return differences
+
+
+def extra_policies_remove(grant: Grant, access_request: AccessRequest) -> list[str]:
+    """Re-applying restores the approved role: inline policies added to the portal's own role out
+    of band would widen the access beyond what was approved."""
+    credentials = aws.role_credentials(access_request.target_account.provisioner_role_arn)
+    role = aws.role_read(credentials, role_name=grant.role_name)
+    removed = []
+    for name in role.inline_policies if role else []:
+        if name != grant.permission_policy_name:
+            aws.role_policy_delete(credentials, role_name=grant.role_name, policy_name=name)
+            removed.append(name)
+    return removed

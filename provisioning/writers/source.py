@@ -41,3 +41,15 @@ def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
             f"inline policy {grant.source_policy_name}"
         ]
     return []
+
+
+def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
+    if not grant.source_policy_name:
+        return []
+    expected = access_request.documents[policies.SOURCE_IDENTITY_POLICY]["document"]
+    credentials = aws.role_credentials(access_request.source_account.provisioner_role_arn)
+    role = aws.role_read(credentials, role_name=grant.source_role_name)
+    found = role.inline_policies.get(grant.source_policy_name) if role else None
+    if found == expected:
+        return []
+    return [{"what": "source-side identity policy", "expected": expected, "found": found}]

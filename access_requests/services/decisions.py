@@ -1,110 +1,21 @@
-"""Every write to access requests: submit, approve, reject, cancel. Pages and API call these."""
-
-import secrets
+"""Deciding on a request: approve, reject, the quorum rules, and what an approval starts."""
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from access_requests.documents import ACL_PREFIX, RESOURCE_POLICY_PREFIX
-from access_requests.drafts import draft_build
 from access_requests.models import AccessRequest, Approval, Mechanism
-from access_requests.selectors import user_approves_for
-from accounts.models import Account
+from access_requests.selectors import user_approves_for, user_may_decide_for
+from access_requests.services.extensions import extension_apply
 from audit.services import audit_record
 from portal.errors import ServiceError
 from provisioning import policies
-from provisioning.inventory import request_facts
 from provisioning.models import Grant
 from provisioning.tasks import grant_provision_task
 
 
-@transaction.atomic
-def access_request_submit(
-    *,
-    requester: AbstractBaseUser,
-    source_account: Account | None,
-    target_account: Account | None,
-    source_principal: str = "",
-    actions: list[str],
-    resources: list[str],
-    access_via: str = AccessRequest.AccessVia.PORTAL,
-    mechanism: str = AccessRequest.RequestedMechanism.AUTO,
-    duration: int | None,
-    justification: str,
-    ticket: str = "",
-    third_party: bool = False,
-    client_address: str | None = None,
-) -> AccessRequest:
-    """Validate, store the request and the exact documents it will write. Nothing on error."""
-    fields = {
-        "source_account": source_account,
-        "target_account": target_account,
-        "source_principal": source_principal,
-        "actions": actions,
-        "resources": resources,
-        "access_via": access_via,
-        "mechanism": mechanism,
-        "duration": duration,
-        "justification": justification,
-        "ticket": ticket,
-        "third_party": third_party,
-    }
-    facts, grantee_canonical_id = request_facts(
-        source_account=source_account, target_account=target_account, resources=resources
-    )
-    fields["facts"] = facts
-    fields["grantee_canonical_id"] = grantee_canonical_id
-    draft = draft_build(request_id=None, **fields)
-    if draft.errors:
-        raise ServiceError("The request has errors.", field_errors=draft.errors)
-    if draft.mechanism == Mechanism.ACL and not grantee_canonical_id:
-        raise ServiceError(
-            "The request has errors.",
-            field_errors={
-                "mechanism": [
-                    f"The portal could not look up the canonical user id of {source_account}, "
-                    "which an ACL grant names."
-                ]
-            },
-        )
-    external_id = secrets.token_hex(16) if draft.third_party else ""
-    access_request = AccessRequest.objects.create(
-        requester=requester,
-        source_account=source_account,
-        target_account=target_account,
-        source_principal=draft.source_principal,
-        actions=draft.actions,
-        resources=draft.resources,
-        access_via=access_via,
-        requested_mechanism=mechanism,
-        mechanism=draft.mechanism,
-        recommended_mechanism=draft.recommended_mechanism,
-        recommendation_reasons=draft.recommendation_reasons,
-        duration=duration,
-        justification=justification.strip(),
-        ticket=ticket.strip(),
-        third_party=draft.third_party,
-        external_id=external_id,
-    )
-    final = draft_build(request_id=access_request.pk, external_id=external_id, **fields)
-    if final.errors:  # the same checks as above, with the request's number in the names
-        raise ServiceError("The request has errors.", field_errors=final.errors)
-    access_request.documents = final.documents
-    access_request.documents_hash = policies.documents_hash(final.documents)
-    access_request.save(update_fields=["documents", "documents_hash"])
-    audit_record(
-        actor=requester,
-        verb="request.submitted",
-        obj=access_request,
-        access_request_id=access_request.pk,
-        after={"status": access_request.status, "documents_hash": access_request.documents_hash},
-        client_address=client_address,
-    )
-    return access_request
-
-
-def _locked(access_request: AccessRequest) -> AccessRequest:
+def locked_request(access_request: AccessRequest) -> AccessRequest:
     return (
         AccessRequest.objects.select_for_update()
         .select_related("target_account", "source_account")
@@ -115,7 +26,7 @@ def _locked(access_request: AccessRequest) -> AccessRequest:
 def _may_decide(locked: AccessRequest, approver: AbstractBaseUser) -> None:
     if locked.requester_id == approver.pk:
         raise ServiceError("You cannot decide on your own request.", kind=ServiceError.FORBIDDEN)
-    if not user_approves_for(user=approver, account=locked.target_account):
+    if not user_may_decide_for(user=approver, access_request=locked):
         raise ServiceError(
             f"You are not an approver for {locked.target_account}.", kind=ServiceError.FORBIDDEN
         )
@@ -124,8 +35,39 @@ def _may_decide(locked: AccessRequest, approver: AbstractBaseUser) -> None:
             f"This request is already {locked.get_status_display().lower()}.",
             kind=ServiceError.CONFLICT,
         )
-    if locked.approvals.filter(approver=approver).exists():
+    if locked.approvals.filter(approver=approver, documents_hash=locked.documents_hash).exists():
         raise ServiceError("You have already voted on this request.", kind=ServiceError.CONFLICT)
+
+
+def quorum(locked: AccessRequest) -> tuple[bool, str]:
+    """Whether the approvals on the current documents reach the account's rules, and what is
+    missing: N approvers of the target account, and with two-party approval one more approver of
+    the source account (another person than those N)."""
+    voters = list(
+        locked.approvals.filter(
+            decision=Approval.Decision.APPROVE, documents_hash=locked.documents_hash
+        ).select_related("approver")
+    )
+    target, source = locked.target_account, locked.source_account
+    target_voters = {
+        a.approver_id for a in voters if user_approves_for(user=a.approver, account=target)
+    }
+    needed = target.approvals_required
+    if not source.source_approval_required:
+        missing = needed - len(target_voters)
+        return (
+            missing <= 0,
+            f"{missing} more approval{'s' if missing != 1 else ''} of {target.name}",
+        )
+    source_voters = {
+        a.approver_id for a in voters if user_approves_for(user=a.approver, account=source)
+    }
+    for source_voter in source_voters:
+        if len(target_voters - {source_voter}) >= needed:
+            return True, ""
+    if not source_voters:
+        return False, f"an approval of {source.name} (two-party approval)"
+    return False, f"{needed} approvals of {target.name} besides the one of {source.name}"
 
 
 def _vote(locked: AccessRequest, approver: AbstractBaseUser, decision: str, comment: str):
@@ -158,7 +100,7 @@ def access_request_approve(
     the request is approved and provisioning is enqueued after the commit.
 
     The row lock serializes approvers: two clicking at once provision once."""
-    locked = _locked(access_request)
+    locked = locked_request(access_request)
     _may_decide(locked, approver)
     approval = _vote(locked, approver, Approval.Decision.APPROVE, comment)
     audit_record(
@@ -169,10 +111,13 @@ def access_request_approve(
         after={"decision": approval.decision, "documents_hash": approval.documents_hash},
         client_address=client_address,
     )
+    reached, _missing = quorum(locked)
     approvals = locked.approvals.filter(
         decision=Approval.Decision.APPROVE, documents_hash=locked.documents_hash
     ).count()
-    if approvals >= locked.target_account.approvals_required:
+    if reached and locked.extends_id:
+        extension_apply(locked, approver=approver, client_address=client_address)
+    elif reached:
         locked.status = AccessRequest.Status.APPROVED
         locked.decided_at = timezone.now()
         locked.save(update_fields=["status", "decided_at", "updated_at"])
@@ -238,7 +183,7 @@ def access_request_reject(
     client_address: str | None = None,
 ) -> Approval:
     """Any reject rejects the request."""
-    locked = _locked(access_request)
+    locked = locked_request(access_request)
     _may_decide(locked, approver)
     if not reason.strip():
         raise ServiceError(
@@ -259,31 +204,3 @@ def access_request_reject(
     )
     access_request.refresh_from_db()
     return approval
-
-
-@transaction.atomic
-def access_request_cancel(
-    *, access_request: AccessRequest, user: AbstractBaseUser, client_address: str | None = None
-) -> AccessRequest:
-    locked = _locked(access_request)
-    if locked.requester_id != user.pk:
-        raise ServiceError("Only the requester can cancel a request.", kind=ServiceError.FORBIDDEN)
-    if not locked.is_pending:
-        raise ServiceError(
-            f"This request is already {locked.get_status_display().lower()}.",
-            kind=ServiceError.CONFLICT,
-        )
-    locked.status = AccessRequest.Status.CANCELLED
-    locked.decided_at = timezone.now()
-    locked.save(update_fields=["status", "decided_at", "updated_at"])
-    audit_record(
-        actor=user,
-        verb="request.cancelled",
-        obj=locked,
-        access_request_id=locked.pk,
-        before={"status": AccessRequest.Status.PENDING},
-        after={"status": locked.status},
-        client_address=client_address,
-    )
-    access_request.refresh_from_db()
-    return locked

@@ -1,0 +1,18 @@
+"""Every write to access requests. Pages and the API call these, so each rule lives once."""
+
+from access_requests.services.decisions import access_request_approve, access_request_reject
+from access_requests.services.extensions import grant_extension_request
+from access_requests.services.submission import (
+    access_request_cancel,
+    access_request_edit,
+    access_request_submit,
+)
+
+__all__ = [
+    "access_request_approve",
+    "access_request_cancel",
+    "access_request_edit",
+    "access_request_reject",
+    "access_request_submit",
+    "grant_extension_request",
+]

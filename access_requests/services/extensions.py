@@ -1,0 +1,130 @@
+"""Extending an active grant: the same documents, a later expiry, through the same approval rules.
+
+Nothing is revoked or written again in between: an approved extension only moves the expiry; a
+rejected one leaves the grant running until its original expiry.
+"""
+
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from access_requests.models import AccessRequest
+from accounts.models import SESSION_SECONDS_MIN
+from audit.services import audit_record
+from portal.errors import ServiceError
+from provisioning.models import Grant
+
+Status = AccessRequest.Status
+
+
+@transaction.atomic
+def grant_extension_request(
+    *,
+    grant: Grant,
+    user: AbstractBaseUser,
+    duration: int,
+    justification: str,
+    client_address: str | None = None,
+) -> AccessRequest:
+    """Ask for `duration` more seconds on an active grant. One pending extension at a time."""
+    grant = Grant.objects.select_for_update().get(pk=grant.pk)
+    original = AccessRequest.objects.select_related("target_account", "source_account").get(
+        pk=grant.access_request_id
+    )
+    if original.requester_id != user.pk:
+        raise ServiceError("Only the requester can extend a grant.", kind=ServiceError.FORBIDDEN)
+    if original.status != Status.ACTIVE:
+        raise ServiceError(
+            f"This grant is {original.get_status_display().lower()}.", kind=ServiceError.CONFLICT
+        )
+    if grant.extensions.filter(status=Status.PENDING).exists():
+        raise ServiceError(
+            "An extension of this grant is already waiting for approval.",
+            kind=ServiceError.CONFLICT,
+        )
+    errors: dict[str, list[str]] = {}
+    maximum = original.target_account.max_access_duration
+    remaining = int((grant.expires_at - timezone.now()).total_seconds())
+    if duration < SESSION_SECONDS_MIN:
+        errors["duration"] = ["An extension adds at least 15 minutes."]
+    elif remaining + duration > maximum:
+        errors["duration"] = [
+            f"{original.target_account.name} allows access for at most {maximum // 3600} hours "
+            f"from now; this grant has {max(remaining, 0) // 60} minutes left."
+        ]
+    if not justification.strip():
+        errors["justification"] = ["Say why you need longer."]
+    elif len(justification) > 2000:
+        errors["justification"] = ["At most 2000 characters."]
+    if errors:
+        raise ServiceError("The extension has errors.", field_errors=errors)
+    extension = AccessRequest.objects.create(
+        requester=user,
+        source_account=original.source_account,
+        target_account=original.target_account,
+        source_principal=original.source_principal,
+        actions=original.actions,
+        resources=original.resources,
+        access_via=original.access_via,
+        requested_mechanism=original.requested_mechanism,
+        mechanism=original.mechanism,
+        recommended_mechanism=original.recommended_mechanism,
+        recommendation_reasons=original.recommendation_reasons,
+        duration=duration,
+        justification=justification.strip(),
+        ticket=original.ticket,
+        third_party=original.third_party,
+        external_id=original.external_id,
+        documents=original.documents,
+        documents_hash=original.documents_hash,
+        extends=grant,
+    )
+    audit_record(
+        actor=user,
+        verb="extension.submitted",
+        obj=extension,
+        access_request_id=extension.pk,
+        after={"grant": grant.pk, "duration": duration, "extends_request": original.pk},
+        client_address=client_address,
+    )
+    return extension
+
+
+def extension_apply(
+    extension: AccessRequest, *, approver: AbstractBaseUser, client_address: str | None = None
+) -> None:
+    """The quorum approved an extension (called inside the approval's transaction and lock)."""
+    grant = Grant.objects.select_for_update().get(pk=extension.extends_id)
+    original = AccessRequest.objects.select_for_update().get(pk=grant.access_request_id)
+    if original.status != Status.ACTIVE:
+        raise ServiceError(
+            f"The grant is {original.get_status_display().lower()}: there is nothing to extend.",
+            kind=ServiceError.CONFLICT,
+        )
+    before = grant.expires_at
+    grant.expires_at = max(grant.expires_at, timezone.now()) + timedelta(seconds=extension.duration)
+    grant.expiry_notice_at = None
+    grant.save(update_fields=["expires_at", "expiry_notice_at"])
+    extension.status = Status.EXTENDED
+    extension.decided_at = timezone.now()
+    extension.save(update_fields=["status", "decided_at", "updated_at"])
+    audit_record(
+        actor=approver,
+        verb="grant.extended",
+        obj=grant,
+        access_request_id=original.pk,
+        before={"expires_at": before.isoformat()},
+        after={"expires_at": grant.expires_at.isoformat(), "extension": extension.pk},
+        client_address=client_address,
+    )
+    audit_record(
+        actor=approver,
+        verb="extension.applied",
+        obj=extension,
+        access_request_id=extension.pk,
+        before={"status": Status.PENDING},
+        after={"status": Status.EXTENDED, "expires_at": grant.expires_at.isoformat()},
+        client_address=client_address,
+    )

@@ -1,0 +1,206 @@
+"""Writing a request: submit, edit while pending, cancel."""
+
+import secrets
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from access_requests.drafts import Draft, draft_build
+from access_requests.models import AccessRequest, Mechanism
+from access_requests.services.decisions import locked_request
+from accounts.models import Account
+from audit.services import audit_record
+from portal.errors import ServiceError
+from provisioning import policies
+from provisioning.inventory import request_facts
+
+
+def _checked_draft(fields: dict[str, Any], *, request_id: int | None, external_id: str) -> Draft:
+    """The draft of these fields with AWS's facts about the resources, or a ServiceError."""
+    facts, grantee_canonical_id = request_facts(
+        source_account=fields["source_account"],
+        target_account=fields["target_account"],
+        resources=fields["resources"],
+    )
+    draft = draft_build(
+        request_id=request_id,
+        external_id=external_id,
+        facts=facts,
+        grantee_canonical_id=grantee_canonical_id,
+        **fields,
+    )
+    if not draft.errors and draft.mechanism == Mechanism.ACL and not grantee_canonical_id:
+        draft.add(
+            "mechanism",
+            f"The portal could not look up the canonical user id of {fields['source_account']}, "
+            "which an ACL grant names.",
+        )
+    if draft.errors:
+        raise ServiceError("The request has errors.", field_errors=draft.errors)
+    return draft
+
+
+@transaction.atomic
+def access_request_submit(
+    *,
+    requester: AbstractBaseUser,
+    source_account: Account | None,
+    target_account: Account | None,
+    source_principal: str = "",
+    actions: list[str],
+    resources: list[str],
+    access_via: str = AccessRequest.AccessVia.PORTAL,
+    mechanism: str = AccessRequest.RequestedMechanism.AUTO,
+    duration: int | None,
+    justification: str,
+    ticket: str = "",
+    third_party: bool = False,
+    client_address: str | None = None,
+) -> AccessRequest:
+    """Validate, store the request and the exact documents it will write. Nothing on error."""
+    fields = {
+        "source_account": source_account,
+        "target_account": target_account,
+        "source_principal": source_principal,
+        "actions": actions,
+        "resources": resources,
+        "access_via": access_via,
+        "mechanism": mechanism,
+        "duration": duration,
+        "justification": justification,
+        "ticket": ticket,
+        "third_party": third_party,
+    }
+    draft = _checked_draft(fields, request_id=None, external_id="")
+    external_id = secrets.token_hex(16) if draft.third_party else ""
+    access_request = AccessRequest.objects.create(
+        requester=requester,
+        source_account=source_account,
+        target_account=target_account,
+        source_principal=draft.source_principal,
+        actions=draft.actions,
+        resources=draft.resources,
+        access_via=access_via,
+        requested_mechanism=mechanism,
+        mechanism=draft.mechanism,
+        recommended_mechanism=draft.recommended_mechanism,
+        recommendation_reasons=draft.recommendation_reasons,
+        duration=duration,
+        justification=justification.strip(),
+        ticket=ticket.strip(),
+        third_party=draft.third_party,
+        external_id=external_id,
+    )
+    # The same checks again, with the request's number in the names.
+    final = _checked_draft(fields, request_id=access_request.pk, external_id=external_id)
+    access_request.documents = final.documents
+    access_request.documents_hash = policies.documents_hash(final.documents)
+    access_request.save(update_fields=["documents", "documents_hash"])
+    audit_record(
+        actor=requester,
+        verb="request.submitted",
+        obj=access_request,
+        access_request_id=access_request.pk,
+        after={"status": access_request.status, "documents_hash": access_request.documents_hash},
+        client_address=client_address,
+    )
+    return access_request
+
+
+@transaction.atomic
+def access_request_edit(
+    *,
+    access_request: AccessRequest,
+    user: AbstractBaseUser,
+    source_principal: str = "",
+    actions: list[str],
+    resources: list[str],
+    access_via: str = AccessRequest.AccessVia.PORTAL,
+    mechanism: str = AccessRequest.RequestedMechanism.AUTO,
+    duration: int | None,
+    justification: str,
+    ticket: str = "",
+    third_party: bool = False,
+    client_address: str | None = None,
+    **_accounts: object,
+) -> AccessRequest:
+    """Change a pending request. Its documents and their hash are built again, so approvals given
+    on the earlier documents no longer count; the accounts stay as submitted."""
+    locked = locked_request(access_request)
+    if locked.requester_id != user.pk:
+        raise ServiceError("Only the requester can edit a request.", kind=ServiceError.FORBIDDEN)
+    if not locked.is_pending or locked.extends_id:
+        raise ServiceError(
+            f"This request is {locked.get_status_display().lower()}: it can no longer be edited.",
+            kind=ServiceError.CONFLICT,
+        )
+    fields = {
+        "source_account": locked.source_account,
+        "target_account": locked.target_account,
+        "source_principal": source_principal,
+        "actions": actions,
+        "resources": resources,
+        "access_via": access_via,
+        "mechanism": mechanism,
+        "duration": duration,
+        "justification": justification,
+        "ticket": ticket,
+        "third_party": third_party,
+    }
+    external_id = locked.external_id or secrets.token_hex(16)
+    draft = _checked_draft(fields, request_id=locked.pk, external_id=external_id)
+    before_hash = locked.documents_hash
+    locked.source_principal = draft.source_principal
+    locked.actions, locked.resources = draft.actions, draft.resources
+    locked.access_via, locked.requested_mechanism = access_via, mechanism
+    locked.mechanism = draft.mechanism
+    locked.recommended_mechanism = draft.recommended_mechanism
+    locked.recommendation_reasons = draft.recommendation_reasons
+    locked.duration = duration
+    locked.justification, locked.ticket = justification.strip(), ticket.strip()
+    locked.third_party = draft.third_party
+    locked.external_id = external_id if draft.third_party else ""
+    locked.documents = draft.documents
+    locked.documents_hash = policies.documents_hash(draft.documents)
+    locked.save()
+    audit_record(
+        actor=user,
+        verb="request.edited",
+        obj=locked,
+        access_request_id=locked.pk,
+        before={"documents_hash": before_hash},
+        after={"documents_hash": locked.documents_hash},
+        client_address=client_address,
+    )
+    access_request.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def access_request_cancel(
+    *, access_request: AccessRequest, user: AbstractBaseUser, client_address: str | None = None
+) -> AccessRequest:
+    locked = locked_request(access_request)
+    if locked.requester_id != user.pk:
+        raise ServiceError("Only the requester can cancel a request.", kind=ServiceError.FORBIDDEN)
+    if not locked.is_pending:
+        raise ServiceError(
+            f"This request is already {locked.get_status_display().lower()}.",
+            kind=ServiceError.CONFLICT,
+        )
+    locked.status = AccessRequest.Status.CANCELLED
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["status", "decided_at", "updated_at"])
+    audit_record(
+        actor=user,
+        verb="request.cancelled",
+        obj=locked,
+        access_request_id=locked.pk,
+        before={"status": AccessRequest.Status.PENDING},
+        after={"status": locked.status},
+        client_address=client_address,
+    )
+    access_request.refresh_from_db()
+    return locked

@@ -1,0 +1,136 @@
+"""Drift: what the portal wrote, changed outside the portal. A periodic task re-reads every active
+grant; a difference marks the grant drifted, shows it, and offers re-apply or revoke."""
+
+import logging
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from access_requests.models import AccessRequest, Mechanism
+from audit.services import audit_record
+from portal.errors import ServiceError
+from provisioning import writers
+from provisioning.models import Grant
+from provisioning.services import may_manage
+from provisioning.writers import role, writer_for
+
+logger = logging.getLogger(__name__)
+Status = AccessRequest.Status
+
+
+def _grant(grant_id: int) -> Grant:
+    return Grant.objects.select_related(
+        "access_request__source_account",
+        "access_request__target_account",
+        "access_request__requester",
+    ).get(pk=grant_id)
+
+
+def grant_drift_check(*, grant_id: int) -> list[dict]:
+    """Compare AWS with the approved documents; record and audit a change of drift state."""
+    grant = _grant(grant_id)
+    access_request = grant.access_request
+    if access_request.status != Status.ACTIVE:
+        return []
+    differences = writer_for(access_request.mechanism).drift(grant, access_request)
+    differences += writers.source.drift(grant, access_request)
+    with transaction.atomic():
+        locked = Grant.objects.select_for_update().get(pk=grant_id)
+        now = timezone.now()
+        was_drifted = locked.drifted_at is not None
+        locked.drift_checked_at = now
+        locked.drift = differences
+        if differences and not was_drifted:
+            locked.drifted_at = now
+            audit_record(
+                actor=None,
+                verb="grant.drifted",
+                obj=locked,
+                access_request_id=access_request.pk,
+                after={"differences": [d["what"] for d in differences]},
+            )
+            _notify("grant.drifted", access_request.pk)
+        elif not differences and was_drifted:
+            locked.drifted_at = None
+            audit_record(
+                actor=None,
+                verb="grant.drift_cleared",
+                obj=locked,
+                access_request_id=access_request.pk,
+            )
+        locked.save(update_fields=["drift", "drifted_at", "drift_checked_at"])
+    return differences
+
+
+def grants_drift_check() -> int:
+    """Enqueue a check of every active grant; returns how many."""
+    from provisioning.tasks import grant_drift_check_task
+
+    ids = list(
+        Grant.objects.filter(access_request__status=Status.ACTIVE).values_list("pk", flat=True)
+    )
+    for grant_id in ids:
+        grant_drift_check_task.delay(grant_id)
+    return len(ids)
+
+
+def grant_reapply_request(
+    *, grant: Grant, user: AbstractBaseUser, client_address: str | None = None
+) -> None:
+    with transaction.atomic():
+        locked = (
+            Grant.objects.select_for_update()
+            .select_related("access_request__target_account")
+            .get(pk=grant.pk)
+        )
+        access_request = locked.access_request
+        if not may_manage(user, access_request):
+            raise ServiceError("You cannot re-apply this grant.", kind=ServiceError.FORBIDDEN)
+        if access_request.status != Status.ACTIVE or locked.drifted_at is None:
+            raise ServiceError(
+                "Only a drifted active grant can be re-applied.", kind=ServiceError.CONFLICT
+            )
+        audit_record(
+            actor=user,
+            verb="grant.reapply_requested",
+            obj=locked,
+            access_request_id=access_request.pk,
+            client_address=client_address,
+        )
+        grant_id = locked.pk
+        transaction.on_commit(lambda: _enqueue_reapply(grant_id))
+
+
+def grant_reapply(*, grant_id: int) -> None:
+    """Write the approved documents again (the writers are idempotent), then check once more."""
+    grant = _grant(grant_id)
+    access_request = grant.access_request
+    if access_request.status != Status.ACTIVE:
+        return
+    writer_for(access_request.mechanism).write(grant, access_request)
+    writers.source.write(grant, access_request)
+    removed = []
+    if access_request.mechanism == Mechanism.ASSUME_ROLE:
+        removed = role.extra_policies_remove(grant, access_request)
+    with transaction.atomic():
+        audit_record(
+            actor=None,
+            verb="grant.reapplied",
+            obj=grant,
+            access_request_id=access_request.pk,
+            after={"removed_extra_policies": removed},
+        )
+    grant_drift_check(grant_id=grant_id)
+
+
+def _enqueue_reapply(grant_id: int) -> None:
+    from provisioning.tasks import grant_reapply_task
+
+    grant_reapply_task.delay(grant_id)
+
+
+def _notify(event: str, access_request_id: int) -> None:
+    from notifications.services import notify
+
+    notify(event=event, access_request_id=access_request_id)
