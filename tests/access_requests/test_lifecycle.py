@@ -1,0 +1,214 @@
+"""Approval rules over a request's life: two-party approval, votes bound to the documents, edits
+and extensions."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from access_requests.models import AccessRequest
+from access_requests.services import (
+    access_request_approve,
+    access_request_edit,
+    access_request_reject,
+    access_request_submit,
+    grant_extension_request,
+)
+from audit.models import AuditEvent
+from portal.errors import ServiceError
+from provisioning.models import Grant
+
+TABLE = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
+
+
+def submit(demo, **overrides) -> AccessRequest:
+    fields = {
+        "requester": demo.alice,
+        "source_account": demo.dev,
+        "target_account": demo.data,
+        "actions": ["dynamodb:GetItem"],
+        "resources": [TABLE],
+        "duration": 3600,
+        "justification": "report",
+    }
+    return access_request_submit(**(fields | overrides))
+
+
+@pytest.fixture
+def two_party(demo, django_user_model):
+    """dev (the source) asks for two-party approval; dana approves for dev."""
+    group = Group.objects.create(name="dev-approvers")
+    demo.dev.approver_group = group
+    demo.dev.source_approval_required = True
+    demo.dev.save()
+    dana = django_user_model.objects.create_user("dana", password="dana-pass-123")
+    dana.groups.add(group)
+    demo.dana = dana
+    return demo
+
+
+def test_two_party_needs_the_source_accounts_approver_too(two_party):
+    demo = two_party
+    access_request = submit(demo)
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    assert access_request.status == "pending", "the target's quorum alone is not enough"
+    access_request_approve(access_request=access_request, approver=demo.dana)
+    assert access_request.status == "approved"
+
+
+def test_two_party_source_approval_alone_is_not_enough(two_party):
+    demo = two_party
+    access_request = submit(demo)
+    access_request_approve(access_request=access_request, approver=demo.dana)
+    assert access_request.status == "pending"
+
+
+def test_two_party_one_person_in_both_groups_does_not_count_twice(two_party):
+    demo = two_party
+    demo.bob.groups.add(demo.dev.approver_group)
+    access_request = submit(demo)
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    assert access_request.status == "pending"
+    access_request_approve(access_request=access_request, approver=demo.carol)
+    assert access_request.status == "approved"
+
+
+def test_an_edit_makes_earlier_approvals_stop_counting_and_approvers_vote_again(demo):
+    access_request = submit(
+        demo,
+        target_account=demo.prod,
+        resources=[TABLE.replace("999999999999", "222222222222").replace("MyTable", "Orders")],
+    )
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    first_hash = access_request.documents_hash
+    access_request_edit(
+        access_request=access_request,
+        user=demo.alice,
+        actions=["dynamodb:GetItem", "dynamodb:Query"],
+        resources=access_request.resources,
+        duration=3600,
+        justification="report, with queries",
+    )
+    assert access_request.documents_hash != first_hash
+    assert (
+        "dynamodb:Query"
+        in access_request.documents["permission_policy"]["document"]["Statement"][0]["Action"]
+    )
+    access_request_approve(access_request=access_request, approver=demo.carol)
+    assert access_request.status == "pending", "bob's approval was for other documents"
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    assert access_request.status == "approved"
+    assert (
+        AuditEvent.objects.filter(access_request=access_request, verb="request.edited").count() == 1
+    )
+
+
+def test_only_the_requester_edits_and_only_while_pending(demo):
+    access_request = submit(demo)
+    arguments = {
+        "actions": ["dynamodb:GetItem"],
+        "resources": [TABLE],
+        "duration": 3600,
+        "justification": "x",
+    }
+    with pytest.raises(ServiceError) as refused:
+        access_request_edit(access_request=access_request, user=demo.bob, **arguments)
+    assert refused.value.kind == "forbidden"
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    with pytest.raises(ServiceError) as late:
+        access_request_edit(access_request=access_request, user=demo.alice, **arguments)
+    assert late.value.kind == "conflict"
+
+
+def test_a_bad_edit_changes_nothing(demo):
+    access_request = submit(demo)
+    before = (access_request.documents_hash, access_request.actions)
+    with pytest.raises(ServiceError):
+        access_request_edit(
+            access_request=access_request,
+            user=demo.alice,
+            actions=["dynamodb:Nope"],
+            resources=[TABLE],
+            duration=3600,
+            justification="x",
+        )
+    access_request.refresh_from_db()
+    assert (access_request.documents_hash, access_request.actions) == before
+
+
+def _active(demo) -> Grant:
+    """A grant made active the way the worker does, without AWS (extensions write nothing)."""
+    access_request = submit(demo)
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    now = timezone.now()
+    grant.activated_at, grant.expires_at = now, now + timedelta(hours=1)
+    grant.save()
+    AccessRequest.objects.filter(pk=access_request.pk).update(status="active")
+    grant.refresh_from_db()
+    return grant
+
+
+def test_an_approved_extension_moves_the_expiry_without_a_gap(demo):
+    grant = _active(demo)
+    original_expiry = grant.expires_at
+    extension = grant_extension_request(
+        grant=grant, user=demo.alice, duration=4 * 3600, justification="the report runs late"
+    )
+    assert extension.extends_id == grant.pk
+    assert extension.documents_hash == grant.access_request.documents_hash
+    access_request_approve(access_request=extension, approver=demo.carol)
+    grant.refresh_from_db()
+    assert extension.status == "extended"
+    assert grant.expires_at == original_expiry + timedelta(hours=4)
+    assert AccessRequest.objects.get(pk=grant.access_request_id).status == "active"
+    assert (
+        AuditEvent.objects.filter(
+            verb="grant.extended", access_request=grant.access_request
+        ).count()
+        == 1
+    )
+
+
+def test_a_rejected_extension_keeps_the_original_expiry(demo):
+    grant = _active(demo)
+    original_expiry = grant.expires_at
+    extension = grant_extension_request(
+        grant=grant, user=demo.alice, duration=3600, justification="more"
+    )
+    access_request_reject(access_request=extension, approver=demo.bob, reason="Not needed")
+    grant.refresh_from_db()
+    assert extension.status == "rejected"
+    assert grant.expires_at == original_expiry
+    assert AccessRequest.objects.get(pk=grant.access_request_id).status == "active"
+
+
+def test_extension_rules(demo):
+    grant = _active(demo)
+    with pytest.raises(ServiceError) as stranger:
+        grant_extension_request(grant=grant, user=demo.bob, duration=3600, justification="x")
+    assert stranger.value.kind == "forbidden"
+    with pytest.raises(ServiceError) as too_long:
+        grant_extension_request(
+            grant=grant, user=demo.alice, duration=7 * 24 * 3600, justification="x"
+        )
+    assert "at most 168 hours" in too_long.value.field_errors["duration"][0]
+    grant_extension_request(grant=grant, user=demo.alice, duration=3600, justification="x")
+    with pytest.raises(ServiceError) as twice:
+        grant_extension_request(grant=grant, user=demo.alice, duration=3600, justification="x")
+    assert twice.value.kind == "conflict"
+
+
+def test_an_extension_approved_after_the_grant_ended_is_refused(demo):
+    grant = _active(demo)
+    extension = grant_extension_request(
+        grant=grant, user=demo.alice, duration=3600, justification="x"
+    )
+    AccessRequest.objects.filter(pk=grant.access_request_id).update(status="expired")
+    with pytest.raises(ServiceError) as ended:
+        access_request_approve(access_request=extension, approver=demo.bob)
+    assert ended.value.kind == "conflict"
+    extension.refresh_from_db()
+    assert extension.status == "pending"
+    assert extension.approvals.count() == 0
