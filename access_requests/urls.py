@@ -6,6 +6,7 @@ from access_requests import views
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="request_list"), name="home"),
     path("requests/", views.request_list, name="request_list"),
+    path("inbox/", views.inbox, name="inbox"),
     path("requests/new/", views.request_new, name="request_new"),
     path("requests/preview/", views.request_preview, name="request_preview"),
     path("requests/<int:pk>/", views.request_detail, name="request_detail"),

@@ -62,6 +62,15 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_GET
+def inbox(request: HttpRequest) -> HttpResponse:
+    """The approver's inbox: every request waiting for my vote, with what approving would write."""
+    waiting = selectors.access_requests_awaiting(user=request.user).order_by("created_at", "id")
+    page = Paginator(waiting, 10).get_page(request.GET.get("page"))
+    return render(request, "access_requests/inbox.html", {"page": page})
+
+
+@login_required
 def request_new(request: HttpRequest) -> HttpResponse:
     form = AccessRequestForm(request.POST or None, initial=_initial(request))
     draft = None

@@ -200,3 +200,20 @@ def test_admin_pages_for_accounts_and_approver_groups(demo, url):
     assert response.status_code == 200
     if "group" in url and "change" in url:
         assert b"bob" in response.content and b"999999999999" in response.content
+
+
+def test_inbox_shows_waiting_requests_with_their_documents(demo, django_assert_max_num_queries):
+    for _ in range(3):
+        submitted(demo)
+    client = client_for(demo.bob)
+    with django_assert_max_num_queries(10) as few:
+        response = client.get(reverse("inbox"))
+    html = response.content.decode()
+    assert html.count('class="card inbox-item"') == 3
+    assert "Trust policy" in html and "Approve #" in html
+    for _ in range(7):
+        submitted(demo)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get(reverse("inbox"))
+    assert response.content.decode().count('class="card inbox-item"') == 10
+    assert client_for(demo.alice).get(reverse("inbox")).content.decode().count("inbox-item") == 0

@@ -7,7 +7,10 @@ from .base import BASE_DIR, env
 
 # Two checkouts on one machine (a developer's and CI's) each get their own test database and
 # queue, so their test runs never drop each other's tables or take each other's tasks.
-_CHECKOUT = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8]
+# PORTAL_TEST_RUN separates two runs in one checkout (e.g. two people's at once).
+_CHECKOUT = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8] + env(
+    "PORTAL_TEST_RUN", default=""
+)
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/test"),
