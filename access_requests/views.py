@@ -150,11 +150,15 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "decision_form": DecisionForm(),
             "waiting_for": quorum(access_request)[1] if access_request.is_pending else "",
-            "pending_extension": grant.extensions.filter(status=AccessRequest.Status.PENDING).first()
-            if grant
-            else None,
+            "pending_extension": _pending_extension(grant),
         },
     )
+
+
+def _pending_extension(grant) -> AccessRequest | None:
+    if grant is None:
+        return None
+    return grant.extensions.filter(status=AccessRequest.Status.PENDING).first()
 
 
 @login_required
