@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from access_requests import views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="request_list"), name="home"),
+    path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
     path("requests/", views.request_list, name="request_list"),
     path("inbox/", views.inbox, name="inbox"),
     path("requests/new/", views.request_new, name="request_new"),
