@@ -71,7 +71,6 @@ def _assume_role(
     resources: list[str],
     access_via: str,
     external_id: str,
-    preview: bool,
     **_: Any,
 ) -> dict[str, Any]:
     target_role_arn = role_arn(
@@ -79,7 +78,6 @@ def _assume_role(
         role_name=names.role_name,
         path=settings.PORTAL_ROLE_PATH,
     )
-    external_id = external_id or ("<generated on submit>" if preview else "")
     return {
         policies.TRUST_POLICY: {
             "title": "Trust policy",
@@ -239,5 +237,4 @@ def documents_for(
         access_via=access_via,
         external_id=external_id,
         grantee_canonical_id=grantee_canonical_id,
-        preview=request_id is None,
     )

@@ -167,6 +167,8 @@ def draft_build(
             )
     if draft.errors or source_account is None or target_account is None:
         return draft
+    if draft.third_party and request_id is None:
+        external_id = external_id or "<generated on submit>"
     draft.documents = documents_for(
         mechanism=draft.mechanism,
         request_id=request_id,

@@ -44,7 +44,8 @@ def arn_correction(value: str) -> str | None:
     return None
 
 
-def _resource_error(resource: str, actions: list[Action], target_account_id: str) -> str | None:
+def _resource_shape_error(resource: str, target_account_id: str) -> str | None:
+    """What is wrong with an ARN whatever the actions: its shape, partition and account."""
     if len(resource) > MAX_ARN_LENGTH:
         return f"An ARN is at most {MAX_ARN_LENGTH} characters."
     arn = arn_parse(resource)
@@ -59,6 +60,13 @@ def _resource_error(resource: str, actions: list[Action], target_account_id: str
             f"“{resource}” is in account {arn.account}, not in the target account "
             f"{target_account_id}."
         )
+    return None
+
+
+def _resource_error(resource: str, actions: list[Action], target_account_id: str) -> str | None:
+    if error := _resource_shape_error(resource, target_account_id):
+        return error
+    arn = arn_parse(resource)
     services = {action.service for action in actions}
     if arn.service not in services:
         return (
@@ -120,9 +128,14 @@ def access_validate(
             continue
         if known:
             error = _resource_error(value, known, target_account_id)
-            if error:
-                check.add("resources", error)
-                continue
+        else:  # no action to match against, but a wrong ARN is still worth saying at once
+            error = _resource_shape_error(value, target_account_id)
+            correction = None if error else arn_correction(value)
+            if correction and correction != value:
+                error = f"“{value}” is not a valid ARN. Did you mean {correction}?"
+        if error:
+            check.add("resources", error)
+            continue
         if value not in check.resources:
             check.resources.append(value)
 

@@ -77,17 +77,30 @@
     });
   });
 
-  // Live status: poll while the request is moving, reload when it changed.
+  // Live status: poll while the request can still move, reload when it changed. A pending request
+  // waits for people (poll slowly), the worker moves the others within seconds (poll often).
   const live = document.getElementById("live-status");
-  if (live && ["approved", "provisioning", "revoking"].includes(live.dataset.status)) {
+  const every = { pending: 4000, approved: 1500, provisioning: 1500, revoking: 1500 };
+  if (live && every[live.dataset.status]) {
+    const wait = every[live.dataset.status];
+    // Never throw away a comment or reason someone is typing: say the request changed instead.
+    const typing = () => Array.from(document.querySelectorAll("textarea")).some((t) => t.value.trim());
+    const changed = () => {
+      const note = document.createElement("p");
+      note.className = "msg msg-info";
+      note.setAttribute("role", "status");
+      note.innerHTML = 'This request has changed. <a href="">Reload the page</a> to see it.';
+      live.after(note);
+    };
     const poll = () => fetch(live.dataset.statusUrl, { headers: { Accept: "application/json" } })
       .then((r) => r.json())
       .then((data) => {
-        if (data.status !== live.dataset.status) window.location.reload();
-        else setTimeout(poll, 1500);
+        if (data.status === live.dataset.status) setTimeout(poll, wait);
+        else if (!typing()) window.location.reload();
+        else changed();
       })
       .catch(() => setTimeout(poll, 5000));
-    setTimeout(poll, 1000);
+    setTimeout(poll, Math.min(wait, 1000));
   }
 
   // Live preview of the documents as the request form is filled in.
