@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
 from provisioning import sessions
+from provisioning.aws import emulator_client
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
 from tests.support import wait_until
@@ -34,12 +35,7 @@ def _submit(demo, **overrides) -> AccessRequest:
 
 
 def _iam(emulator, account_id: str):
-    client = boto3.client("iam", endpoint_url=emulator.url, region_name="us-east-1")
-    client.meta.events.register(
-        "before-sign.*.*",
-        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account_id),
-    )
-    return client
+    return emulator_client("iam", account_id=account_id, region="us-east-1")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -3,11 +3,11 @@ real worker: granted, verified, and revoked exactly."""
 
 import json
 
-import boto3
 import pytest
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
+from provisioning.aws import emulator_client
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
 from tests.support import wait_until
@@ -17,12 +17,7 @@ ANALYST = "arn:aws:iam::111111111111:role/DataAnalyst"
 
 
 def _client(emulator, service: str, account_id: str, region: str = "eu-central-1"):
-    client = boto3.client(service, endpoint_url=emulator.url, region_name=region)
-    client.meta.events.register(
-        "before-sign.*.*",
-        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account_id),
-    )
-    return client
+    return emulator_client(service, account_id=account_id, region=region)
 
 
 def _status(access_request: AccessRequest) -> str:

@@ -6,12 +6,12 @@ import random
 import signal
 import time
 
-import boto3
 import pytest
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
 from audit.models import AuditEvent
+from provisioning.aws import emulator_client
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
 from tests.support import SlowProxy, Worker, wait_until
@@ -20,12 +20,7 @@ TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
 
 def _iam(emulator, account_id: str):
-    client = boto3.client("iam", endpoint_url=emulator.url, region_name="us-east-1")
-    client.meta.events.register(
-        "before-sign.*.*",
-        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account_id),
-    )
-    return client
+    return emulator_client("iam", account_id=account_id, region="us-east-1")
 
 
 def _status(access_request: AccessRequest) -> str:

@@ -3,7 +3,6 @@
 import json
 from datetime import timedelta
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from django.utils import timezone
@@ -13,19 +12,14 @@ from access_requests.services import access_request_approve, access_request_subm
 from audit.models import AuditEvent
 from portal.errors import ServiceError
 from provisioning import services, sessions
-from provisioning.aws import AwsError
+from provisioning.aws import AwsError, emulator_client
 from provisioning.models import CredentialIssue, Grant
 
 TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
 
 def iam(emulator, account_id: str):
-    client = boto3.client("iam", endpoint_url=emulator.url, region_name="us-east-1")
-    client.meta.events.register(
-        "before-sign.*.*",
-        lambda request, **_: request.headers.__setitem__("x-moto-account-id", account_id),
-    )
-    return client
+    return emulator_client("iam", account_id=account_id, region="us-east-1")
 
 
 def approved_grant(demo, **overrides) -> Grant:
