@@ -165,7 +165,7 @@ def grant_revoke_request(
     *, grant: Grant, user: AbstractBaseUser | None, client_address: str | None = None
 ) -> None:
     """Revoke now (requester, an approver of the target account, or an admin)."""
-    _revoke_start(
+    revoke_start(
         grant_id=grant.pk,
         user=user,
         end_status=Grant.EndStatus.REVOKED,
@@ -173,7 +173,7 @@ def grant_revoke_request(
     )
 
 
-def _revoke_start(
+def revoke_start(
     *, grant_id: int, user: AbstractBaseUser | None, end_status: str, client_address=None
 ) -> bool:
     with transaction.atomic():
@@ -222,17 +222,6 @@ def grant_error_record(*, grant_id: int, message: str) -> None:
     Grant.objects.filter(pk=grant_id).update(last_error=message[:4000])
 
 
-def grants_expire() -> int:
-    """Start revoking every active grant past its expiry. Safe to run late or twice."""
-    due = Grant.objects.filter(
-        access_request__status=Status.ACTIVE, expires_at__lte=timezone.now()
-    ).values_list("pk", flat=True)
-    return sum(
-        _revoke_start(grant_id=grant_id, user=None, end_status=Grant.EndStatus.EXPIRED)
-        for grant_id in due
-    )
-
-
 def _enqueue_provision(grant_id: int) -> None:
     from provisioning.tasks import grant_provision_task
 
@@ -271,7 +260,7 @@ def grants_revoke_all(
     started = []
     for grant_id in grants.order_by("pk").values_list("pk", flat=True):
         try:
-            _revoke_start(
+            revoke_start(
                 grant_id=grant_id,
                 user=admin,
                 end_status=Grant.EndStatus.REVOKED,
@@ -293,40 +282,3 @@ def grants_revoke_all(
             client_address=client_address,
         )
     return started
-
-
-def grants_expiry_notify(*, before: timedelta = timedelta(hours=1)) -> int:
-    """Tell requesters their grant ends soon: an hour before, or a fifth of its length for short
-    grants. Once per grant (an extension re-arms it)."""
-    now = timezone.now()
-    notified = 0
-    due = Grant.objects.filter(
-        access_request__status=Status.ACTIVE,
-        expiry_notice_at__isnull=True,
-        expires_at__lte=now + before,
-        expires_at__gt=now,
-    ).select_related("access_request")
-    for grant in due:
-        lead = min(before, (grant.expires_at - grant.activated_at) / 5)
-        if grant.expires_at - now > lead:
-            continue
-        with transaction.atomic():
-            if Grant.objects.filter(pk=grant.pk, expiry_notice_at__isnull=True).update(
-                expiry_notice_at=now
-            ):
-                audit_record(
-                    actor=None,
-                    verb="grant.expiring",
-                    obj=grant,
-                    access_request_id=grant.access_request_id,
-                    after={"expires_at": grant.expires_at.isoformat()},
-                )
-                _notify("grant.expiring", grant.access_request_id)
-                notified += 1
-    return notified
-
-
-def _notify(event: str, access_request_id: int) -> None:
-    from notifications.services import notify
-
-    notify(event=event, access_request_id=access_request_id)

@@ -6,7 +6,7 @@ import random
 from celery import shared_task
 from django.conf import settings
 
-from provisioning import services
+from provisioning import expiry, services
 from provisioning.aws import AwsError
 
 logger = logging.getLogger(__name__)
@@ -56,12 +56,12 @@ def grant_revoke_task(self, grant_id: int) -> None:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def grants_expire_task() -> int:
-    return services.grants_expire()
+    return expiry.grants_expire()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def grants_expiry_notice_task() -> int:
-    return services.grants_expiry_notify()
+    return expiry.grants_expiry_notify()
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)

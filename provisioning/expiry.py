@@ -1,0 +1,61 @@
+"""Expiry: grants end on time, once, and their requesters hear of it first."""
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from access_requests.models import AccessRequest
+from audit.services import audit_record
+from provisioning.models import Grant
+from provisioning.services import revoke_start
+
+Status = AccessRequest.Status
+
+
+def grants_expire() -> int:
+    """Start revoking every active grant past its expiry. Safe to run late or twice."""
+    due = Grant.objects.filter(
+        access_request__status=Status.ACTIVE, expires_at__lte=timezone.now()
+    ).values_list("pk", flat=True)
+    return sum(
+        revoke_start(grant_id=grant_id, user=None, end_status=Grant.EndStatus.EXPIRED)
+        for grant_id in due
+    )
+
+
+def grants_expiry_notify(*, before: timedelta = timedelta(hours=1)) -> int:
+    """Tell requesters their grant ends soon: an hour before, or a fifth of its length for short
+    grants. Once per grant (an extension re-arms it)."""
+    now = timezone.now()
+    notified = 0
+    due = Grant.objects.filter(
+        access_request__status=Status.ACTIVE,
+        expiry_notice_at__isnull=True,
+        expires_at__lte=now + before,
+        expires_at__gt=now,
+    ).select_related("access_request")
+    for grant in due:
+        lead = min(before, (grant.expires_at - grant.activated_at) / 5)
+        if grant.expires_at - now > lead:
+            continue
+        with transaction.atomic():
+            if Grant.objects.filter(pk=grant.pk, expiry_notice_at__isnull=True).update(
+                expiry_notice_at=now
+            ):
+                audit_record(
+                    actor=None,
+                    verb="grant.expiring",
+                    obj=grant,
+                    access_request_id=grant.access_request_id,
+                    after={"expires_at": grant.expires_at.isoformat()},
+                )
+                _notify("grant.expiring", grant.access_request_id)
+                notified += 1
+    return notified
+
+
+def _notify(event: str, access_request_id: int) -> None:
+    from notifications.services import notify
+
+    notify(event=event, access_request_id=access_request_id)
