@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from access_requests.models import AccessRequest, Mechanism
 from audit.services import audit_record
+from notifications.services import notify
 from portal.errors import ServiceError
 from provisioning import writers
 from provisioning.models import Grant
@@ -50,7 +51,7 @@ def grant_drift_check(*, grant_id: int) -> list[dict]:
                 access_request_id=access_request.pk,
                 after={"differences": [d["what"] for d in differences]},
             )
-            _notify("grant.drifted", access_request.pk)
+            notify(event="grant.drifted", access_request_id=access_request.pk)
         elif not differences and was_drifted:
             locked.drifted_at = None
             audit_record(
@@ -128,9 +129,3 @@ def _enqueue_reapply(grant_id: int) -> None:
     from provisioning.tasks import grant_reapply_task
 
     grant_reapply_task.delay(grant_id)
-
-
-def _notify(event: str, access_request_id: int) -> None:
-    from notifications.services import notify
-
-    notify(event=event, access_request_id=access_request_id)

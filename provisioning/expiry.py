@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from access_requests.models import AccessRequest
 from audit.services import audit_record
+from notifications.services import notify
 from provisioning.models import Grant
 from provisioning.services import revoke_start
 
@@ -50,12 +51,6 @@ def grants_expiry_notify(*, before: timedelta = timedelta(hours=1)) -> int:
                     access_request_id=grant.access_request_id,
                     after={"expires_at": grant.expires_at.isoformat()},
                 )
-                _notify("grant.expiring", grant.access_request_id)
+                notify(event="grant.expiring", access_request_id=grant.access_request_id)
                 notified += 1
     return notified
-
-
-def _notify(event: str, access_request_id: int) -> None:
-    from notifications.services import notify
-
-    notify(event=event, access_request_id=access_request_id)

@@ -17,6 +17,7 @@ from django.utils import timezone
 from access_requests.models import AccessRequest
 from access_requests.selectors import user_approves_for
 from audit.services import audit_record
+from notifications.services import notify
 from portal.errors import ServiceError
 from provisioning import policies, writers
 from provisioning.models import Grant
@@ -111,6 +112,7 @@ def grant_provision(*, grant_id: int) -> None:
             verb="grant.activated",
             expires_at=grant.expires_at.isoformat(),
         )
+        notify(event="grant.activated", access_request_id=access_request.pk)
 
 
 def grant_provision_failed(*, grant_id: int, message: str) -> None:
@@ -121,6 +123,7 @@ def grant_provision_failed(*, grant_id: int, message: str) -> None:
         grant.save(update_fields=["last_error"])
         if access_request.status in (Status.PROVISIONING, Status.APPROVED):
             _move(access_request, Status.FAILED, actor=None, verb="grant.failed", error=message)
+            notify(event="grant.failed", access_request_id=access_request.pk)
 
 
 def may_manage(user: AbstractBaseUser, access_request: AccessRequest) -> bool:
@@ -215,6 +218,7 @@ def grant_revoke(*, grant_id: int) -> None:
         grant.save(update_fields=["ended_at", "last_error"])
         final = Status.EXPIRED if grant.end_status == Grant.EndStatus.EXPIRED else Status.REVOKED
         _move(access_request, final, actor=None, verb=f"grant.{final}", removed=removed)
+        notify(event=f"grant.{final}", access_request_id=access_request.pk)
 
 
 def grant_error_record(*, grant_id: int, message: str) -> None:

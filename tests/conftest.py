@@ -50,7 +50,17 @@ def aws_demo(emulator, demo):
 
 
 @pytest.fixture(scope="session")
-def worker_env(emulator, django_db_setup):
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free local port; the worker sends its mail here."""
+    from tests.notifications.sinks import SmtpSink
+
+    server = SmtpSink()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_env(emulator, django_db_setup, smtp_server):
     database = settings.DATABASES["default"]
     redis_queue_clear(settings.CELERY_BROKER_URL, settings.CELERY_TASK_DEFAULT_QUEUE)
     return {
@@ -66,6 +76,9 @@ def worker_env(emulator, django_db_setup):
         # countdown stays below a quarter of it.
         "PORTAL_BROKER_VISIBILITY_TIMEOUT": "8",
         "PORTAL_BROKER_RESTORE_INTERVAL": "1",
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "DJANGO_EMAIL_HOST": "127.0.0.1",
+        "DJANGO_EMAIL_PORT": str(smtp_server.port),
     }
 
 

@@ -9,6 +9,7 @@ from access_requests.models import AccessRequest, Approval, Mechanism
 from access_requests.selectors import user_approves_for, user_may_decide_for
 from access_requests.services.extensions import extension_apply
 from audit.services import audit_record
+from notifications.services import notify
 from portal.errors import ServiceError
 from provisioning import policies
 from provisioning.models import Grant
@@ -132,6 +133,7 @@ def access_request_approve(
             client_address=client_address,
         )
         grant_provision_task.delay_on_commit(grant.pk)
+        notify(event="request.approved", access_request_id=locked.pk)
     access_request.refresh_from_db()
     return approval
 
@@ -202,5 +204,7 @@ def access_request_reject(
         after={"status": locked.status, "reason": approval.comment},
         client_address=client_address,
     )
+    rejected = "extension.rejected" if locked.extends_id else "request.rejected"
+    notify(event=rejected, access_request_id=locked.pk)
     access_request.refresh_from_db()
     return approval

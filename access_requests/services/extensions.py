@@ -13,6 +13,7 @@ from django.utils import timezone
 from access_requests.models import AccessRequest
 from accounts.models import SESSION_SECONDS_MIN
 from audit.services import audit_record
+from notifications.services import notify
 from portal.errors import ServiceError
 from provisioning.models import Grant
 
@@ -89,6 +90,7 @@ def grant_extension_request(
         after={"grant": grant.pk, "duration": duration, "extends_request": original.pk},
         client_address=client_address,
     )
+    notify(event="extension.submitted", access_request_id=extension.pk)
     return extension
 
 
@@ -128,3 +130,4 @@ def extension_apply(
         after={"status": Status.EXTENDED, "expires_at": grant.expires_at.isoformat()},
         client_address=client_address,
     )
+    notify(event="extension.applied", access_request_id=extension.pk)

@@ -12,6 +12,7 @@ from access_requests.models import AccessRequest, Mechanism
 from access_requests.services.decisions import locked_request
 from accounts.models import Account
 from audit.services import audit_record
+from notifications.services import notify
 from portal.errors import ServiceError
 from provisioning import policies
 from provisioning.inventory import request_facts
@@ -106,6 +107,7 @@ def access_request_submit(
         after={"status": access_request.status, "documents_hash": access_request.documents_hash},
         client_address=client_address,
     )
+    notify(event="request.submitted", access_request_id=access_request.pk)
     return access_request
 
 
@@ -202,5 +204,6 @@ def access_request_cancel(
         after={"status": locked.status},
         client_address=client_address,
     )
+    notify(event="request.cancelled", access_request_id=locked.pk)
     access_request.refresh_from_db()
     return locked

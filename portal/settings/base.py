@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "access_requests",
     "provisioning",
     "audit",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -94,6 +95,9 @@ X_FRAME_OPTIONS = "DENY"
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
+EMAIL_HOST = env("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
+DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="access-portal@localhost")
 
 LOGGING = {
     "version": 1,
@@ -156,3 +160,5 @@ PORTAL_TOOLING_ACCOUNT_ID = env("PORTAL_TOOLING_ACCOUNT_ID", default="1234567890
 PORTAL_ROLE_PATH = env("PORTAL_ROLE_PATH", default="/portal/")
 # The demo world (users with known passwords) may be seeded only where this is true.
 PORTAL_DEMO_ALLOWED = env.bool("PORTAL_DEMO_ALLOWED", default=True)
+# Where people open the portal: the links in notification emails and webhook messages.
+PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

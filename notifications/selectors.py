@@ -1,0 +1,49 @@
+"""Who gets a notification's email."""
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from access_requests.models import AccessRequest
+from notifications.messages import APPROVERS, REQUESTER, REQUESTER_AND_APPROVERS
+
+logger = logging.getLogger(__name__)
+
+
+def approvers_of(*, access_request: AccessRequest):
+    """The active users who may decide on this request: the target account's approver group,
+    and the source account's when it asks for two-party approval. Never the requester."""
+    groups = [access_request.target_account.approver_group_id]
+    if access_request.source_account.source_approval_required:
+        groups.append(access_request.source_account.approver_group_id)
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__in=[g for g in groups if g is not None])
+        .exclude(pk=access_request.requester_id)
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def recipient_emails(*, audience: str, access_request: AccessRequest) -> list[str]:
+    """The addresses of the event's audience, once each; users without a (valid) email are
+    skipped."""
+    users = []
+    if audience in (REQUESTER, REQUESTER_AND_APPROVERS) and access_request.requester.is_active:
+        users.append(access_request.requester)
+    if audience in (APPROVERS, REQUESTER_AND_APPROVERS):
+        users.extend(approvers_of(access_request=access_request))
+    addresses: dict[str, str] = {}
+    for user in users:
+        address = (user.email or "").strip()
+        if not address:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError:
+            logger.warning("user %s has an invalid email address; not notified", user.pk)
+            continue
+        addresses.setdefault(address.lower(), address)
+    return list(addresses.values())

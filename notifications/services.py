@@ -1,0 +1,155 @@
+"""Notifications: `notify()` is the one entry point; the worker sends with `notification_deliver`.
+
+A notification never blocks or fails the change it reports: `notify()` only registers an enqueue
+for after the caller's commit (a rolled-back change sends nothing), and swallows every error.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from access_requests.models import AccessRequest, Approval
+from notifications import channels, messages
+from notifications.models import Notification
+from notifications.selectors import recipient_emails
+
+logger = logging.getLogger(__name__)
+
+EMAIL_TIMEOUT = 10
+
+
+def notify(*, event: str, access_request_id: int) -> None:
+    """Tell the people concerned about `event` on this request, after the current transaction
+    commits. Call it inside the service's transaction. Never raises."""
+    try:
+        if event not in messages.EVENTS:
+            logger.error("unknown notification event %r for request %s", event, access_request_id)
+            return
+        transaction.on_commit(partial(_enqueue, event, access_request_id), robust=True)
+    except Exception:
+        logger.exception("notification %s for request %s not registered", event, access_request_id)
+
+
+def _enqueue(event: str, access_request_id: int) -> None:
+    from notifications.tasks import notification_send_task
+
+    try:
+        notification_send_task.delay(event, access_request_id)
+    except Exception as error:  # the broker is down: the change stands, the message is lost
+        logger.warning(
+            "notification %s for request %s not enqueued: %s", event, access_request_id, error
+        )
+
+
+def _reject_reason(access_request: AccessRequest) -> str:
+    last = (
+        access_request.approvals.filter(decision=Approval.Decision.REJECT)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return last.comment if last else ""
+
+
+def notification_deliver(*, key: str, event: str, access_request_id: int) -> int:
+    """Send the event's emails and webhook message that were not sent yet under `key`; returns
+    how many failed in a way worth retrying. No transaction is held while sending."""
+    access_request = (
+        AccessRequest.objects.select_related(
+            "requester", "source_account", "target_account", "extends"
+        )
+        .filter(pk=access_request_id)
+        .first()
+    )
+    if access_request is None or event not in messages.EVENTS:
+        logger.warning("notification %s for missing request %s dropped", event, access_request_id)
+        return 0
+    if access_request.extends_id:
+        grant = access_request.extends
+    else:
+        grant = getattr(access_request, "grant", None)
+    reason = _reject_reason(access_request) if event.endswith(".rejected") else ""
+    facts = messages.facts_from(access_request, grant=grant, reason=reason, now=timezone.now())
+    base_url = settings.PORTAL_BASE_URL
+
+    retryable = 0
+    addresses = recipient_emails(audience=messages.EVENTS[event], access_request=access_request)
+    if addresses:
+        email = messages.email(event, facts, base_url=base_url)
+        connection = get_connection(timeout=EMAIL_TIMEOUT)
+        try:
+            for address in addresses:
+                retryable += _deliver_once(
+                    key,
+                    event,
+                    access_request,
+                    Notification.Channel.EMAIL,
+                    address,
+                    partial(channels.email_send, email, address, connection=connection),
+                )
+        finally:
+            connection.close()
+
+    url = access_request.target_account.notification_webhook_url
+    if url:
+        payload = messages.webhook_payload(event, facts, base_url=base_url)
+        retryable += _deliver_once(
+            key,
+            event,
+            access_request,
+            Notification.Channel.WEBHOOK,
+            channels.webhook_label(url),
+            partial(channels.webhook_post, url, payload),
+        )
+    return retryable
+
+
+def _deliver_once(
+    key: str,
+    event: str,
+    access_request: AccessRequest,
+    channel: str,
+    recipient: str,
+    send: Callable[[], None],
+) -> int:
+    """Send unless this key already sent to this recipient; 1 if it failed and may pass later."""
+    row, _created = Notification.objects.get_or_create(
+        key=key,
+        channel=channel,
+        recipient=recipient,
+        defaults={"event": event, "access_request": access_request},
+    )
+    if row.sent_at is not None:
+        return 0
+    try:
+        send()
+    except Exception as error:
+        retryable = channels.is_retryable(error)
+        Notification.objects.filter(pk=row.pk).update(
+            attempts=F("attempts") + 1, error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        logger.warning(
+            "notification %s for request %s to %s by %s failed (%s): %s",
+            event,
+            access_request.pk,
+            recipient,
+            channel,
+            "will retry" if retryable else "permanent",
+            error,
+        )
+        return int(retryable)
+    Notification.objects.filter(pk=row.pk).update(
+        attempts=F("attempts") + 1, sent_at=timezone.now(), error=""
+    )
+    return 0
+
+
+def notification_key() -> str:
+    """A key for a delivery outside a Celery task (its task id is the key otherwise)."""
+    return uuid.uuid4().hex
