@@ -25,11 +25,16 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "accounts",
     "access_requests",
     "provisioning",
     "audit",
     "notifications",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +151,55 @@ CELERY_BEAT_SCHEDULE = {
     "drift-checks": {
         "task": "provisioning.tasks.grants_drift_check_task",
         "schedule": env.float("PORTAL_DRIFT_CHECK_SECONDS", default=300.0),
+    },
+}
+
+# --- Cache: Redis, shared by every web replica (the API's rate limits count there) ----------------
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "portal",
+    }
+}
+
+# --- REST API (/api/v1/) -------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first, so an anonymous call gets 401 with WWW-Authenticate; session auth enforces CSRF.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only, at most API_MAX_BODY_BYTES, nesting bounded: bad bodies get a 4xx, never a 500.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.BoundedJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "auth_token": env("PORTAL_API_TOKEN_RATE", default="10/min"),
+        "credentials": env("PORTAL_API_CREDENTIALS_RATE", default="30/min"),
+    },
+}
+API_MAX_BODY_BYTES = env.int("PORTAL_API_MAX_BODY_BYTES", default=256 * 1024)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Cross-account access portal API",
+    "DESCRIPTION": "Ask for, approve and use cross-account AWS access. Authenticate with "
+    "`Authorization: Token <token>` (POST /api/v1/auth/token/) or a browser session with CSRF.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI's files come from the drf-spectacular-sidecar package: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "MechanismEnum": "access_requests.models.Mechanism",
+        "RequestedMechanismEnum": "access_requests.models.AccessRequest.RequestedMechanism",
+        "RequestStatusEnum": "access_requests.models.AccessRequest.Status",
     },
 }
 

@@ -30,3 +30,11 @@ STORAGES = {
 # Serve static files from the apps' folders, without a collectstatic run.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# The API's rate limits count in this run's own keys, in the tests' Redis database.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"test-{_CHECKOUT}",
+    }
+}

@@ -1,0 +1,80 @@
+"""Serializers shared by several endpoints, and the error bodies the schema describes."""
+
+from drf_spectacular.utils import inline_serializer
+from rest_framework import serializers
+
+from accounts.models import Account
+
+ACCOUNT_ID_REGEX = r"^\d{12}$"
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every refusal: a sentence for the user."""
+
+    detail = serializers.CharField()
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    """Bad input: a sentence, and a list of messages per field (any field name of the body)."""
+
+    detail = serializers.CharField()
+    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
+
+
+def field_errors_schema():
+    """The 400 body in the schema: `detail` plus any field's list of messages."""
+    return {
+        "type": "object",
+        "properties": {
+            "detail": {"type": "string"},
+        },
+        "required": ["detail"],
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "array", "items": {}},
+                {"type": "object"},
+                {"type": "string"},
+            ]
+        },
+    }
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = [
+            "account_id",
+            "name",
+            "environment",
+            "managed",
+            "third_party",
+            "approvals_required",
+            "source_approval_required",
+            "max_access_duration",
+            "max_session_duration",
+            "broker_role_arn",
+        ]
+        read_only_fields = fields
+
+
+class AccountIdField(serializers.SlugRelatedField):
+    """A 12-digit account id in, the Account out; a clear message for an unknown or bad id."""
+
+    default_error_messages = {
+        "does_not_exist": "The portal knows no account {value}.",
+        "invalid": "An AWS account id is exactly 12 digits.",
+    }
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(slug_field="account_id", queryset=Account.objects.all(), **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str | int) or isinstance(data, bool):
+            self.fail("invalid")
+        value = str(data)
+        if not (len(value) == 12 and value.isascii() and value.isdigit()):
+            self.fail("invalid")
+        return super().to_internal_value(value)
+
+
+EMPTY_BODY = inline_serializer(name="EmptyBody", fields={})

@@ -1,0 +1,188 @@
+"""Access requests in and out of the API (SPEC 7's field names)."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from access_requests.models import AccessRequest, Approval, Mechanism
+from accounts.models import SESSION_SECONDS_MIN
+from api.serializers.common import AccountIdField
+from provisioning.policy.lint import documents_lint
+
+MAX_DURATION = 366 * 24 * 3600
+
+
+class AccessRequestCreateSerializer(serializers.Serializer):
+    """The body of POST /api/v1/requests/. Rules beyond types live in the service, as for pages."""
+
+    source_account = AccountIdField(help_text="12-digit id of the account your identities are in.")
+    target_account = AccountIdField(help_text="12-digit id of the account holding the resources.")
+    source_principal = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2048,
+        default="",
+        help_text="Blank: the source account root. Or one role ARN in the source account.",
+    )
+    actions = serializers.ListField(
+        child=serializers.CharField(max_length=256),
+        max_length=50,
+        help_text="e.g. dynamodb:GetItem",
+    )
+    resources = serializers.ListField(
+        child=serializers.CharField(max_length=2048), max_length=50, help_text="Resource ARNs."
+    )
+    access_via = serializers.ChoiceField(
+        choices=AccessRequest.AccessVia.choices, default=AccessRequest.AccessVia.PORTAL
+    )
+    mechanism = serializers.ChoiceField(
+        choices=AccessRequest.RequestedMechanism.choices,
+        default=AccessRequest.RequestedMechanism.AUTO,
+    )
+    duration = serializers.IntegerField(
+        min_value=SESSION_SECONDS_MIN, max_value=MAX_DURATION, help_text="Seconds."
+    )
+    justification = serializers.CharField(max_length=2000)
+    ticket = serializers.CharField(required=False, allow_blank=True, max_length=128, default="")
+    third_party = serializers.BooleanField(required=False, default=False)
+
+
+class ApproveSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class ApprovalSerializer(serializers.ModelSerializer):
+    approver = serializers.CharField(source="approver.username")
+    current = serializers.SerializerMethodField(
+        help_text="Given on the request's current documents (an edit makes earlier votes void)."
+    )
+
+    class Meta:
+        model = Approval
+        fields = [
+            "id",
+            "approver",
+            "decision",
+            "comment",
+            "documents_hash",
+            "current",
+            "created_at",
+        ]
+
+    def get_current(self, approval: Approval) -> bool:
+        return approval.documents_hash == approval.access_request.documents_hash
+
+
+class GrantRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    role_arn = serializers.CharField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    end_status = serializers.CharField()
+
+
+class AccessRequestListSerializer(serializers.ModelSerializer):
+    requester = serializers.CharField(source="requester.username")
+    source_account = serializers.CharField(source="source_account.account_id")
+    target_account = serializers.CharField(source="target_account.account_id")
+    grant = serializers.SerializerMethodField()
+    extends = serializers.IntegerField(source="extends_id", allow_null=True)
+
+    class Meta:
+        model = AccessRequest
+        fields = [
+            "id",
+            "status",
+            "requester",
+            "source_account",
+            "target_account",
+            "source_principal",
+            "actions",
+            "resources",
+            "access_via",
+            "requested_mechanism",
+            "mechanism",
+            "recommended_mechanism",
+            "duration",
+            "justification",
+            "ticket",
+            "third_party",
+            "grant",
+            "extends",
+            "created_at",
+            "updated_at",
+            "decided_at",
+        ]
+
+    @extend_schema_field(GrantRefSerializer(allow_null=True))
+    def get_grant(self, access_request: AccessRequest) -> dict | None:
+        grant = getattr(access_request, "grant", None)
+        if grant is None:
+            return None
+        return {
+            "id": grant.pk,
+            "role_arn": grant.role_arn,
+            "expires_at": serializers.DateTimeField().to_representation(grant.expires_at)
+            if grant.expires_at
+            else None,
+            "end_status": grant.end_status,
+        }
+
+
+class FindingSerializer(serializers.Serializer):
+    severity = serializers.ChoiceField(choices=["error", "warning", "info"])
+    code = serializers.CharField()
+    document = serializers.CharField(required=False)
+    statement = serializers.JSONField(
+        help_text="The statement's index or Sid; null for the document."
+    )
+    field = serializers.CharField()
+    message = serializers.CharField()
+    correction = serializers.JSONField(help_text="The corrected value, or null.")
+
+
+class AccessRequestDetailSerializer(AccessRequestListSerializer):
+    recommendation_reasons = serializers.ListField(child=serializers.CharField())
+    documents = serializers.DictField(
+        child=serializers.DictField(),
+        help_text="Each document the portal will write (or wrote), keyed by its role: "
+        "trust_policy, permission_policy, source_identity_policy, resource_policy:<ARN>, "
+        "acl:<bucket>/<key>.",
+    )
+    findings = serializers.SerializerMethodField()
+    simulation = serializers.SerializerMethodField()
+    approvals = ApprovalSerializer(many=True)
+
+    class Meta(AccessRequestListSerializer.Meta):
+        fields = [
+            *AccessRequestListSerializer.Meta.fields,
+            "recommendation_reasons",
+            "external_id",
+            "documents",
+            "documents_hash",
+            "findings",
+            "simulation",
+            "approvals",
+        ]
+
+    @extend_schema_field(FindingSerializer(many=True))
+    def get_findings(self, access_request: AccessRequest) -> list[dict]:
+        """The stored findings, or the linter's on the documents when none were stored."""
+        if access_request.findings:
+            return access_request.findings
+        return [
+            finding.as_dict()
+            for finding in documents_lint(
+                access_request.documents, third_party=access_request.third_party
+            )
+        ]
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_simulation(self, access_request: AccessRequest) -> dict:
+        return access_request.simulation or {}
+
+
+MECHANISMS = Mechanism.values

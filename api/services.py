@@ -1,0 +1,59 @@
+"""API tokens: issue, revoke, and the admin's list. One token per user (DRF's authtoken); its key is
+shown once, when it is issued, and only a prefix afterwards."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import QuerySet
+from rest_framework.authtoken.models import Token
+
+from audit.services import audit_record
+from portal.errors import ServiceError
+
+KEY_PREFIX_LENGTH = 6
+
+
+@transaction.atomic
+def api_token_issue(*, user: AbstractBaseUser, client_address: str | None = None) -> Token:
+    """The user's token, created on first use. Logging in again returns the same token until it
+    is revoked, so a second machine's login does not break the first."""
+    token, created = Token.objects.get_or_create(user=user)
+    if created:
+        audit_record(
+            actor=user,
+            verb="api_token.created",
+            obj=user,
+            after={"prefix": token.key[:KEY_PREFIX_LENGTH]},
+            client_address=client_address,
+        )
+    return token
+
+
+@transaction.atomic
+def api_token_revoke(
+    *,
+    actor: AbstractBaseUser,
+    owner: AbstractBaseUser,
+    client_address: str | None = None,
+) -> None:
+    """Revoke `owner`'s token: their own, or anyone's for a platform admin."""
+    if actor.pk != owner.pk and not actor.is_superuser:
+        raise ServiceError(
+            "Only platform admins revoke others' tokens.", kind=ServiceError.FORBIDDEN
+        )
+    token = Token.objects.select_for_update().filter(user=owner).first()
+    if token is None:
+        raise ServiceError(f"{owner.get_username()} has no API token.", kind=ServiceError.NOT_FOUND)
+    prefix = token.key[:KEY_PREFIX_LENGTH]
+    token.delete()
+    audit_record(
+        actor=actor,
+        verb="api_token.revoked",
+        obj=owner,
+        before={"prefix": prefix},
+        client_address=client_address,
+    )
+
+
+def api_tokens_visible_to(*, user: AbstractBaseUser) -> QuerySet[Token]:
+    tokens = Token.objects.select_related("user").order_by("-created")
+    return tokens if user.is_superuser else tokens.filter(user=user)

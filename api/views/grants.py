@@ -1,0 +1,148 @@
+"""/api/v1/grants/: list, one grant, credentials, revoke, extend."""
+
+import logging
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from access_requests.models import AccessRequest, Mechanism
+from access_requests.services import grant_extension_request
+from api.serializers.common import ACCOUNT_ID_REGEX
+from api.serializers.grants import (
+    CredentialProcessSerializer,
+    ExtendSerializer,
+    GrantDetailSerializer,
+    GrantListSerializer,
+)
+from api.serializers.requests import AccessRequestDetailSerializer
+from api.throttles import CredentialsRateThrottle
+from api.views.common import client_address, errors, grants_visible, visible_grant
+from api.views.requests import _detail
+from provisioning import services, sessions
+from provisioning.aws import AwsError
+
+logger = logging.getLogger(__name__)
+
+
+class GrantFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AccessRequest.Status.values, required=False)
+    source_account = serializers.RegexField(ACCOUNT_ID_REGEX, required=False)
+    target_account = serializers.RegexField(ACCOUNT_ID_REGEX, required=False)
+    requester = serializers.CharField(max_length=150, required=False)
+    mechanism = serializers.ChoiceField(choices=Mechanism.values, required=False)
+
+
+GRANT_FILTER_PARAMETERS = [
+    OpenApiParameter("status", str, enum=AccessRequest.Status.values, description="e.g. active"),
+    OpenApiParameter("source_account", str, pattern=ACCOUNT_ID_REGEX),
+    OpenApiParameter("target_account", str, pattern=ACCOUNT_ID_REGEX),
+    OpenApiParameter("requester", str, description="A username."),
+    OpenApiParameter("mechanism", str, enum=Mechanism.values),
+]
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Grants of the requests the caller can see",
+        parameters=GRANT_FILTER_PARAMETERS,
+        responses={200: GrantListSerializer(many=True), **errors(400, 404)},
+    )
+)
+class GrantListView(generics.ListAPIView):
+    serializer_class = GrantListSerializer
+
+    def get_queryset(self):
+        filters = GrantFilters(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        values = filters.validated_data
+        grants = grants_visible(self.request)
+        if "status" in values:
+            grants = grants.filter(access_request__status=values["status"])
+        if "source_account" in values:
+            grants = grants.filter(
+                access_request__source_account__account_id=values["source_account"]
+            )
+        if "target_account" in values:
+            grants = grants.filter(
+                access_request__target_account__account_id=values["target_account"]
+            )
+        if "requester" in values:
+            grants = grants.filter(access_request__requester__username=values["requester"])
+        if "mechanism" in values:
+            grants = grants.filter(access_request__mechanism=values["mechanism"])
+        return grants.order_by("-created_at", "-id")
+
+
+@extend_schema(summary="One grant", responses={200: GrantDetailSerializer, **errors(404)})
+class GrantDetailView(APIView):
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(GrantDetailSerializer(visible_grant(request, pk)).data)
+
+
+@extend_schema(
+    summary="Start a session: short-lived STS credentials (credential_process format)",
+    description="For the requester of an active role grant. The secret and the token exist only "
+    "in this response (Cache-Control: no-store); the audit trail records the access key id.",
+    request=None,
+    responses={
+        200: CredentialProcessSerializer,
+        **errors(403, 404, 409, 429, 502),
+    },
+)
+class GrantCredentialsView(APIView):
+    throttle_classes = [CredentialsRateThrottle]
+
+    def post(self, request: Request, pk: int) -> Response:
+        grant = visible_grant(request, pk)
+        try:
+            assumed, _issue, _capped_by = sessions.session_start(
+                grant=grant, user=request.user, client_address=client_address(request)
+            )
+        except AwsError as error:
+            logger.warning("session for grant %s refused by AWS: %s", grant.pk, error)
+            return Response(
+                {"detail": f"AWS refused the session: {error}"},
+                status=status.HTTP_502_BAD_GATEWAY,
+                headers={"Cache-Control": "no-store"},
+            )
+        document = sessions.credential_process_document(assumed.credentials)
+        return Response(document, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@extend_schema(
+    summary="Revoke now: the portal removes exactly what it wrote (asynchronously)",
+    request=None,
+    responses={202: GrantDetailSerializer, **errors(403, 404, 409)},
+)
+class GrantRevokeView(APIView):
+    def post(self, request: Request, pk: int) -> Response:
+        grant = visible_grant(request, pk)
+        services.grant_revoke_request(
+            grant=grant, user=request.user, client_address=client_address(request)
+        )
+        return Response(
+            GrantDetailSerializer(visible_grant(request, pk)).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+@extend_schema(
+    summary="Ask for more time on an active grant (an extension request, through approval)",
+    request=ExtendSerializer,
+    responses={201: AccessRequestDetailSerializer, **errors(400, 403, 404, 409, 413, 415)},
+)
+class GrantExtendView(APIView):
+    def post(self, request: Request, pk: int) -> Response:
+        grant = visible_grant(request, pk)
+        body = ExtendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        extension = grant_extension_request(
+            grant=grant,
+            user=request.user,
+            duration=body.validated_data["duration"],
+            justification=body.validated_data["justification"],
+            client_address=client_address(request),
+        )
+        return Response(_detail(extension), status=status.HTTP_201_CREATED)

@@ -1,0 +1,113 @@
+"""/api/v1/policies/validate/: lint a policy document."""
+
+import json
+
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api.serializers.common import ACCOUNT_ID_REGEX
+from api.serializers.requests import FindingSerializer
+from api.views.common import errors
+from provisioning.policy.lint import POLICY_TYPES, policy_lint
+
+
+class ValidateSerializer(serializers.Serializer):
+    policy = serializers.JSONField(
+        help_text="The policy document: a JSON object, or a string holding one."
+    )
+    policy_type = serializers.ChoiceField(choices=POLICY_TYPES, default="identity")
+    account_id = serializers.RegexField(
+        ACCOUNT_ID_REGEX,
+        required=False,
+        default="",
+        help_text="The account the policy lives in: trust to other accounts is cross-account.",
+    )
+    third_party = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Whether the trusted accounts are third parties (null: unknown, a warning).",
+    )
+
+    def validate_policy(self, value):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except (ValueError, RecursionError) as error:
+                raise serializers.ValidationError(f"Not JSON: {error}") from error
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("A policy is a JSON object.")
+        if _has_surrogates(value):
+            raise serializers.ValidationError("The policy holds invalid unicode (a surrogate).")
+        return value
+
+
+def _has_surrogates(value, depth: int = 0) -> bool:
+    if depth > 64:
+        return True
+    if isinstance(value, str):
+        return any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(
+            _has_surrogates(k, depth + 1) or _has_surrogates(v, depth + 1) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_has_surrogates(item, depth + 1) for item in value)
+    return False
+
+
+ValidateResult = inline_serializer(
+    name="PolicyValidation",
+    fields={
+        "valid": serializers.BooleanField(help_text="No finding of severity error."),
+        "findings": FindingSerializer(many=True),
+    },
+)
+
+ARTICLE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"AWS": "arn:aws:iam:111111111111/root"},
+        }
+    ],
+}
+
+
+@extend_schema(
+    summary="Lint a policy document",
+    description="Unknown services and actions, resource ARNs of the wrong shape, malformed, "
+    "wildcard or public principals, NotPrincipal with Allow, trust without ExternalId, sizes. "
+    "Each finding names the statement (Sid or index), the field, and the correction if any.",
+    request=ValidateSerializer,
+    responses={200: ValidateResult, **errors(400, 413, 415)},
+    examples=[
+        OpenApiExample(
+            "The article's trust policy",
+            value={"policy": ARTICLE_TRUST, "policy_type": "trust"},
+            request_only=True,
+        )
+    ],
+)
+class PolicyValidateView(APIView):
+    def post(self, request: Request) -> Response:
+        body = ValidateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        findings = policy_lint(
+            data["policy"],
+            data["policy_type"],
+            account_id=data["account_id"],
+            third_party=data["third_party"],
+        )
+        return Response(
+            {
+                "valid": not any(finding.severity == "error" for finding in findings),
+                "findings": [finding.as_dict() for finding in findings],
+            }
+        )

@@ -1,0 +1,164 @@
+"""/api/v1/requests/: list, submit, one request, approve, reject, cancel."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from access_requests import selectors, services
+from access_requests.models import AccessRequest, Approval, Mechanism
+from api.serializers.common import ACCOUNT_ID_REGEX
+from api.serializers.requests import (
+    AccessRequestCreateSerializer,
+    AccessRequestDetailSerializer,
+    AccessRequestListSerializer,
+    ApproveSerializer,
+    RejectSerializer,
+)
+from api.views.common import client_address, errors, visible_request
+
+
+class RequestFilters(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AccessRequest.Status.values, required=False)
+    source_account = serializers.RegexField(ACCOUNT_ID_REGEX, required=False)
+    target_account = serializers.RegexField(ACCOUNT_ID_REGEX, required=False)
+    requester = serializers.CharField(max_length=150, required=False)
+    mechanism = serializers.ChoiceField(choices=Mechanism.values, required=False)
+    awaiting = serializers.BooleanField(required=False, default=False)
+
+
+REQUEST_FILTER_PARAMETERS = [
+    OpenApiParameter("status", str, enum=AccessRequest.Status.values),
+    OpenApiParameter("source_account", str, pattern=ACCOUNT_ID_REGEX),
+    OpenApiParameter("target_account", str, pattern=ACCOUNT_ID_REGEX),
+    OpenApiParameter("requester", str, description="A username."),
+    OpenApiParameter("mechanism", str, enum=Mechanism.values),
+    OpenApiParameter(
+        "awaiting", bool, description="Only pending requests waiting for the caller's vote."
+    ),
+]
+
+
+def _detail(access_request: AccessRequest) -> dict:
+    fresh = (
+        AccessRequest.objects.select_related(
+            "requester", "source_account", "target_account", "grant"
+        )
+        .prefetch_related(
+            Prefetch("approvals", queryset=Approval.objects.select_related("approver"))
+        )
+        .get(pk=access_request.pk)
+    )
+    return AccessRequestDetailSerializer(fresh).data
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="The caller's visible requests",
+        description="Admins see all; others their own and those of accounts they approve for.",
+        parameters=REQUEST_FILTER_PARAMETERS,
+        responses={200: AccessRequestListSerializer(many=True), **errors(400, 404)},
+    ),
+    post=extend_schema(
+        summary="Submit a request",
+        request=AccessRequestCreateSerializer,
+        responses={
+            201: AccessRequestDetailSerializer,
+            **errors(400, 413, 415),
+        },
+    ),
+)
+class RequestListView(generics.ListAPIView):
+    serializer_class = AccessRequestListSerializer
+
+    def get_queryset(self):
+        filters = RequestFilters(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        values = filters.validated_data
+        user = self.request.user
+        if values.get("awaiting"):
+            requests = selectors.access_requests_awaiting(user=user)
+        else:
+            requests = selectors.access_requests_visible_to(user=user)
+        if "status" in values:
+            requests = requests.filter(status=values["status"])
+        if "source_account" in values:
+            requests = requests.filter(source_account__account_id=values["source_account"])
+        if "target_account" in values:
+            requests = requests.filter(target_account__account_id=values["target_account"])
+        if "requester" in values:
+            requests = requests.filter(requester__username=values["requester"])
+        if "mechanism" in values:
+            requests = requests.filter(mechanism=values["mechanism"])
+        return requests.order_by("-created_at", "-id")
+
+    def post(self, request: Request) -> Response:
+        body = AccessRequestCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        access_request = services.access_request_submit(
+            requester=request.user, client_address=client_address(request), **body.validated_data
+        )
+        return Response(_detail(access_request), status=status.HTTP_201_CREATED)
+
+
+@extend_schema(
+    summary="One request with its approvals, documents, findings, simulation and grant",
+    responses={200: AccessRequestDetailSerializer, **errors(404)},
+)
+class RequestDetailView(APIView):
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(_detail(visible_request(request, pk)))
+
+
+@extend_schema(
+    summary="Approve (one vote; the account's quorum approves and provisions)",
+    request=ApproveSerializer,
+    responses={200: AccessRequestDetailSerializer, **errors(400, 403, 404, 409, 413, 415)},
+)
+class RequestApproveView(APIView):
+    def post(self, request: Request, pk: int) -> Response:
+        access_request = visible_request(request, pk)
+        body = ApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.access_request_approve(
+            access_request=access_request,
+            approver=request.user,
+            comment=body.validated_data["comment"],
+            client_address=client_address(request),
+        )
+        return Response(_detail(access_request))
+
+
+@extend_schema(
+    summary="Reject (any reject rejects)",
+    request=RejectSerializer,
+    responses={200: AccessRequestDetailSerializer, **errors(400, 403, 404, 409, 413, 415)},
+)
+class RequestRejectView(APIView):
+    def post(self, request: Request, pk: int) -> Response:
+        access_request = visible_request(request, pk)
+        body = RejectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.access_request_reject(
+            access_request=access_request,
+            approver=request.user,
+            reason=body.validated_data["reason"],
+            client_address=client_address(request),
+        )
+        return Response(_detail(access_request))
+
+
+@extend_schema(
+    summary="Cancel a pending request (its requester)",
+    request=None,
+    responses={200: AccessRequestDetailSerializer, **errors(403, 404, 409)},
+)
+class RequestCancelView(APIView):
+    def post(self, request: Request, pk: int) -> Response:
+        access_request = visible_request(request, pk)
+        services.access_request_cancel(
+            access_request=access_request, user=request.user, client_address=client_address(request)
+        )
+        return Response(_detail(access_request))

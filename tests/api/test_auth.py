@@ -1,0 +1,104 @@
+"""Tokens: issued for a password, revocable, listed for admins by prefix only; rate limits."""
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.settings import api_settings
+from rest_framework.test import APIClient
+
+from provisioning.models import Grant
+from tests.api.conftest import api_for, submitted
+
+
+def token_for(username, password):
+    return APIClient().post(
+        "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
+    )
+
+
+def rates(**changes):
+    return override_settings(
+        REST_FRAMEWORK={
+            **api_settings.user_settings,
+            "DEFAULT_THROTTLE_RATES": {**api_settings.DEFAULT_THROTTLE_RATES, **changes},
+        }
+    )
+
+
+def test_a_password_gets_a_token_that_authenticates(demo):
+    response = token_for("alice", "alice-demo")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {response.json()['token']}")
+    assert client.get("/api/v1/requests/").status_code == 200
+
+
+def test_a_wrong_password_is_a_400_that_says_nothing_more(demo):
+    response = token_for("alice", "wrong")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Wrong username or password."}
+    assert token_for("nobody", "x").json() == {"detail": "Wrong username or password."}
+
+
+def test_the_caller_revokes_their_own_token(demo):
+    key = token_for("alice", "alice-demo").json()["token"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.delete("/api/v1/auth/token/").status_code == 204
+    assert client.get("/api/v1/requests/").status_code == 401
+    assert not Token.objects.filter(key=key).exists()
+
+
+def test_admins_list_tokens_by_prefix_and_revoke_them(demo):
+    alice_key = token_for("alice", "alice-demo").json()["token"]
+    admin = api_for(demo.admin)
+    listed = admin.get("/api/v1/auth/tokens/").json()["results"]
+    alice_row = next(row for row in listed if row["user"] == "alice")
+    assert alice_row["prefix"] == alice_key[:6]
+    assert alice_key not in str(listed)
+    assert admin.delete(f"/api/v1/auth/tokens/{alice_row['id']}/").status_code == 204
+    assert not Token.objects.filter(user=demo.alice).exists()
+    assert admin.delete(f"/api/v1/auth/tokens/{alice_row['id']}/").status_code == 404
+
+
+def test_others_see_and_revoke_only_their_own_token(demo):
+    token_for("alice", "alice-demo")
+    bob = api_for(demo.bob)
+    assert [row["user"] for row in bob.get("/api/v1/auth/tokens/").json()["results"]] == ["bob"]
+    assert bob.delete(f"/api/v1/auth/tokens/{demo.alice.pk}/").status_code == 404
+    assert Token.objects.filter(user=demo.alice).exists()
+
+
+def test_the_token_endpoint_is_rate_limited_per_username(demo):
+    with rates(auth_token="3/min"):
+        for _ in range(3):
+            assert token_for("alice", "wrong").status_code == 400
+        response = token_for("alice", "alice-demo")
+        assert response.status_code == 429
+        assert response.json()["detail"].startswith("Too many token requests")
+        assert int(response["Retry-After"]) > 0
+        # Another person's login is not held up by guesses at alice's password.
+        assert token_for("bob", "bob-demo").status_code == 200
+
+
+def test_the_credentials_endpoint_is_rate_limited_per_user(demo):
+    access_request = submitted(demo)
+    api_for(demo.bob).post(f"/api/v1/requests/{access_request.pk}/approve/")
+    grant = Grant.objects.get()
+    # Not active yet: each call is a 409, which still counts against the rate.
+    Grant.objects.filter(pk=grant.pk).update(expires_at=timezone.now())
+    alice = api_for(demo.alice)
+    with rates(credentials="2/min"):
+        assert alice.post(f"/api/v1/grants/{grant.pk}/credentials/").status_code == 409
+        assert alice.post(f"/api/v1/grants/{grant.pk}/credentials/").status_code == 409
+        response = alice.post(f"/api/v1/grants/{grant.pk}/credentials/")
+        assert response.status_code == 429
+        assert "Too many credential requests" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("body", [{}, {"username": "alice"}, {"username": ["a"], "password": 1}])
+def test_token_requests_without_credentials_are_400(db, body):
+    response = APIClient().post("/api/v1/auth/token/", body, format="json")
+    assert response.status_code == 400
