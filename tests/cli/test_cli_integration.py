@@ -1,0 +1,170 @@
+"""The article's first scenario through the installed `portal-cli` and the real AWS CLI.
+
+Everything is real: the portal on pytest-django's live server, a Celery worker on Redis, the
+emulator over HTTP, `portal-cli` and `aws` as subprocesses, and the AWS CLI taking its
+credentials from `portal-cli creds --format process` through a credential_process profile.
+"""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+PORTAL_CLI = BIN / "portal-cli"
+AWS = BIN / "aws"
+TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _clean_env() -> dict[str, str]:
+    """The test process's environment without any AWS credentials or portal login."""
+    drop = ("AWS_", "PORTAL_URL", "PORTAL_TOKEN", "PORTAL_CLI_CONFIG")
+    return {name: value for name, value in os.environ.items() if not name.startswith(drop)}
+
+
+class Cli:
+    """One user's `portal-cli`: their own config file, the live server's URL."""
+
+    def __init__(self, url: str, config: Path) -> None:
+        self.config = config
+        self.env = {**_clean_env(), "PORTAL_URL": url, "PORTAL_CLI_CONFIG": str(config)}
+
+    def __call__(self, *args: str, stdin: str | None = None, ok: bool = True):
+        result = subprocess.run(
+            [str(PORTAL_CLI), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=180,
+            check=False,
+        )
+        assert "Traceback" not in result.stderr, result.stderr
+        if ok:
+            assert result.returncode == 0, f"portal-cli {' '.join(args)}: {result.stderr}"
+        return result
+
+    def login(self, username: str, password: str) -> None:
+        self("login", "--username", username, "--password-stdin", stdin=f"{password}\n")
+        assert stat.S_IMODE(self.config.stat().st_mode) == 0o600
+        assert json.loads(self.config.read_text())["token"]
+
+
+@pytest.fixture
+def cli_as(live_server, tmp_path):
+    def login(username: str, password: str) -> Cli:
+        cli = Cli(live_server.url, tmp_path / username / "portal-cli.json")
+        cli.login(username, password)
+        return cli
+
+    return login
+
+
+def test_request_approve_and_use_credentials_from_the_aws_cli(
+    aws_demo, worker, emulator, cli_as, tmp_path
+):
+    alice = cli_as("alice", "alice-demo")
+    bob = cli_as("bob", "bob-demo")
+
+    submitted = alice(
+        *["request", "--source", "111111111111", "--target", "999999999999"],
+        *["--action", "dynamodb:GetItem", "--resource", TABLE_ARN, "--duration", "3600"],
+        *["--justification", "Read MyTable for the report", "--json"],
+    )
+    request = json.loads(submitted.stdout)
+    assert request["status"] == "pending"
+    assert request["mechanism"] == "assume_role"
+
+    # Nobody approves their own request, through the CLI either.
+    refused = alice("approve", str(request["id"]), ok=False)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: POST /api/v1/requests/")
+
+    approved = bob("approve", str(request["id"]), "--comment", "ok for the report")
+    assert f"Approved request {request['id']}" in approved.stdout
+
+    waited = alice(
+        *["status", str(request["id"]), "--wait", "active", "--timeout", "60", "--interval", "1"]
+    )
+    assert waited.stdout.startswith(f"Request {request['id']}: active\n")
+    assert "bob approved" in waited.stdout
+    active = json.loads(alice("status", str(request["id"]), "--json").stdout)
+    grant_id = active["grant"]["id"]
+    assert str(grant_id) in alice("grants").stdout.split()
+
+    aws_config = tmp_path / "aws-config"
+    aws_config.write_text(
+        "[profile portal]\n"
+        f"credential_process = {PORTAL_CLI} creds --grant {grant_id} --format process\n"
+        "region = eu-central-1\n"
+    )
+    aws_env = {
+        **alice.env,
+        "AWS_CONFIG_FILE": str(aws_config),
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_ENDPOINT_URL": emulator.url,
+        # Were credential_process to fail, never fall back to the instance metadata address.
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+    def aws(*args: str) -> dict:
+        result = subprocess.run(
+            [str(AWS), *args, "--profile", "portal", "--output", "json"],
+            capture_output=True,
+            text=True,
+            env=aws_env,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    identity = aws("sts", "get-caller-identity")
+    assert identity["Account"] == "999999999999"
+    assert identity["Arn"].startswith("arn:aws:sts::999999999999:assumed-role/")
+    assert identity["Arn"].endswith("/alice")
+
+    item = aws(
+        *["dynamodb", "get-item", "--table-name", "MyTable"],
+        *["--key", '{"id": {"S": "1"}}'],
+    )
+    assert item["Item"]["name"] == {"S": "first item"}
+
+
+def test_bob_cannot_take_credentials_for_alices_grant_and_logout_revokes(aws_demo, worker, cli_as):
+    alice = cli_as("alice", "alice-demo")
+    bob = cli_as("bob", "bob-demo")
+    submitted = alice(
+        *["request", "--source", "111111111111", "--target", "999999999999"],
+        *["--action", "dynamodb:GetItem", "--resource", TABLE_ARN, "--duration", "3600"],
+        *["--justification", "Read MyTable", "--json"],
+    )
+    request_id = str(json.loads(submitted.stdout)["id"])
+    bob("approve", request_id)
+    alice("status", request_id, "--wait", "active", "--timeout", "60", "--interval", "1")
+    grant_id = str(json.loads(alice("status", request_id, "--json").stdout)["grant"]["id"])
+
+    stolen = bob("creds", "--grant", grant_id, "--format", "process", ok=False)
+    assert stolen.returncode == 1
+    assert stolen.stdout == ""
+    assert "error:" in stolen.stderr
+
+    token = json.loads(alice.config.read_text())["token"]
+    alice("logout")
+    assert not alice.config.exists()
+    reused = subprocess.run(
+        [str(PORTAL_CLI), "grants"],
+        capture_output=True,
+        text=True,
+        env={**alice.env, "PORTAL_TOKEN": token},
+        timeout=60,
+        check=False,
+    )
+    assert reused.returncode == 1
+    assert "401" in reused.stderr or "403" in reused.stderr
