@@ -22,3 +22,5 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Links in notifications must point at the real address.
+PORTAL_BASE_URL = env("PORTAL_BASE_URL").rstrip("/")
