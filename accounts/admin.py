@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 
-from accounts.models import Account
+from accounts.models import Account, ServiceControlPolicy
 
 
 @admin.register(Account)
@@ -61,3 +61,9 @@ class ApproverGroupAdmin(GroupAdmin):
     @admin.display(description="Members")
     def member_count(self, group: Group) -> int:
         return group.user_set.count()
+
+
+@admin.register(ServiceControlPolicy)
+class ServiceControlPolicyAdmin(admin.ModelAdmin):
+    list_display = ("name", "target", "description")
+    search_fields = ("name", "target")

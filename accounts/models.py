@@ -83,3 +83,36 @@ class Account(models.Model):
     @property
     def root_arn(self) -> str:
         return f"arn:aws:iam::{self.account_id}:root"
+
+    @property
+    def organization_levels(self) -> list[str]:
+        """The SCP attachment points from the root down to this account, e.g.
+        ["r-demo", "ou-workloads", "ou-prod", "222222222222"]; empty outside an organization."""
+        if not self.organization_path:
+            return []
+        return [*self.organization_path.split("/"), self.account_id]
+
+
+class ServiceControlPolicy(models.Model):
+    """An organization's SCP, attached to the root, an OU or an account.
+
+    Synced from AWS Organizations where the portal has a management-account role; the emulator
+    cannot place fixed account ids in an organization, so the demo seeds them here directly."""
+
+    name = models.CharField(max_length=128)
+    target = models.CharField(
+        max_length=512,
+        help_text="Where it is attached: a root or OU path element (e.g. r-demo, ou-prod) or "
+        "a 12-digit account id.",
+    )
+    document = models.JSONField()
+    description = models.CharField(max_length=512, blank=True)
+
+    class Meta:
+        ordering = ["target", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "target"], name="one_scp_per_target")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.target}"

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from accounts.models import Account
+from accounts.models import Account, ServiceControlPolicy
 from provisioning.demo_world import BROKER_ROLE, PROVISIONER_ROLE, DemoWorldError, demo_world_seed
 from provisioning.policy.arns import role_arn
 
@@ -93,6 +93,60 @@ DEMO_USERS: dict[str, tuple[str, list[str], bool]] = {
 }
 
 
+FULL_AWS_ACCESS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Sid": "FullAWSAccess", "Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+# AWS attaches FullAWSAccess to the root, every OU and every account; the demo adds two denials.
+DEMO_SCPS: list[tuple[str, str, dict[str, Any], str]] = [
+    *[
+        ("FullAWSAccess", target, FULL_AWS_ACCESS, "AWS's default: every level must allow")
+        for target in (
+            "r-demo",
+            "ou-workloads",
+            "ou-dev",
+            "ou-data",
+            "ou-prod",
+            "111111111111",
+            "999999999999",
+            "222222222222",
+        )
+    ],
+    (
+        "DenyLeavingTheOrganization",
+        "r-demo",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyLeave",
+                    "Effect": "Deny",
+                    "Action": "organizations:LeaveOrganization",
+                    "Resource": "*",
+                }
+            ],
+        },
+        "No account leaves the organization",
+    ),
+    (
+        "DenyProdTableScans",
+        "ou-prod",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "NoFullTableScans",
+                    "Effect": "Deny",
+                    "Action": "dynamodb:Scan",
+                    "Resource": "*",
+                }
+            ],
+        },
+        "Production tables are queried, never scanned",
+    ),
+]
+
+
 @transaction.atomic
 def demo_database_seed() -> list[str]:
     """Accounts, approver groups and users; returns one summary line per record."""
@@ -123,6 +177,11 @@ def demo_database_seed() -> list[str]:
         user.save(update_fields=["password"])
         user.groups.set([groups[name] for name in group_names])
         lines.append(f"user {username}: {'created' if created else 'updated'}")
+    for name, target, document, description in DEMO_SCPS:
+        ServiceControlPolicy.objects.update_or_create(
+            name=name, target=target, defaults={"document": document, "description": description}
+        )
+    lines.append(f"service control policies: {len(DEMO_SCPS)}")
     return lines
 
 
