@@ -1,0 +1,30 @@
+"""Pure-Python evaluator of the AWS policy evaluation logic (SPEC 6.3). No Django, no boto3.
+
+Written from the AWS documentation:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+"""
+
+from provisioning.policy.evaluation.evaluator import (
+    ALLOWED,
+    EXPLICITLY_DENIED,
+    IMPLICITLY_DENIED,
+    NOT_APPLICABLE,
+    Evaluation,
+    LayerVerdict,
+    PolicySet,
+    RequestContext,
+    evaluate,
+)
+
+__all__ = [
+    "ALLOWED",
+    "EXPLICITLY_DENIED",
+    "IMPLICITLY_DENIED",
+    "NOT_APPLICABLE",
+    "Evaluation",
+    "LayerVerdict",
+    "PolicySet",
+    "RequestContext",
+    "evaluate",
+]

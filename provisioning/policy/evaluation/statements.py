@@ -1,0 +1,142 @@
+"""Which statements of one policy apply to a request (Effect, Action/NotAction,
+Resource/NotResource, Principal/NotPrincipal, Condition), written from
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notresource.html
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from provisioning.policy.evaluation.conditions import conditions_match
+from provisioning.policy.evaluation.matching import (
+    action_matches,
+    not_principal_excludes,
+    pieces_match,
+    principal_block_matches,
+)
+from provisioning.policy.evaluation.variables import POLICY_VERSION_WITH_VARIABLES, split
+
+
+@dataclass
+class Match:
+    """The statements of one policy (or several) that apply to the request."""
+
+    allows: list[str] = field(default_factory=list)
+    denies: list[str] = field(default_factory=list)
+    # for resource policies: how the best Allow names the caller (direct/role/wildcard/account)
+    allow_kinds: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+
+    def extend(self, other: "Match") -> None:
+        self.allows += other.allows
+        self.denies += other.denies
+        self.allow_kinds += other.allow_kinds
+        self.warnings += other.warnings
+        self.misses += other.misses
+
+
+def _list(value: object) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
+
+
+def statements_of(policy: Mapping) -> list[dict]:
+    raw = policy.get("Statement", [])
+    return [raw] if isinstance(raw, dict) else [s for s in raw if isinstance(s, dict)]
+
+
+def label(statement: Mapping, index: int, prefix: str = "") -> str:
+    return f"{prefix}{statement.get('Sid') or f'#{index}'}"
+
+
+def _resource_matches(patterns: list[str], resource: str, ctx: Mapping, variables: bool) -> bool:
+    for pattern in patterns:
+        pieces = split(pattern, ctx, variables)
+        if pieces is not None and pieces_match(pieces, resource):
+            return True
+    return False
+
+
+def statement_applies(
+    statement: Mapping,
+    action: str,
+    resource: str,
+    principal: str,
+    ctx: Mapping,
+    variables: bool,
+    resource_policy: bool,
+    has_boundary: bool = False,
+) -> tuple[bool, str, str]:
+    """(applies, how the principal is named, why not)."""
+    if "Action" in statement:
+        if not any(action_matches(p, action) for p in _list(statement["Action"])):
+            return False, "", "action not listed"
+    elif "NotAction" in statement:
+        if any(action_matches(p, action) for p in _list(statement["NotAction"])):
+            return False, "", "action excluded by NotAction"
+    else:
+        return False, "", "no Action"
+    if "Resource" in statement:
+        if not _resource_matches(_list(statement["Resource"]), resource, ctx, variables):
+            return False, "", "resource not listed"
+    elif "NotResource" in statement and _resource_matches(
+        _list(statement["NotResource"]), resource, ctx, variables
+    ):
+        return False, "", "resource excluded by NotResource"
+    how = "identity"
+    if resource_policy:
+        if "Principal" in statement:
+            named = principal_block_matches(statement["Principal"], principal)
+            if named is None:
+                return False, "", "principal not named"
+            how = named
+        elif "NotPrincipal" in statement:
+            if not_principal_excludes(statement["NotPrincipal"], principal, has_boundary):
+                return False, "", "principal excluded by NotPrincipal"
+            how = "wildcard"
+        else:
+            return False, "", "no Principal"
+    ok, why = conditions_match(statement.get("Condition"), ctx, variables)
+    if not ok:
+        return False, "", why
+    return True, how, ""
+
+
+def match_policy(
+    policy: Mapping | None,
+    action: str,
+    resource: str,
+    principal: str,
+    ctx: Mapping,
+    *,
+    resource_policy: bool = False,
+    prefix: str = "",
+    has_boundary: bool = False,
+) -> Match:
+    result = Match()
+    if not policy:
+        return result
+    variables = str(policy.get("Version", "")) == POLICY_VERSION_WITH_VARIABLES
+    for index, statement in enumerate(statements_of(policy)):
+        name = label(statement, index, prefix)
+        effect = str(statement.get("Effect", ""))
+        if resource_policy and "NotPrincipal" in statement and effect == "Allow":
+            result.warnings.append(
+                f"{name}: NotPrincipal with Allow grants everyone not listed (unsafe, "
+                "not supported by AWS for new policies)"
+            )
+        applies, how, why = statement_applies(
+            statement, action, resource, principal, ctx, variables, resource_policy, has_boundary
+        )
+        if not applies:
+            result.misses.append(f"{name}: {why}")
+        elif effect == "Deny":
+            result.denies.append(name)
+        elif effect == "Allow":
+            result.allows.append(name)
+            result.allow_kinds.append(how)
+    return result
