@@ -41,6 +41,8 @@ class Draft:
     third_party: bool = False
     documents: dict[str, Any] = field(default_factory=dict)
     recommendation: Recommendation | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    simulation: dict[str, Any] = field(default_factory=dict)
 
     def add(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(message)

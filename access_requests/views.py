@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import selectors, services
-from access_requests.drafts import draft_build
 from access_requests.forms import AccessRequestForm, DecisionForm
 from access_requests.models import AccessRequest
 from access_requests.services.decisions import quorum
@@ -79,7 +78,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
         arguments = form.service_arguments()
         if "preview" in request.POST or not form_ok:
             # Every field's message at once, not only those of Django's own field checks.
-            draft = draft_build(request_id=None, **arguments)
+            draft = services.access_request_preview(arguments)
             form.add_service_errors(draft.errors)
         else:
             try:
@@ -88,7 +87,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 )
             except ServiceError as error:
                 form.add_service_errors(error.field_errors)
-                draft = draft_build(request_id=None, **arguments)
+                draft = services.access_request_preview(arguments)
             else:
                 messages.success(
                     request, f"Request #{access_request.pk} submitted: approvers have been asked."
@@ -112,7 +111,7 @@ def request_preview(request: HttpRequest) -> HttpResponse:
     """The live preview: the documents and the errors for what is in the form right now."""
     form = AccessRequestForm(request.POST)
     form.is_valid()
-    draft = draft_build(request_id=None, **form.service_arguments())
+    draft = services.access_request_preview(form.service_arguments())
     return render(request, "access_requests/_preview.html", {"draft": draft, "live": True})
 
 
@@ -242,7 +241,7 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form_ok = form.is_valid()
         arguments = form.service_arguments()
         if "preview" in request.POST or not form_ok:
-            draft = draft_build(request_id=access_request.pk, **arguments)
+            draft = services.access_request_preview(arguments, request_id=access_request.pk)
             form.add_service_errors(draft.errors)
         else:
             try:

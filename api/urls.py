@@ -1,4 +1,4 @@
-"""/api/v1/: SPEC section 7. policies/simulate/ comes with the policy evaluator (issue 6)."""
+"""/api/v1/: SPEC section 7."""
 
 from django.urls import path
 
@@ -36,5 +36,6 @@ urlpatterns = [
     path("v1/grants/<int:pk>/revoke/", grants.GrantRevokeView.as_view(), name="api_grant_revoke"),
     path("v1/grants/<int:pk>/extend/", grants.GrantExtendView.as_view(), name="api_grant_extend"),
     path("v1/policies/validate/", policies.PolicyValidateView.as_view(), name="api_validate"),
+    path("v1/policies/simulate/", policies.PolicySimulateView.as_view(), name="api_simulate"),
     path("v1/audit/", audit.AuditListView.as_view(), name="api_audit"),
 ]

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from provisioning import policies  # noqa: E402
 from provisioning.policy.arns import arn_matches_template  # noqa: E402
+from provisioning.policy.evaluation import PolicySet, RequestContext, evaluate  # noqa: E402
 from provisioning.policy.validation import access_validate  # noqa: E402
 
 ROUNDS = 5
@@ -74,12 +75,73 @@ def _arn_match() -> bool:
     )
 
 
+_CROSS_ACCOUNT = RequestContext(
+    principal="arn:aws:sts::111111111111:assumed-role/DataAnalyst/alice",
+    action="s3:GetObject",
+    resource="arn:aws:s3:::mybucket/reports/2026-11.csv",
+    resource_account="999999999999",
+    context={"aws:SourceIp": "10.1.2.3"},
+)
+_POLICIES = PolicySet(
+    scps=[
+        [
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            }
+        ],
+        [
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+            },
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Deny", "Action": "dynamodb:Scan", "Resource": "*"}],
+            },
+        ],
+    ],
+    identity=[
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::mybucket/*",
+                    "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+                }
+            ],
+        }
+    ],
+    resource={
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PortalAccess1",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111111111111:role/DataAnalyst"},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::mybucket/*",
+            }
+        ],
+    },
+)
+
+
+def _evaluate() -> object:
+    """The typical cross-account request: identity policy with one condition, bucket policy, two
+    SCP levels (issue 6's target: 20,000 per second on one core)."""
+    return evaluate(_CROSS_ACCOUNT, _POLICIES)
+
+
 CASES: list[tuple[str, Callable[[], object]]] = [
     ("permission policy (4 actions, 2 resources)", _permission_policy),
     ("all three documents + JSON + hash", _all_documents),
     ("validate a correct request", _validate_good),
     ("validate a wrong request (explain ARNs)", _validate_wrong),
     ("match one ARN against a template", _arn_match),
+    ("evaluate a cross-account request (2 SCP levels)", _evaluate),
 ]
 
 

@@ -19,8 +19,9 @@ from access_requests.selectors import user_approves_for
 from audit.services import audit_record
 from notifications.services import notify
 from portal.errors import ServiceError
-from provisioning import policies, writers
+from provisioning import aws, policies, writers
 from provisioning.models import Grant
+from provisioning.simulation import simulate_written
 from provisioning.writers import writer_for
 
 logger = logging.getLogger(__name__)
@@ -87,13 +88,22 @@ def grant_provision(*, grant_id: int) -> None:
     source_written = writers.source.write(grant, access_request)
     if source_written is not None:
         written[policies.SOURCE_IDENTITY_POLICY] = source_written
+    verdict = simulate_written(access_request=access_request, written=written)
+    if verdict["decision"] != "Allowed":
+        raise aws.AwsError(
+            "Read back from AWS, the grant would not work: "
+            + "; ".join(c["explanation"] for c in verdict["checks"] if c["decision"] != "Allowed")
+        )
 
     with transaction.atomic():
         grant, access_request = _lock(grant_id)
         now = timezone.now()
         grant.role_arn = written.get("role_arn", "")
         grant.written = written
-        grant.verification = {"checked": sorted(k for k in written if "policy" in k or ":" in k)}
+        grant.verification = {
+            "checked": sorted(k for k in written if "policy" in k or ":" in k),
+            "simulation": verdict,
+        }
         grant.verified_at = now
         grant.last_error = ""
         if access_request.status != Status.PROVISIONING:

@@ -9,4 +9,5 @@ urlpatterns = [
     path("grants/<int:pk>/extend/", views.grant_extend, name="grant_extend"),
     path("grants/<int:pk>/reapply/", views.grant_reapply, name="grant_reapply"),
     path("grants/emergency-revoke/", views.grants_emergency_revoke, name="grants_emergency_revoke"),
+    path("why-denied/", views.why_denied, name="why_denied"),
 ]

@@ -16,7 +16,8 @@ from portal.errors import ServiceError
 from portal.http import client_address, flash_error
 from provisioning import drift, services, sessions
 from provisioning.aws import AwsError
-from provisioning.forms import EmergencyRevokeForm
+from provisioning.explain import explain
+from provisioning.forms import EmergencyRevokeForm, WhyDeniedForm
 from provisioning.models import Grant
 
 
@@ -172,3 +173,19 @@ def grants_emergency_revoke(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"Revoking {len(started)} grant(s).")
             return redirect("grants_emergency_revoke")
     return render(request, "provisioning/emergency_revoke.html", {"form": form})
+
+
+@login_required
+def why_denied(request: HttpRequest) -> HttpResponse:
+    """Explain a decision from the SCPs and the grants' documents the user may see."""
+    form = WhyDeniedForm(request.GET or None)
+    result = None
+    if request.GET and form.is_valid():
+        result = explain(
+            user=request.user,
+            principal=form.cleaned_data["principal"].strip(),
+            action=form.cleaned_data["action"].strip(),
+            resource=form.cleaned_data["resource"].strip(),
+            context=form.cleaned_data["context"],
+        )
+    return render(request, "provisioning/why_denied.html", {"form": form, "result": result})

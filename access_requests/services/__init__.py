@@ -5,6 +5,7 @@ from access_requests.services.extensions import grant_extension_request
 from access_requests.services.submission import (
     access_request_cancel,
     access_request_edit,
+    access_request_preview,
     access_request_submit,
 )
 
@@ -12,6 +13,7 @@ __all__ = [
     "access_request_approve",
     "access_request_cancel",
     "access_request_edit",
+    "access_request_preview",
     "access_request_reject",
     "access_request_submit",
     "grant_extension_request",

@@ -1,6 +1,7 @@
 """Writing a request: submit, edit while pending, cancel."""
 
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,19 +17,28 @@ from notifications.services import notify
 from portal.errors import ServiceError
 from provisioning import policies
 from provisioning.inventory import request_facts
+from provisioning.policy.lint import documents_lint
+from provisioning.simulation import scp_denials, simulate
 
 
-def _checked_draft(fields: dict[str, Any], *, request_id: int | None, external_id: str) -> Draft:
-    """The draft of these fields with AWS's facts about the resources, or a ServiceError."""
+def access_request_preview(
+    fields: dict[str, Any], *, request_id: int | None = None, external_id: str = ""
+) -> Draft:
+    """The draft of these fields with what AWS and the organization's SCPs say about them: what
+    the form's live preview shows and what submission checks."""
     facts, grantee_canonical_id = request_facts(
         source_account=fields["source_account"],
         target_account=fields["target_account"],
         resources=fields["resources"],
     )
+    accounts = [a for a in (fields["source_account"], fields["target_account"]) if a is not None]
+    denials = scp_denials(
+        accounts=accounts, actions=fields["actions"], resources=fields["resources"]
+    )
     draft = draft_build(
         request_id=request_id,
         external_id=external_id,
-        facts=facts,
+        facts=replace(facts, scp_denials=tuple(denials)),
         grantee_canonical_id=grantee_canonical_id,
         **fields,
     )
@@ -38,6 +48,26 @@ def _checked_draft(fields: dict[str, Any], *, request_id: int | None, external_i
             f"The portal could not look up the canonical user id of {fields['source_account']}, "
             "which an ACL grant names.",
         )
+    if draft.documents:
+        draft.findings = [
+            finding.as_dict()
+            for finding in documents_lint(draft.documents, third_party=draft.third_party)
+        ]
+        draft.simulation = simulate(
+            mechanism=draft.mechanism,
+            documents=draft.documents,
+            source_account=fields["source_account"],
+            target_account=fields["target_account"],
+            source_principal=draft.source_principal,
+            actions=draft.actions,
+            resources=draft.resources,
+            external_id=external_id if draft.third_party else "",
+        )
+    return draft
+
+
+def _checked_draft(fields: dict[str, Any], *, request_id: int | None, external_id: str) -> Draft:
+    draft = access_request_preview(fields, request_id=request_id, external_id=external_id)
     if draft.errors:
         raise ServiceError("The request has errors.", field_errors=draft.errors)
     return draft
@@ -98,7 +128,8 @@ def access_request_submit(
     final = _checked_draft(fields, request_id=access_request.pk, external_id=external_id)
     access_request.documents = final.documents
     access_request.documents_hash = policies.documents_hash(final.documents)
-    access_request.save(update_fields=["documents", "documents_hash"])
+    access_request.findings, access_request.simulation = final.findings, final.simulation
+    access_request.save(update_fields=["documents", "documents_hash", "findings", "simulation"])
     audit_record(
         actor=requester,
         verb="request.submitted",
@@ -166,6 +197,7 @@ def access_request_edit(
     locked.external_id = external_id if draft.third_party else ""
     locked.documents = draft.documents
     locked.documents_hash = policies.documents_hash(draft.documents)
+    locked.findings, locked.simulation = draft.findings, draft.simulation
     locked.save()
     audit_record(
         actor=user,

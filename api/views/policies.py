@@ -1,6 +1,7 @@
-"""/api/v1/policies/validate/: lint a policy document."""
+"""/api/v1/policies/validate/ lints a policy document; /simulate/ evaluates a request."""
 
 import json
+from dataclasses import asdict
 
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 from api.serializers.common import ACCOUNT_ID_REGEX
 from api.serializers.requests import FindingSerializer
 from api.views.common import errors
+from provisioning.policy.evaluation import PolicySet, RequestContext, evaluate
 from provisioning.policy.lint import POLICY_TYPES, policy_lint
 
 
@@ -109,5 +111,113 @@ class PolicyValidateView(APIView):
             {
                 "valid": not any(finding.severity == "error" for finding in findings),
                 "findings": [finding.as_dict() for finding in findings],
+            }
+        )
+
+
+class SimulateRequestSerializer(serializers.Serializer):
+    principal = serializers.CharField(max_length=2048, help_text="The caller's ARN.")
+    action = serializers.CharField(max_length=256)
+    resource = serializers.CharField(max_length=2048)
+    resource_account = serializers.RegexField(
+        ACCOUNT_ID_REGEX, required=False, default="", help_text="Owner of the resource."
+    )
+    context = serializers.DictField(
+        child=serializers.JSONField(), required=False, default=dict, help_text="Condition keys."
+    )
+
+
+class SimulateSerializer(serializers.Serializer):
+    request = SimulateRequestSerializer()
+    identity_policies = serializers.ListField(
+        child=serializers.DictField(), required=False, default=list
+    )
+    resource_policy = serializers.DictField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The resource's policy; for sts:AssumeRole, the role's trust policy.",
+    )
+    permissions_boundary = serializers.DictField(required=False, allow_null=True, default=None)
+    session_policy = serializers.DictField(required=False, allow_null=True, default=None)
+    scps = serializers.ListField(
+        child=serializers.ListField(child=serializers.DictField()),
+        required=False,
+        default=list,
+        help_text="Levels from the organization's root down to the account, each a list of SCPs.",
+    )
+
+    def validate(self, data):
+        if _has_surrogates(data):
+            raise serializers.ValidationError("The body holds invalid unicode (a surrogate).")
+        for key, value in data["request"]["context"].items():
+            if not isinstance(value, str | list) or (
+                isinstance(value, list) and not all(isinstance(v, str) for v in value)
+            ):
+                raise serializers.ValidationError(
+                    {"request": {"context": [f"{key}: a string or a list of strings."]}}
+                )
+        return data
+
+
+LAYER_FIELDS = {
+    "layer": serializers.CharField(),
+    "verdict": serializers.CharField(),
+    "statements": serializers.ListField(child=serializers.CharField()),
+    "detail": serializers.CharField(),
+}
+SimulateResult = inline_serializer(
+    name="PolicySimulation",
+    fields={
+        "decision": serializers.ChoiceField(
+            choices=["Allowed", "ExplicitlyDenied", "ImplicitlyDenied"]
+        ),
+        "explanation": serializers.CharField(),
+        "layers": inline_serializer(name="LayerVerdict", fields=LAYER_FIELDS, many=True),
+    },
+)
+
+
+@extend_schema(
+    summary="Simulate a request against policy documents",
+    description="The AWS policy evaluation logic for same- and cross-account requests: SCPs at "
+    "every level, identity policies, permissions boundary, session policy and resource policy "
+    "(a role's trust policy for sts:AssumeRole). The answer is Allowed, ExplicitlyDenied or "
+    "ImplicitlyDenied, with each layer's verdict and the statements that decided it.",
+    request=SimulateSerializer,
+    responses={200: SimulateResult, **errors(400, 413, 415)},
+)
+class PolicySimulateView(APIView):
+    def post(self, request: Request) -> Response:
+        body = SimulateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        given = body.validated_data
+        asked = given["request"]
+        try:
+            result = evaluate(
+                RequestContext(
+                    principal=asked["principal"],
+                    action=asked["action"],
+                    resource=asked["resource"],
+                    resource_account=asked["resource_account"],
+                    context=asked["context"],
+                ),
+                PolicySet(
+                    scps=given["scps"],
+                    identity=given["identity_policies"],
+                    boundary=given["permissions_boundary"],
+                    session=given["session_policy"],
+                    resource=given["resource_policy"],
+                ),
+            )
+        except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
+            raise serializers.ValidationError(
+                {"detail": f"A document is not a policy the evaluator can read: {error}"}
+            ) from error
+        return Response(
+            {
+                "decision": result.decision,
+                "explanation": result.explanation,
+                "layers": [asdict(layer) for layer in result.layers],
             }
         )

@@ -1,0 +1,218 @@
+"""Will this work? The request's documents, the organization's SCPs and the AWS evaluation logic,
+for every requested action on every requested resource (SPEC 6.3).
+
+Used before approval (on the documents that will be written) and after provisioning (on the
+documents read back from AWS). The emulator enforces no IAM, so this is the proof.
+"""
+
+from dataclasses import asdict
+from typing import Any
+
+from access_requests.documents import ACL_PREFIX, RESOURCE_POLICY_PREFIX
+from access_requests.models import Mechanism
+from accounts.models import Account, ServiceControlPolicy
+from provisioning import policies
+from provisioning.policy.acls import BUCKET_ACL_ACTIONS, OBJECT_ACL_ACTIONS, AclTarget
+from provisioning.policy.arns import arn_parse
+from provisioning.policy.evaluation import PolicySet, RequestContext, evaluate
+
+ALLOW_ALL = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
+
+
+def scp_levels(account: Account) -> list[list[dict[str, Any]]]:
+    """The SCP documents at each level of the account's organization path, root first."""
+    levels = account.organization_levels
+    if not levels:
+        return []
+    by_target: dict[str, list[dict[str, Any]]] = {level: [] for level in levels}
+    for scp in ServiceControlPolicy.objects.filter(target__in=levels):
+        by_target[scp.target].append(scp.document)
+    return [by_target[level] for level in levels]
+
+
+def scp_denials(*, accounts: list[Account], actions: list[str], resources: list[str]) -> list[str]:
+    """The SCPs that deny a requested action to the principals of these accounts, by name."""
+    denials = []
+    for account in accounts:
+        levels = account.organization_levels
+        if not levels:
+            continue
+        scps = list(ServiceControlPolicy.objects.filter(target__in=levels))
+        for action in actions:
+            for resource in resources or ["*"]:
+                for scp in scps:
+                    verdict = evaluate(
+                        RequestContext(
+                            principal=account.root_arn,
+                            action=action,
+                            resource=resource,
+                            resource_account=account.account_id,
+                        ),
+                        PolicySet(scps=[[scp.document]], identity=[ALLOW_ALL]),
+                    )
+                    if verdict.decision == "ExplicitlyDenied":
+                        label = f"{scp.name} ({scp.target}) denies {action} in {account.name}"
+                        if label not in denials:
+                            denials.append(label)
+    return denials
+
+
+def _resource_account(resource: str, target: Account) -> str:
+    arn = arn_parse(resource)
+    return arn.account if arn and arn.account else target.account_id
+
+
+def simulate(
+    *,
+    mechanism: str,
+    documents: dict[str, Any],
+    source_account: Account,
+    target_account: Account,
+    source_principal: str,
+    actions: list[str],
+    resources: list[str],
+    external_id: str = "",
+) -> dict[str, Any]:
+    """Every action on every resource as the grant's user will call it, layer by layer."""
+    checks = []
+    source_scps, target_scps = scp_levels(source_account), scp_levels(target_account)
+    source_policy = documents.get(policies.SOURCE_IDENTITY_POLICY, {})
+    source_identity = [source_policy["document"]] if source_policy.get("document") else []
+    if mechanism == Mechanism.ASSUME_ROLE:
+        trust = documents[policies.TRUST_POLICY]["document"]
+        role_arn = source_policy["document"]["Statement"][0]["Resource"]
+        assume = evaluate(
+            RequestContext(
+                principal=_caller(source_principal, source_policy, source_account),
+                action="sts:AssumeRole",
+                resource=role_arn,
+                resource_account=target_account.account_id,
+                context={"sts:ExternalId": external_id} if external_id else {},
+            ),
+            PolicySet(scps=source_scps, identity=source_identity, resource=trust),
+        )
+        checks.append(_check("sts:AssumeRole", role_arn, assume))
+        session = _session_of(role_arn)
+        permission = documents[policies.PERMISSION_POLICY]["document"]
+        for action in actions:
+            for resource in resources:
+                result = evaluate(
+                    RequestContext(
+                        principal=session,
+                        action=action,
+                        resource=resource,
+                        resource_account=_resource_account(resource, target_account),
+                    ),
+                    PolicySet(scps=target_scps, identity=[permission]),
+                )
+                checks.append(_check(action, resource, result))
+    else:
+        statements = {
+            key[len(RESOURCE_POLICY_PREFIX) :]: entry["document"]
+            for key, entry in documents.items()
+            if key.startswith(RESOURCE_POLICY_PREFIX)
+        }
+        if mechanism == Mechanism.ACL:
+            # An ACL grant to the source account's canonical user allows that account what the
+            # granted permissions map to: like a resource policy naming the account.
+            for key, entry in documents.items():
+                if key.startswith(ACL_PREFIX):
+                    arn = f"arn:aws:s3:::{entry['bucket']}/{entry['key']}".rstrip("/")
+                    statements[arn] = {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": source_account.root_arn},
+                        "Action": _acl_actions(entry),
+                        "Resource": arn,
+                    }
+        for action in actions:
+            for resource in resources:
+                resource_policy = None
+                for holder_arn, document in statements.items():
+                    if resource == holder_arn or resource.startswith(f"{holder_arn}/"):
+                        resource_policy = (
+                            document
+                            if "Statement" in document
+                            else {"Version": "2012-10-17", "Statement": [document]}
+                        )
+                result = evaluate(
+                    RequestContext(
+                        principal=_caller(source_principal, source_policy, source_account),
+                        action=action,
+                        resource=resource,
+                        resource_account=_resource_account(resource, target_account),
+                    ),
+                    PolicySet(
+                        scps=source_scps,
+                        identity=source_identity or [ALLOW_ALL],
+                        resource=resource_policy,
+                    ),
+                )
+                checks.append(_check(action, resource, result))
+    decisions = {check["decision"] for check in checks}
+    overall = (
+        "Allowed"
+        if decisions == {"Allowed"}
+        else ("ExplicitlyDenied" if "ExplicitlyDenied" in decisions else "ImplicitlyDenied")
+    )
+    return {"decision": overall, "checks": checks}
+
+
+def _acl_actions(entry: dict[str, Any]) -> list[str]:
+    target = AclTarget(bucket=entry["bucket"], key=entry["key"])
+    actions = []
+    table = BUCKET_ACL_ACTIONS if target.is_bucket else OBJECT_ACL_ACTIONS
+    for permission in entry["document"]["Permissions"]:
+        actions += table.get(permission, ())
+    return actions
+
+
+def _session_of(role_arn: str, session: str = "session") -> str:
+    """A session of the role: arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION (no path)."""
+    account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[1]
+    return f"arn:aws:sts::{account}:assumed-role/{name}/{session}"
+
+
+def _caller(source_principal: str, source_policy: dict[str, Any], source: Account) -> str:
+    """Who will call: a session of the role holding the source-side policy (the broker, or the
+    principal's own role); for the account root, a session of some role of that account."""
+    if source_policy.get("role_name"):
+        return _session_of(f"arn:aws:iam::{source.account_id}:role/{source_policy['role_name']}")
+    if ":role/" in source_principal:
+        return _session_of(source_principal)
+    return _session_of(f"arn:aws:iam::{source.account_id}:role/AnyRole")
+
+
+def _check(action: str, resource: str, evaluation: Any) -> dict[str, Any]:
+    return {
+        "action": action,
+        "resource": resource,
+        "decision": evaluation.decision,
+        "explanation": evaluation.explanation,
+        "layers": [asdict(layer) for layer in evaluation.layers],
+    }
+
+
+def simulate_written(*, access_request: Any, written: dict[str, Any]) -> dict[str, Any]:
+    """The same evaluation on what AWS holds after provisioning: the documents as read back (a
+    resource policy whole, with everyone else's statements; ACL grants were checked by their
+    writer)."""
+    documents = {}
+    for key, entry in access_request.documents.items():
+        found = written.get(key)
+        if key.startswith(ACL_PREFIX) or found is None:
+            documents[key] = entry
+        else:
+            documents[key] = dict(entry, document=found)
+    return simulate(
+        mechanism=access_request.mechanism,
+        documents=documents,
+        source_account=access_request.source_account,
+        target_account=access_request.target_account,
+        source_principal=access_request.source_principal,
+        actions=access_request.actions,
+        resources=access_request.resources,
+        external_id=access_request.external_id,
+    )

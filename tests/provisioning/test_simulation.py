@@ -1,0 +1,215 @@
+"""Policy intelligence wired into the portal: simulation before approval and after provisioning,
+SCPs first in the decision tree, and the "why is this denied?" page and API."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from access_requests.services import access_request_approve, access_request_submit
+from portal.errors import ServiceError
+from provisioning import services
+from provisioning.models import Grant
+
+TABLE = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
+ORDERS = "arn:aws:dynamodb:eu-central-1:222222222222:table/Orders"
+
+
+def submit(demo, **overrides):
+    fields = {
+        "requester": demo.alice,
+        "source_account": demo.dev,
+        "target_account": demo.data,
+        "actions": ["dynamodb:GetItem"],
+        "resources": [TABLE],
+        "duration": 3600,
+        "justification": "simulation",
+    }
+    return access_request_submit(**(fields | overrides))
+
+
+def test_the_articles_role_is_simulated_allowed_before_approval(demo):
+    access_request = submit(demo)
+    simulation = access_request.simulation
+    assert simulation["decision"] == "Allowed"
+    checked = [(c["action"], c["resource"]) for c in simulation["checks"]]
+    assert checked[0][0] == "sts:AssumeRole"
+    assert ("dynamodb:GetItem", TABLE) in checked
+    assert access_request.findings == []
+
+
+def test_a_bucket_policy_grant_is_simulated_cross_account(demo):
+    access_request = submit(
+        demo,
+        access_via="own_identity",
+        source_principal="arn:aws:iam::111111111111:role/DataAnalyst",
+        actions=["s3:GetObject"],
+        resources=["arn:aws:s3:::mybucket/*"],
+    )
+    assert access_request.mechanism == "resource_policy"
+    assert access_request.simulation["decision"] == "Allowed"
+    layers = {layer["layer"] for layer in access_request.simulation["checks"][0]["layers"]}
+    assert {"identity", "resource"} <= layers
+
+
+def test_an_scp_denial_blocks_every_mechanism_and_names_the_scp(demo):
+    with pytest.raises(ServiceError) as refused:
+        submit(demo, target_account=demo.prod, actions=["dynamodb:Scan"], resources=[ORDERS])
+    message = " ".join(refused.value.field_errors["actions"])
+    assert "DenyProdTableScans (ou-prod) denies dynamodb:Scan in prod" in message
+
+
+def test_after_provisioning_the_read_back_documents_are_simulated(aws_demo):
+    access_request = submit(aws_demo)
+    access_request_approve(access_request=access_request, approver=aws_demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    services.grant_provision(grant_id=grant.pk)
+    grant.refresh_from_db()
+    assert grant.verification["simulation"]["decision"] == "Allowed"
+
+
+def test_why_denied_explains_from_the_grants_the_user_can_see(aws_demo):
+    access_request = submit(aws_demo)
+    access_request_approve(access_request=access_request, approver=aws_demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    services.grant_provision(grant_id=grant.pk)
+    session = f"arn:aws:sts::999999999999:assumed-role/portal-access-{access_request.pk}/alice"
+    client = Client()
+    client.force_login(aws_demo.alice)
+    allowed = client.get(
+        reverse("why_denied"),
+        {"principal": session, "action": "dynamodb:GetItem", "resource": TABLE},
+    )
+    assert allowed.context["result"].evaluation.decision == "Allowed"
+    denied = client.get(
+        reverse("why_denied"),
+        {"principal": session, "action": "dynamodb:PutItem", "resource": TABLE},
+    )
+    assert denied.context["result"].evaluation.decision == "ImplicitlyDenied"
+    assert "permission policy" in " ".join(denied.context["result"].considered)
+
+
+def test_the_simulate_api(demo):
+    client = Client()
+    client.force_login(demo.alice)
+    body = {
+        "request": {
+            "principal": "arn:aws:sts::111111111111:assumed-role/Dev/alice",
+            "action": "s3:GetObject",
+            "resource": "arn:aws:s3:::mybucket/a.txt",
+            "resource_account": "999999999999",
+        },
+        "identity_policies": [
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+            }
+        ],
+        "resource_policy": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Dev",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "111111111111"},
+                    "Action": "s3:GetObject",
+                    "Resource": "arn:aws:s3:::mybucket/*",
+                }
+            ],
+        },
+    }
+    response = client.post(reverse("api_simulate"), body, content_type="application/json")
+    assert response.status_code == 200, response.content
+    assert response.json()["decision"] == "Allowed"
+    body["resource_policy"] = None
+    response = client.post(reverse("api_simulate"), body, content_type="application/json")
+    assert response.json()["decision"] == "ImplicitlyDenied"
+    bad = client.post(reverse("api_simulate"), {"request": {}}, content_type="application/json")
+    assert bad.status_code == 400
+
+
+def _active(demo, **overrides):
+    access_request = submit(demo, **overrides)
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    services.grant_provision(grant_id=grant.pk)
+    grant.refresh_from_db()
+    return access_request, grant
+
+
+def _why(user, **query):
+    client = Client()
+    client.force_login(user)
+    response = client.get(reverse("why_denied"), query)
+    assert response.status_code == 200
+    return response.context["result"]
+
+
+def test_why_denied_names_an_scp_denial(demo):
+    result = _why(
+        demo.alice,
+        principal="arn:aws:sts::222222222222:assumed-role/Analyst/alice",
+        action="dynamodb:Scan",
+        resource=ORDERS,
+    )
+    assert result.evaluation.decision == "ExplicitlyDenied"
+    scp = result.evaluation.layer("scp")
+    assert scp.verdict == "ExplicitlyDenied"
+    assert any("NoFullTableScans" in statement for statement in scp.statements)
+
+
+def test_why_denied_names_a_missing_resource_policy_side(aws_demo):
+    access_request, _ = _active(
+        aws_demo,
+        access_via="own_identity",
+        source_principal="arn:aws:iam::111111111111:role/DataAnalyst",
+        actions=["s3:GetObject"],
+        resources=["arn:aws:s3:::mybucket/*"],
+    )
+    allowed = _why(
+        aws_demo.alice,
+        principal="arn:aws:sts::111111111111:assumed-role/DataAnalyst/alice",
+        action="s3:GetObject",
+        resource="arn:aws:s3:::mybucket/README.txt",
+    )
+    assert allowed.evaluation.decision == "Allowed"
+    elsewhere = _why(
+        aws_demo.alice,
+        principal="arn:aws:sts::111111111111:assumed-role/DataAnalyst/alice",
+        action="s3:GetObject",
+        resource="arn:aws:s3:::prod-reports/reports/2026-11.csv",
+    )
+    assert elsewhere.evaluation.decision == "ImplicitlyDenied"
+    assert elsewhere.evaluation.layer("resource").verdict != "Allowed"
+    services.grant_revoke_request(grant=access_request.grant, user=aws_demo.alice)
+    services.grant_revoke(grant_id=access_request.grant.pk)
+
+
+def test_why_denied_names_a_missing_trust_and_a_wrong_external_id(aws_demo):
+    _, grant = _active(aws_demo, third_party=True)
+    broker = "arn:aws:sts::111111111111:assumed-role/PortalBroker/access-portal-broker"
+    right = _why(
+        aws_demo.alice,
+        principal=broker,
+        action="sts:AssumeRole",
+        resource=grant.role_arn,
+        context=f'{{"sts:ExternalId": "{grant.external_id}"}}',
+    )
+    assert right.evaluation.decision == "Allowed"
+    wrong = _why(
+        aws_demo.alice,
+        principal=broker,
+        action="sts:AssumeRole",
+        resource=grant.role_arn,
+        context='{"sts:ExternalId": "guessed"}',
+    )
+    assert wrong.evaluation.decision == "ImplicitlyDenied"
+    assert wrong.evaluation.layer("resource").verdict == "ImplicitlyDenied"
+    stranger = _why(
+        aws_demo.alice,
+        principal="arn:aws:sts::222222222222:assumed-role/Someone/x",
+        action="sts:AssumeRole",
+        resource=grant.role_arn,
+        context=f'{{"sts:ExternalId": "{grant.external_id}"}}',
+    )
+    assert stranger.evaluation.decision == "ImplicitlyDenied"
+    assert "trust policy" in " ".join(stranger.considered)
