@@ -1,25 +1,16 @@
 """Celery tasks: take ids, call one service, retry AWS throttling and outages with backoff."""
 
 import logging
-import random
 
 from celery import shared_task
-from django.conf import settings
 
+from portal.retry import retry_countdown
 from provisioning import expiry, services
 from provisioning.aws import AwsError
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 8
-# Every countdown stays far below the broker's visibility timeout (an hour), or Redis hands the
-# message to another worker while this one waits and the task runs twice.
-MAX_COUNTDOWN = 120
-
-
-def _countdown(retries: int) -> float:
-    ceiling = min(MAX_COUNTDOWN, settings.CELERY_VISIBILITY_TIMEOUT / 4)
-    return min(ceiling, 2 ** (retries + 1)) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
@@ -29,7 +20,7 @@ def grant_provision_task(self, grant_id: int) -> None:
     except AwsError as error:
         if error.retryable and self.request.retries < self.max_retries:
             logger.warning("provisioning grant %s: %s; retrying", grant_id, error)
-            raise self.retry(countdown=_countdown(self.request.retries)) from error
+            raise self.retry(countdown=retry_countdown(self.request.retries)) from error
         services.grant_provision_failed(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("provisioning grant %s failed", grant_id)
@@ -45,7 +36,7 @@ def grant_revoke_task(self, grant_id: int) -> None:
     except AwsError as error:
         if error.retryable and self.request.retries < self.max_retries:
             logger.warning("revoking grant %s: %s; retrying", grant_id, error)
-            raise self.retry(countdown=_countdown(self.request.retries)) from error
+            raise self.retry(countdown=retry_countdown(self.request.retries)) from error
         services.grant_error_record(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("revoking grant %s failed", grant_id)
@@ -79,7 +70,7 @@ def grant_drift_check_task(self, grant_id: int) -> None:
         grant_drift_check(grant_id=grant_id)
     except AwsError as error:
         if error.retryable and self.request.retries < self.max_retries:
-            raise self.retry(countdown=_countdown(self.request.retries)) from error
+            raise self.retry(countdown=retry_countdown(self.request.retries)) from error
         logger.warning("drift check of grant %s: %s", grant_id, error)
 
 
@@ -91,5 +82,5 @@ def grant_reapply_task(self, grant_id: int) -> None:
         grant_reapply(grant_id=grant_id)
     except AwsError as error:
         if error.retryable and self.request.retries < self.max_retries:
-            raise self.retry(countdown=_countdown(self.request.retries)) from error
+            raise self.retry(countdown=retry_countdown(self.request.retries)) from error
         services.grant_error_record(grant_id=grant_id, message=f"Re-applying: {error}")
