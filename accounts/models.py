@@ -107,6 +107,9 @@ class ServiceControlPolicy(models.Model):
     )
     document = models.JSONField()
     description = models.CharField(max_length=512, blank=True)
+    synced = models.BooleanField(
+        default=False, help_text="Read from AWS Organizations; the next sync replaces it."
+    )
 
     class Meta:
         ordering = ["target", "name"]

@@ -1,16 +1,12 @@
-"""Why is this denied? The portal answers from what it knows: the organization's SCPs and the
-documents of the grants the asking user may see, evaluated with the AWS evaluation logic."""
+"""Why is this denied? The portal reads the live documents from AWS (the principal's identity
+policies and permissions boundary, the resource's policy or the role's trust policy), adds the
+organization's SCPs, evaluates with the AWS evaluation logic, and says what would fix it."""
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
-
-from access_requests.documents import RESOURCE_POLICY_PREFIX
-from access_requests.models import AccessRequest, Mechanism
-from access_requests.selectors import access_requests_visible_to
 from accounts.models import Account
-from provisioning import policies
+from provisioning import aws
 from provisioning.policy.arns import arn_parse
 from provisioning.policy.evaluation import Evaluation, PolicySet, RequestContext, evaluate
 from provisioning.policy.resource_policies import holder_for
@@ -21,10 +17,11 @@ from provisioning.simulation import scp_levels
 class Explanation:
     evaluation: Evaluation
     considered: list[str] = field(default_factory=list)
+    fixes: list[str] = field(default_factory=list)
 
 
-def _principal_parts(principal: str) -> tuple[str, str]:
-    """(account, role name) of a role or one of its sessions; role name "" for other principals."""
+def _role_of(principal: str) -> tuple[str, str]:
+    """(account, role name) of a role or one of its sessions; role name "" for others."""
     arn = arn_parse(principal)
     if arn is None:
         return "", ""
@@ -35,58 +32,80 @@ def _principal_parts(principal: str) -> tuple[str, str]:
     return arn.account, ""
 
 
+def _credentials(account: Account | None) -> aws.Credentials | None:
+    if account is None or not account.managed or not account.provisioner_role_arn:
+        return None
+    return aws.role_credentials(account.provisioner_role_arn)
+
+
+def _managed_accounts() -> dict[str, Account]:
+    return {a.account_id: a for a in Account.objects.filter(managed=True)}
+
+
 def explain(
-    *,
-    user: AbstractBaseUser,
-    principal: str,
-    action: str,
-    resource: str,
-    context: dict[str, Any] | None = None,
+    *, principal: str, action: str, resource: str, context: dict[str, Any] | None = None
 ) -> Explanation:
-    account_id, role_name = _principal_parts(principal)
-    grants = (
-        access_requests_visible_to(user=user)
-        .filter(status=AccessRequest.Status.ACTIVE)
-        .select_related("grant")
-    )
-    identity: list[dict] = []
-    resource_policy = None
+    accounts = _managed_accounts()
     considered: list[str] = []
-    holder = holder_for(resource)
-    owner = ""  # S3 ARNs name no account: the grants that cover the resource tell whose it is
-    for access_request in grants:
-        grant = access_request.grant
-        written = grant.written or {}
-        if access_request.mechanism == Mechanism.ASSUME_ROLE and role_name == grant.role_name:
-            identity.append(written.get(policies.PERMISSION_POLICY) or {})
+    account_id, role_name = _role_of(principal)
+    identity: list[dict] = []
+    boundary = None
+    credentials = _credentials(accounts.get(account_id))
+    if role_name and credentials:
+        try:
+            permissions = aws.role_permissions(credentials, role_name=role_name)
+        except aws.AwsError as error:
+            considered.append(f"could not read role {role_name} from AWS: {error}")
+            permissions = None
+        if permissions is None:
+            considered.append(f"role {role_name} does not exist in {account_id}")
+        else:
+            identity = [*permissions.inline.values(), *permissions.managed.values()]
+            boundary = permissions.boundary
             considered.append(
-                f"permission policy of {grant.role_arn} (request #{access_request.pk})"
+                f"{len(permissions.inline)} inline and {len(permissions.managed)} managed "
+                f"policies of role {role_name} in {account_id}, as AWS holds them now"
+                + (", and its permissions boundary" if boundary else "")
             )
-        if (
-            grant.source_policy_name
-            and role_name == grant.source_role_name
-            and account_id == access_request.source_account.account_id
-        ):
-            identity.append(written.get(policies.SOURCE_IDENTITY_POLICY) or {})
-            considered.append(
-                f"identity policy {grant.source_policy_name} on {role_name} "
-                f"(request #{access_request.pk})"
+    elif role_name:
+        considered.append(f"{account_id} is not managed by the portal: its policies are unknown")
+
+    resource_policy, owner = None, ""
+    arn = arn_parse(resource)
+    try:
+        if action.lower() == "sts:assumerole" and arn and arn.service == "iam":
+            owner = arn.account
+            target_credentials = _credentials(accounts.get(owner))
+            role = (
+                aws.role_permissions(target_credentials, role_name=arn.resource.rsplit("/", 1)[1])
+                if target_credentials
+                else None
             )
-        if action.lower() == "sts:assumerole" and resource == grant.role_arn:
-            resource_policy = written.get(policies.TRUST_POLICY)
-            owner = access_request.target_account.account_id
-            considered.append(f"trust policy of {grant.role_arn} (request #{access_request.pk})")
-        if holder is not None and f"{RESOURCE_POLICY_PREFIX}{holder.arn}" in written:
-            resource_policy = written[f"{RESOURCE_POLICY_PREFIX}{holder.arn}"]
-            owner = access_request.target_account.account_id
-            considered.append(
-                f"policy of {holder.arn} as last read back (request #{access_request.pk})"
+            if role is not None:
+                resource_policy = role.trust_policy
+                considered.append(f"trust policy of {resource}, as AWS holds it now")
+        elif (holder := holder_for(resource)) is not None:
+            owner = holder.account_id or (
+                aws.bucket_owner_account(
+                    holder.name,
+                    {a: c for a in accounts if (c := _credentials(accounts[a])) is not None},
+                )
+                or ""
             )
-    account = Account.objects.filter(account_id=account_id).first()
+            if owner in accounts:
+                resource_policy = aws.policy_read(_credentials(accounts[owner]), holder)
+                considered.append(
+                    f"policy of {holder.arn}, as AWS holds it now"
+                    if resource_policy
+                    else f"{holder.arn} has no resource policy"
+                )
+    except aws.AwsError as error:
+        considered.append(f"could not read the resource's policy from AWS: {error}")
+
+    account = accounts.get(account_id) or Account.objects.filter(account_id=account_id).first()
     scps = scp_levels(account) if account else []
     if scps:
         considered.append(f"service control policies of {account.name} ({len(scps)} levels)")
-    arn = arn_parse(resource)
     evaluation = evaluate(
         RequestContext(
             principal=principal,
@@ -95,6 +114,38 @@ def explain(
             resource_account=(arn.account if arn and arn.account else owner or account_id),
             context=context or {},
         ),
-        PolicySet(scps=scps, identity=[p for p in identity if p], resource=resource_policy),
+        PolicySet(scps=scps, identity=identity, boundary=boundary, resource=resource_policy),
     )
-    return Explanation(evaluation=evaluation, considered=considered)
+    return Explanation(
+        evaluation=evaluation, considered=considered, fixes=_fixes(evaluation, action, resource)
+    )
+
+
+def _fixes(evaluation: Evaluation, action: str, resource: str) -> list[str]:
+    """What would change the answer, layer by layer."""
+    if evaluation.decision == "Allowed":
+        return []
+    fixes = []
+    for layer in evaluation.layers:
+        if layer.verdict == "ExplicitlyDenied":
+            where = {"scp": "a service control policy", "resource": "the resource's policy"}.get(
+                layer.layer, f"the {layer.layer} policy"
+            )
+            fixes.append(
+                f"{where.capitalize()} denies it ({', '.join(layer.statements)}): an explicit "
+                "deny cannot be overridden; its owners must change it."
+            )
+        elif layer.verdict == "ImplicitlyDenied" and layer.layer == "resource":
+            fixes.append(
+                f"Nothing in the resource's policy allows this caller {action} on {resource}: "
+                "request a resource-policy grant in the portal, or check the trust policy's "
+                "principal and conditions (such as sts:ExternalId)."
+            )
+        elif layer.verdict == "ImplicitlyDenied" and layer.layer == "identity":
+            fixes.append(
+                f"No identity policy of the caller allows {action} on {resource}: request "
+                "access in the portal."
+            )
+        elif layer.verdict == "ImplicitlyDenied":
+            fixes.append(f"The {layer.layer} layer allows nothing here: {layer.detail}")
+    return fixes

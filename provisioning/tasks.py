@@ -84,3 +84,16 @@ def grant_reapply_task(self, grant_id: int) -> None:
         if error.retryable and self.request.retries < self.max_retries:
             raise self.retry(countdown=retry_countdown(self.request.retries)) from error
         services.grant_error_record(grant_id=grant_id, message=f"Re-applying: {error}")
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def scps_sync_task(self) -> int | None:
+    from provisioning.organizations import scps_sync
+
+    try:
+        return scps_sync()
+    except AwsError as error:
+        if error.retryable and self.request.retries < self.max_retries:
+            raise self.retry(countdown=retry_countdown(self.request.retries)) from error
+        logger.warning("syncing SCPs from AWS Organizations: %s", error)
+        return None

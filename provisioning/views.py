@@ -182,7 +182,6 @@ def why_denied(request: HttpRequest) -> HttpResponse:
     result = None
     if request.GET and form.is_valid():
         result = explain(
-            user=request.user,
             principal=form.cleaned_data["principal"].strip(),
             action=form.cleaned_data["action"].strip(),
             resource=form.cleaned_data["resource"].strip(),

@@ -148,6 +148,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-grants": {"task": "provisioning.tasks.grants_expire_task", "schedule": 30.0},
     "expiry-notices": {"task": "provisioning.tasks.grants_expiry_notice_task", "schedule": 60.0},
+    "scp-sync": {"task": "provisioning.tasks.scps_sync_task", "schedule": 3600.0},
     "drift-checks": {
         "task": "provisioning.tasks.grants_drift_check_task",
         "schedule": env.float("PORTAL_DRIFT_CHECK_SECONDS", default=300.0),
@@ -207,6 +208,9 @@ SPECTACULAR_SETTINGS = {
 # Unset means real AWS. `make run` points it at the embedded emulator.
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default=None) or None
 AWS_REGION = env("AWS_REGION", default="eu-central-1")
+# A role in the organization's management account that may read AWS Organizations; unset, the
+# SCPs are kept by hand in /admin/.
+PORTAL_ORGANIZATIONS_ROLE_ARN = env("PORTAL_ORGANIZATIONS_ROLE_ARN", default="")
 # The tooling account whose credentials the portal runs with (boto3's default chain).
 PORTAL_TOOLING_ACCOUNT_ID = env("PORTAL_TOOLING_ACCOUNT_ID", default="123456789012")
 

@@ -15,12 +15,19 @@ from provisioning.aws.core import (
     role_credentials,
 )
 from provisioning.aws.iam import (
+    RolePermissions,
     RoleState,
     role_delete,
+    role_permissions,
     role_policy_delete,
     role_policy_put,
     role_put,
     role_read,
+)
+from provisioning.aws.organizations import (
+    OrganizationScp,
+    OrganizationSnapshot,
+    organization_snapshot,
 )
 from provisioning.aws.resource_policies import (
     PolicyHolder,
@@ -41,9 +48,13 @@ from provisioning.aws.s3_acls import (
 )
 
 __all__ = [
+    "OrganizationScp",
+    "OrganizationSnapshot",
+    "organization_snapshot",
     "AssumedRole",
     "AwsError",
     "Credentials",
+    "RolePermissions",
     "RoleState",
     "assume_role",
     "caller_identity",
@@ -52,6 +63,7 @@ __all__ = [
     "role_delete",
     "role_policy_delete",
     "role_policy_put",
+    "role_permissions",
     "role_put",
     "role_read",
     "AclState",

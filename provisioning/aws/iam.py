@@ -130,3 +130,51 @@ def role_delete(credentials: Credentials, *, role_name: str) -> bool:
     except Exception as error:
         raise translate_error(error, f"deleting role {role_name}") from error
     return True
+
+
+@dataclass(frozen=True)
+class RolePermissions:
+    """Every identity-side document of a role: inline and attached managed policies, and the
+    permissions boundary."""
+
+    inline: dict[str, dict[str, Any]]
+    managed: dict[str, dict[str, Any]]
+    boundary: dict[str, Any] | None
+    trust_policy: dict[str, Any]
+
+
+def _managed_document(iam: Any, policy_arn: str) -> dict[str, Any]:
+    version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)
+    return _decode_policy(document["PolicyVersion"]["Document"])
+
+
+def role_permissions(credentials: Credentials, *, role_name: str) -> RolePermissions | None:
+    """The role's identity policies and boundary as AWS holds them now, or None if no such role."""
+    iam = client_for("iam", credentials)
+    try:
+        role = iam.get_role(RoleName=role_name)["Role"]
+        inline = {
+            name: _decode_policy(
+                iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+            )
+            for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+        }
+        managed = {
+            attached["PolicyArn"]: _managed_document(iam, attached["PolicyArn"])
+            for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+        }
+        boundary_arn = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+        boundary = _managed_document(iam, boundary_arn) if boundary_arn else None
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return None
+        raise translate_error(error, f"reading the policies of role {role_name}") from error
+    except Exception as error:
+        raise translate_error(error, f"reading the policies of role {role_name}") from error
+    return RolePermissions(
+        inline=inline,
+        managed=managed,
+        boundary=boundary,
+        trust_policy=_decode_policy(role["AssumeRolePolicyDocument"]),
+    )

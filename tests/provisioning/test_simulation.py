@@ -85,7 +85,22 @@ def test_why_denied_explains_from_the_grants_the_user_can_see(aws_demo):
         {"principal": session, "action": "dynamodb:PutItem", "resource": TABLE},
     )
     assert denied.context["result"].evaluation.decision == "ImplicitlyDenied"
-    assert "permission policy" in " ".join(denied.context["result"].considered)
+    considered = " ".join(denied.context["result"].considered)
+    assert f"policies of role portal-access-{access_request.pk}" in considered
+    assert "as AWS holds them now" in considered
+    assert any("request access" in fix for fix in denied.context["result"].fixes)
+
+    # The page reads AWS live: a policy removed outside the portal is seen at once.
+    from provisioning.aws import emulator_client
+
+    emulator_client("iam", account_id="999999999999", region="us-east-1").delete_role_policy(
+        RoleName=grant.role_name, PolicyName=grant.permission_policy_name
+    )
+    gone = client.get(
+        reverse("why_denied"),
+        {"principal": session, "action": "dynamodb:GetItem", "resource": TABLE},
+    )
+    assert gone.context["result"].evaluation.decision == "ImplicitlyDenied"
 
 
 def test_the_simulate_api(demo):
@@ -213,3 +228,31 @@ def test_why_denied_names_a_missing_trust_and_a_wrong_external_id(aws_demo):
     )
     assert stranger.evaluation.decision == "ImplicitlyDenied"
     assert "trust policy" in " ".join(stranger.considered)
+
+
+def test_a_grant_that_would_not_work_is_never_verified(aws_demo):
+    """An SCP added between approval and provisioning: the read-back simulation says no, and the
+    grant fails with the reason instead of showing as verified."""
+    from accounts.models import ServiceControlPolicy
+    from provisioning.aws import AwsError
+
+    access_request = submit(aws_demo)
+    access_request_approve(access_request=access_request, approver=aws_demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    ServiceControlPolicy.objects.create(
+        name="DenyReadsForNow",
+        target="ou-data",
+        document={
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "Freeze", "Effect": "Deny", "Action": "dynamodb:GetItem", "Resource": "*"}
+            ],
+        },
+    )
+    with pytest.raises(AwsError, match="would not work") as refused:
+        services.grant_provision(grant_id=grant.pk)
+    services.grant_provision_failed(grant_id=grant.pk, message=str(refused.value))
+    grant.refresh_from_db()
+    assert grant.verified_at is None
+    assert grant.access_request.status == "failed"
+    assert "Freeze" in grant.last_error or "denied" in grant.last_error.lower()

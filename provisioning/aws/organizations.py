@@ -1,0 +1,62 @@
+"""AWS Organizations, read through a management-account role: the SCPs and where they attach."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from provisioning.aws.core import Credentials, client_for, translate_error
+
+
+@dataclass(frozen=True)
+class OrganizationScp:
+    name: str
+    description: str
+    document: dict[str, Any]
+    targets: tuple[str, ...]  # root, OU and account ids
+
+
+@dataclass(frozen=True)
+class OrganizationSnapshot:
+    scps: list[OrganizationScp]
+    # account id -> "r-xxxx/ou-xxxx-yyyyyyyy/..." from the root down to its parent
+    paths: dict[str, str]
+
+
+def _pages(client: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
+    return [
+        item for page in client.get_paginator(operation).paginate(**params) for item in page[key]
+    ]
+
+
+def organization_snapshot(credentials: Credentials) -> OrganizationSnapshot:
+    organizations = client_for("organizations", credentials, region="us-east-1")
+    try:
+        scps = []
+        for summary in _pages(
+            organizations, "list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY"
+        ):
+            policy = organizations.describe_policy(PolicyId=summary["Id"])["Policy"]
+            targets = _pages(
+                organizations, "list_targets_for_policy", "Targets", PolicyId=summary["Id"]
+            )
+            scps.append(
+                OrganizationScp(
+                    name=summary["Name"],
+                    description=summary.get("Description", ""),
+                    document=json.loads(policy["Content"]),
+                    targets=tuple(target["TargetId"] for target in targets),
+                )
+            )
+        paths = {}
+        for account in _pages(organizations, "list_accounts", "Accounts"):
+            chain, child = [], account["Id"]
+            while True:
+                parent = organizations.list_parents(ChildId=child)["Parents"][0]
+                chain.append(parent["Id"])
+                if parent["Type"] == "ROOT":
+                    break
+                child = parent["Id"]
+            paths[account["Id"]] = "/".join(reversed(chain))
+    except Exception as error:
+        raise translate_error(error, "reading AWS Organizations") from error
+    return OrganizationSnapshot(scps=scps, paths=paths)
