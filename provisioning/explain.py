@@ -149,3 +149,23 @@ def _fixes(evaluation: Evaluation, action: str, resource: str) -> list[str]:
         elif layer.verdict == "ImplicitlyDenied":
             fixes.append(f"The {layer.layer} layer allows nothing here: {layer.detail}")
     return fixes
+
+
+def may_explain(*, user: Any, principal: str, resource: str) -> bool:
+    """Policies are not for everyone's eyes: admins and approvers may ask about anything; others
+    about the principals and resources of their own requests."""
+    from access_requests.models import AccessRequest
+
+    if user.is_superuser or user.groups.filter(approved_accounts__isnull=False).exists():
+        return True
+    _, role_name = _role_of(principal)
+    for access_request in AccessRequest.objects.filter(requester=user).select_related("grant"):
+        grant = getattr(access_request, "grant", None)
+        mine = {grant.role_arn, grant.role_name, grant.source_role_name} if grant else set()
+        if resource in access_request.resources or resource in mine or role_name in mine - {""}:
+            return True
+        if any(
+            resource.startswith(r.rstrip("*")) for r in access_request.resources if r.endswith("*")
+        ):
+            return True
+    return False

@@ -16,7 +16,7 @@ from portal.errors import ServiceError
 from portal.http import client_address, flash_error
 from provisioning import drift, services, sessions
 from provisioning.aws import AwsError
-from provisioning.explain import explain
+from provisioning.explain import explain, may_explain
 from provisioning.forms import EmergencyRevokeForm, WhyDeniedForm
 from provisioning.models import Grant
 
@@ -181,6 +181,12 @@ def why_denied(request: HttpRequest) -> HttpResponse:
     form = WhyDeniedForm(request.GET or None)
     result = None
     if request.GET and form.is_valid():
+        if not may_explain(
+            user=request.user,
+            principal=form.cleaned_data["principal"].strip(),
+            resource=form.cleaned_data["resource"].strip(),
+        ):
+            raise PermissionDenied("Ask about the principals and resources of your own requests.")
         result = explain(
             principal=form.cleaned_data["principal"].strip(),
             action=form.cleaned_data["action"].strip(),

@@ -161,7 +161,7 @@ def _why(user, **query):
 
 def test_why_denied_names_an_scp_denial(demo):
     result = _why(
-        demo.alice,
+        demo.bob,
         principal="arn:aws:sts::222222222222:assumed-role/Analyst/alice",
         action="dynamodb:Scan",
         resource=ORDERS,
@@ -256,3 +256,18 @@ def test_a_grant_that_would_not_work_is_never_verified(aws_demo):
     assert grant.verified_at is None
     assert grant.access_request.status == "failed"
     assert "Freeze" in grant.last_error or "denied" in grant.last_error.lower()
+
+
+def test_why_denied_is_not_a_window_into_everyones_policies(demo, django_user_model):
+    stranger = django_user_model.objects.create_user("zed", password="zed-pass-12345")
+    client = Client()
+    client.force_login(stranger)
+    response = client.get(
+        reverse("why_denied"),
+        {
+            "principal": "arn:aws:iam::111111111111:role/PortalBroker",
+            "action": "sts:AssumeRole",
+            "resource": "arn:aws:iam::999999999999:role/portal/portal-access-1",
+        },
+    )
+    assert response.status_code == 403
