@@ -24,6 +24,30 @@ def locked_request(access_request: AccessRequest) -> AccessRequest:
     )
 
 
+def request_decided(
+    locked: AccessRequest,
+    status: str,
+    *,
+    actor: AbstractBaseUser,
+    verb: str,
+    client_address: str | None,
+    **after: object,
+) -> None:
+    """Move a pending request to its decision, and record who decided (same transaction)."""
+    locked.status = status
+    locked.decided_at = timezone.now()
+    locked.save(update_fields=["status", "decided_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        verb=verb,
+        obj=locked,
+        access_request_id=locked.pk,
+        before={"status": AccessRequest.Status.PENDING},
+        after={"status": status, **after},
+        client_address=client_address,
+    )
+
+
 def _may_decide(locked: AccessRequest, approver: AbstractBaseUser) -> None:
     if locked.requester_id == approver.pk:
         raise ServiceError("You cannot decide on your own request.", kind=ServiceError.FORBIDDEN)
@@ -119,18 +143,15 @@ def access_request_approve(
     if reached and locked.extends_id:
         extension_apply(locked, approver=approver, client_address=client_address)
     elif reached:
-        locked.status = AccessRequest.Status.APPROVED
-        locked.decided_at = timezone.now()
-        locked.save(update_fields=["status", "decided_at", "updated_at"])
         grant = _grant_create(locked)
-        audit_record(
+        request_decided(
+            locked,
+            AccessRequest.Status.APPROVED,
             actor=approver,
             verb="request.approved",
-            obj=locked,
-            access_request_id=locked.pk,
-            before={"status": AccessRequest.Status.PENDING},
-            after={"status": locked.status, "grant": grant.pk, "approvals": approvals},
             client_address=client_address,
+            grant=grant.pk,
+            approvals=approvals,
         )
         grant_provision_task.delay_on_commit(grant.pk)
         notify(event="request.approved", access_request_id=locked.pk)
@@ -192,17 +213,13 @@ def access_request_reject(
             "Say why you reject the request.", field_errors={"reason": ["A reason is required."]}
         )
     approval = _vote(locked, approver, Approval.Decision.REJECT, reason)
-    locked.status = AccessRequest.Status.REJECTED
-    locked.decided_at = timezone.now()
-    locked.save(update_fields=["status", "decided_at", "updated_at"])
-    audit_record(
+    request_decided(
+        locked,
+        AccessRequest.Status.REJECTED,
         actor=approver,
         verb="request.rejected",
-        obj=locked,
-        access_request_id=locked.pk,
-        before={"status": AccessRequest.Status.PENDING},
-        after={"status": locked.status, "reason": approval.comment},
         client_address=client_address,
+        reason=approval.comment,
     )
     rejected = "extension.rejected" if locked.extends_id else "request.rejected"
     notify(event=rejected, access_request_id=locked.pk)

@@ -6,11 +6,10 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
 
 from access_requests.drafts import Draft, draft_build
 from access_requests.models import AccessRequest, Mechanism
-from access_requests.services.decisions import locked_request
+from access_requests.services.decisions import locked_request, request_decided
 from accounts.models import Account
 from audit.services import audit_record
 from notifications.services import notify
@@ -224,16 +223,11 @@ def access_request_cancel(
             f"This request is already {locked.get_status_display().lower()}.",
             kind=ServiceError.CONFLICT,
         )
-    locked.status = AccessRequest.Status.CANCELLED
-    locked.decided_at = timezone.now()
-    locked.save(update_fields=["status", "decided_at", "updated_at"])
-    audit_record(
+    request_decided(
+        locked,
+        AccessRequest.Status.CANCELLED,
         actor=user,
         verb="request.cancelled",
-        obj=locked,
-        access_request_id=locked.pk,
-        before={"status": AccessRequest.Status.PENDING},
-        after={"status": locked.status},
         client_address=client_address,
     )
     notify(event="request.cancelled", access_request_id=locked.pk)
