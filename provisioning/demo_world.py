@@ -82,7 +82,8 @@ DEMO_ACCOUNTS = [
         queues=("myqueue",),
         topics=("mytopic",),
         key_aliases=("alias/mykey",),
-        secrets={"mysecret": json.dumps({"username": "demo", "password": "not-a-real-secret"})},
+        # The emulator's demo secret, published with the demo (not a credential of anything).
+        secrets={"mysecret": json.dumps({"username": "demo", "password": "not-a-real-secret"})},  # nosec B105
     ),
     DemoAccount(
         account_id="222222222222",
@@ -160,6 +161,18 @@ RESOURCE_POLICY_ACTIONS = [
     "lambda:AddPermission",
     "lambda:RemovePermission",
 ]
+# The wizard's inventory (provisioning.aws.inventory): list the resources engineers pick from.
+INVENTORY_ACTIONS = [
+    "dynamodb:ListTables",
+    "s3:ListAllMyBuckets",
+    "s3:GetBucketLocation",
+    "sqs:ListQueues",
+    "sns:ListTopics",
+    "kms:ListKeys",
+    "kms:ListAliases",
+    "kms:DescribeKey",
+    "secretsmanager:ListSecrets",
+]
 # A role in the source account that engineers use with their own identity (SPEC 4.4, own_identity).
 ANALYST_ROLE = "DataAnalyst"
 
@@ -195,6 +208,13 @@ def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, A
             "Sid": "ManageResourcePolicies",
             "Effect": "Allow",
             "Action": RESOURCE_POLICY_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            # The List* actions take no resource ARN: "*" is the only resource they accept.
+            "Sid": "ListInventory",
+            "Effect": "Allow",
+            "Action": INVENTORY_ACTIONS,
             "Resource": "*",
         },
     ]

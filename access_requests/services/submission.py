@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from access_requests.documents import documents_with_stand_in_id
 from access_requests.drafts import Draft, draft_build
 from access_requests.models import AccessRequest, Mechanism
 from access_requests.services.decisions import locked_request, request_decided
@@ -48,9 +49,10 @@ def access_request_preview(
             "which an ACL grant names.",
         )
     if draft.documents:
+        # "<id>" is no valid Sid or role name: lint what submit will write, with a number there.
+        linted = draft.documents if request_id else documents_with_stand_in_id(draft.documents)
         draft.findings = [
-            finding.as_dict()
-            for finding in documents_lint(draft.documents, third_party=draft.third_party)
+            finding.as_dict() for finding in documents_lint(linted, third_party=draft.third_party)
         ]
         draft.simulation = simulate(
             mechanism=draft.mechanism,
