@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from access_requests import views
+from access_requests import views, wizard
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
@@ -9,6 +9,13 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("requests/new/", views.request_new, name="request_new"),
     path("requests/preview/", views.request_preview, name="request_preview"),
+    path("requests/wizard/resources/", wizard.wizard_resources, name="wizard_resources"),
+    path("requests/wizard/actions/", wizard.wizard_actions, name="wizard_actions"),
+    path(
+        "requests/wizard/inventory/refresh/",
+        wizard.wizard_inventory_refresh,
+        name="wizard_inventory_refresh",
+    ),
     path("requests/<int:pk>/", views.request_detail, name="request_detail"),
     path("requests/<int:pk>/status/", views.request_status, name="request_status"),
     path(

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 
-from accounts.models import Account, ServiceControlPolicy
+from accounts.models import Account, Resource, ServiceControlPolicy
 
 
 @admin.register(Account)
@@ -24,7 +24,12 @@ class AccountAdmin(admin.ModelAdmin):
         ("Portal roles", {"fields": ("managed", "provisioner_role_arn", "broker_role_arn")}),
         ("Approvals", {"fields": ("approver_group", "approvals_required")}),
         ("Limits", {"fields": ("max_access_duration", "max_session_duration", "third_party")}),
+        (
+            "Resource inventory",
+            {"fields": ("inventory_synced_at", "inventory_requested_at", "inventory_error")},
+        ),
     )
+    readonly_fields = ("inventory_synced_at", "inventory_requested_at", "inventory_error")
 
 
 class ApprovedAccountsInline(admin.TabularInline):
@@ -67,3 +72,19 @@ class ApproverGroupAdmin(GroupAdmin):
 class ServiceControlPolicyAdmin(admin.ModelAdmin):
     list_display = ("name", "target", "description")
     search_fields = ("name", "target")
+
+
+@admin.register(Resource)
+class ResourceAdmin(admin.ModelAdmin):
+    """Read-only: the inventory sync owns these rows (Refresh inventory in the request wizard)."""
+
+    list_display = ("name", "kind", "account", "region", "seen_at")
+    list_filter = ("kind", "account")
+    search_fields = ("name", "arn")
+    list_select_related = ("account",)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

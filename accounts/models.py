@@ -73,6 +73,15 @@ class Account(models.Model):
     organization_path = models.CharField(
         max_length=512, blank=True, help_text="e.g. r-root/ou-workloads, for SCP evaluation."
     )
+    inventory_synced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the resource inventory was last read from AWS."
+    )
+    inventory_error = models.CharField(
+        max_length=1000, blank=True, help_text="Why the last inventory sync failed, if it did."
+    )
+    inventory_requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When someone last asked for an inventory refresh."
+    )
 
     class Meta:
         ordering = ["account_id"]
@@ -119,3 +128,32 @@ class ServiceControlPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} on {self.target}"
+
+
+class Resource(models.Model):
+    """A resource seen in a managed account by the inventory sync, for the request wizard's
+    resource picker. The sync replaces an account's set; nothing else writes here."""
+
+    class Kind(models.TextChoices):
+        DYNAMODB_TABLE = "dynamodb_table", "DynamoDB table"
+        S3_BUCKET = "s3_bucket", "S3 bucket"
+        SQS_QUEUE = "sqs_queue", "SQS queue"
+        SNS_TOPIC = "sns_topic", "SNS topic"
+        KMS_KEY = "kms_key", "KMS key"
+        SECRET = "secret", "Secrets Manager secret"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="resources")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    arn = models.CharField(max_length=2048)
+    name = models.CharField(max_length=512, help_text="For KMS keys, the first alias if any.")
+    region = models.CharField(max_length=32, blank=True)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "arn"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "arn"], name="one_resource_per_arn")
+        ]
+
+    def __str__(self) -> str:
+        return self.arn

@@ -24,6 +24,7 @@ from provisioning.aws.iam import (
     role_put,
     role_read,
 )
+from provisioning.aws.inventory import InventoryItem, account_inventory
 from provisioning.aws.organizations import (
     OrganizationScp,
     OrganizationSnapshot,
@@ -48,6 +49,8 @@ from provisioning.aws.s3_acls import (
 )
 
 __all__ = [
+    "InventoryItem",
+    "account_inventory",
     "OrganizationScp",
     "OrganizationSnapshot",
     "organization_snapshot",

@@ -1,0 +1,34 @@
+"""Celery tasks of the resource inventory: take ids, call the service, retry AWS outages."""
+
+import logging
+
+from celery import shared_task
+
+from accounts import inventory
+from portal.retry import retry_countdown
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRIES = 3
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def inventory_sync_task(self, account_id: int) -> dict | None:
+    """Sync one account's inventory; a failure is recorded on the account, never raised."""
+    try:
+        result = inventory.inventory_sync(account_id=account_id)
+    except Exception:
+        logger.exception("inventory sync of account %s failed", account_id)
+        inventory.inventory_sync_error(
+            account_id=account_id, message="Internal error while listing; see the worker log."
+        )
+        return None
+    if result.retryable and self.request.retries < self.max_retries:
+        raise self.retry(countdown=retry_countdown(self.request.retries))
+    return {"added": result.added, "removed": result.removed, "error": result.error}
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def inventories_sync_task() -> int:
+    """The periodic sync (CELERY_BEAT_SCHEDULE): one task per managed account."""
+    return inventory.inventories_sync_queue()
