@@ -12,9 +12,9 @@ from access_requests import selectors, services
 from access_requests.forms import AccessRequestForm, DecisionForm
 from access_requests.models import AccessRequest
 from access_requests.services.decisions import quorum
-from audit.models import AuditEvent
 from portal.errors import ServiceError
 from portal.http import client_address, flash_error
+from provisioning.selectors import resource_policy_changes
 
 PAGE_SIZE = 25
 
@@ -36,14 +36,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status in AccessRequest.Status.values:
         requests = requests.filter(status=status)
-    if query:
-        match = Q(justification__icontains=query) | Q(ticket__icontains=query)
-        match |= Q(target_account__account_id__icontains=query)
-        match |= Q(target_account__name__icontains=query)
-        match |= Q(requester__username__icontains=query)
-        if query.lstrip("#").isdigit():
-            match |= Q(pk=int(query.lstrip("#")))
-        requests = requests.filter(match)
+    requests = _searched(requests, query)
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     awaiting = selectors.access_requests_awaiting(user=request.user).count()
     return render(
@@ -60,13 +53,32 @@ def request_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _searched(requests, query: str):
+    """Requests whose number, account, requester, ticket or justification match `query`."""
+    if not query:
+        return requests
+    match = Q(justification__icontains=query) | Q(ticket__icontains=query)
+    match |= Q(target_account__account_id__icontains=query)
+    match |= Q(target_account__name__icontains=query)
+    match |= Q(requester__username__icontains=query)
+    number = query.lstrip("#")
+    if number.isascii() and number.isdigit() and len(number) < 19:
+        match |= Q(pk=int(number))
+    return requests.filter(match)
+
+
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
     """The approver's inbox: every request waiting for my vote, with what approving would write."""
-    waiting = selectors.access_requests_awaiting(user=request.user).order_by("created_at", "id")
+    query = request.GET.get("q", "").strip()[:200]
+    waiting = selectors.access_requests_awaiting(user=request.user)
+    total = waiting.count() if query else None
+    waiting = _searched(waiting, query).order_by("created_at", "id")
     page = Paginator(waiting, 10).get_page(request.GET.get("page"))
-    return render(request, "access_requests/inbox.html", {"page": page})
+    return render(
+        request, "access_requests/inbox.html", {"page": page, "query": query, "total": total}
+    )
 
 
 @login_required
@@ -123,32 +135,37 @@ def _visible(request: HttpRequest, pk: int) -> AccessRequest:
 @require_GET
 def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     access_request = _visible(request, pk)
-    approvals = access_request.approvals.select_related("approver")
-    events = (
-        AuditEvent.objects.filter(access_request=access_request)
-        .select_related("actor")
-        .order_by("created_at", "id")
-    )
+    approvals = selectors.access_request_approvals(access_request=access_request)
+    waiting_for = quorum(access_request)[1] if access_request.is_pending else ""
     grant = getattr(access_request, "grant", None)
+    approves_target = request.user.is_superuser or selectors.user_approves_for(
+        user=request.user, account=access_request.target_account
+    )
     return render(
         request,
         "access_requests/detail.html",
         {
             "req": access_request,
             "approvals": approvals,
-            "events": events,
+            "timeline": selectors.access_request_timeline(
+                access_request=access_request, approvals=approvals, waiting_for=waiting_for
+            ),
+            "timeline_version": selectors.access_request_timeline_version(
+                access_request_id=access_request.pk
+            ),
+            # The whole resource policy names who else has access: the target account's
+            # approvers judge it; the requester sees the statement the portal adds.
+            "policy_changes": resource_policy_changes(access_request=access_request)
+            if approves_target
+            else [],
             "grant": grant,
             "may_decide": selectors.access_request_may_decide(
                 user=request.user, access_request=access_request
             ),
             "is_requester": access_request.requester_id == request.user.pk,
-            "may_manage": request.user.is_superuser
-            or access_request.requester_id == request.user.pk
-            or selectors.user_approves_for(
-                user=request.user, account=access_request.target_account
-            ),
+            "may_manage": approves_target or access_request.requester_id == request.user.pk,
             "decision_form": DecisionForm(),
-            "waiting_for": quorum(access_request)[1] if access_request.is_pending else "",
+            "waiting_for": waiting_for,
             "pending_extension": _pending_extension(grant),
         },
     )
@@ -163,10 +180,17 @@ def _pending_extension(grant) -> AccessRequest | None:
 @login_required
 @require_GET
 def request_status(request: HttpRequest, pk: int) -> JsonResponse:
-    """For the page's live updates."""
+    """For the page's live updates: its status, and its newest audit event (an approval that
+    does not reach the quorum yet, a session started, an expiry notice)."""
     access_request = _visible(request, pk)
     return JsonResponse(
-        {"id": access_request.pk, "status": access_request.status},
+        {
+            "id": access_request.pk,
+            "status": access_request.status,
+            "version": selectors.access_request_timeline_version(
+                access_request_id=access_request.pk
+            ),
+        },
         headers={"Cache-Control": "no-store"},
     )
 

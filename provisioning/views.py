@@ -49,7 +49,9 @@ def grant_session(request: HttpRequest, pk: int) -> HttpResponse:
     status = 200
     try:
         sessions.session_may_start(grant=grant, user=request.user)
-        _, context["capped_by"] = sessions.session_duration(grant=grant, role_chained=True)
+        context["session_seconds"], context["capped_by"] = sessions.session_duration(
+            grant=grant, role_chained=True
+        )
     except ServiceError as error:
         context["refusal"] = error.message
         status = 403 if error.kind == ServiceError.FORBIDDEN else 409
@@ -74,6 +76,7 @@ def grant_session(request: HttpRequest, pk: int) -> HttpResponse:
                     "process_json": sessions.credential_process_document(credentials),
                 }
             )
+    context["chain_capped"] = context.get("capped_by", "").startswith("role chaining")
     response = render(request, "provisioning/session.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response

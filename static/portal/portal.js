@@ -2,17 +2,40 @@
 (function () {
   "use strict";
 
+  // One polite live region for the whole page: screen readers hear "Copied" without the focus
+  // moving off the button.
+  let announcer = null;
+  function announce(message) {
+    if (!announcer) {
+      announcer = document.createElement("div");
+      announcer.className = "sr-only";
+      announcer.setAttribute("aria-live", "polite");
+      announcer.setAttribute("role", "status");
+      document.body.appendChild(announcer);
+    }
+    announcer.textContent = "";
+    setTimeout(() => { announcer.textContent = message; }, 50);
+  }
+
   function copyText(text, button) {
     const done = () => {
-      const label = button.textContent;
+      if (!button.dataset.label) button.dataset.label = button.textContent;
       button.textContent = "Copied";
       button.classList.add("copied");
-      setTimeout(() => { button.textContent = label; button.classList.remove("copied"); }, 1500);
+      announce("Copied to the clipboard");
+      clearTimeout(button.copyTimer);
+      button.copyTimer = setTimeout(() => {
+        button.textContent = button.dataset.label;
+        button.classList.remove("copied");
+      }, 2000);
     };
+    const failed = () => announce("Could not copy: select the text and copy it by hand");
     if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text) && done());
+      navigator.clipboard.writeText(text).then(done, () => (fallbackCopy(text) ? done() : failed()));
     } else if (fallbackCopy(text)) {
       done();
+    } else {
+      failed();
     }
   }
 
@@ -20,8 +43,7 @@
     const area = document.createElement("textarea");
     area.value = text;
     area.setAttribute("readonly", "");
-    area.style.position = "fixed";
-    area.style.opacity = "0";
+    area.className = "offscreen";
     document.body.appendChild(area);
     area.select();
     let ok = false;
@@ -42,10 +64,15 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
-  // Countdowns to an ISO time.
+  // Countdowns to an ISO time; at zero they say so (the server then moves the grant on).
   function tick() {
     document.querySelectorAll(".countdown[data-expires]").forEach((el) => {
       let left = Math.max(0, Math.floor((Date.parse(el.dataset.expires) - Date.now()) / 1000));
+      if (left === 0) {
+        el.textContent = el.dataset.ended || "00:00:00";
+        el.classList.add("ended");
+        return;
+      }
       const d = Math.floor(left / 86400); left %= 86400;
       const h = Math.floor(left / 3600); left %= 3600;
       const m = Math.floor(left / 60); const s = left % 60;
@@ -56,7 +83,7 @@
   tick();
   setInterval(tick, 1000);
 
-  // Tabs (WAI-ARIA pattern: arrows move between tabs).
+  // Tabs (WAI-ARIA pattern: arrows, Home and End move between tabs).
   document.querySelectorAll("[data-tabs]").forEach((box) => {
     const tabs = Array.from(box.querySelectorAll("[role=tab]"));
     const select = (tab) => {
@@ -71,31 +98,37 @@
     tabs.forEach((tab, i) => {
       tab.addEventListener("click", () => select(tab));
       tab.addEventListener("keydown", (e) => {
-        if (e.key === "ArrowRight") select(tabs[(i + 1) % tabs.length]);
-        if (e.key === "ArrowLeft") select(tabs[(i - 1 + tabs.length) % tabs.length]);
+        const next = { ArrowRight: (i + 1) % tabs.length, ArrowLeft: (i - 1 + tabs.length) % tabs.length, Home: 0, End: tabs.length - 1 }[e.key];
+        if (next !== undefined) { e.preventDefault(); select(tabs[next]); }
       });
     });
   });
 
-  // Live status: poll while the request can still move, reload when it changed. A pending request
-  // waits for people (poll slowly), the worker moves the others within seconds (poll often).
+  // Live status: poll while the request can still move, reload when its status or its timeline
+  // changed. A pending request waits for people and an active grant for its expiry (poll
+  // slowly); the worker moves the others within seconds (poll often).
   const live = document.getElementById("live-status");
-  const every = { pending: 4000, approved: 1500, provisioning: 1500, revoking: 1500 };
+  const every = { pending: 4000, approved: 1500, provisioning: 1500, revoking: 1500, active: 10000, failed: 10000 };
   if (live && every[live.dataset.status]) {
     const wait = every[live.dataset.status];
     // Never throw away a comment or reason someone is typing: say the request changed instead.
-    const typing = () => Array.from(document.querySelectorAll("textarea")).some((t) => t.value.trim());
+    const typing = () => Array.from(document.querySelectorAll("textarea, input[name=comment]")).some((t) => t.value.trim());
     const changed = () => {
       const note = document.createElement("p");
       note.className = "msg msg-info";
       note.setAttribute("role", "status");
-      note.innerHTML = 'This request has changed. <a href="">Reload the page</a> to see it.';
+      note.append("This request has changed. ");
+      const link = document.createElement("a");
+      link.href = "";
+      link.textContent = "Reload the page";
+      note.append(link, " to see it.");
       live.after(note);
     };
     const poll = () => fetch(live.dataset.statusUrl, { headers: { Accept: "application/json" } })
       .then((r) => r.json())
       .then((data) => {
-        if (data.status === live.dataset.status) setTimeout(poll, wait);
+        const same = data.status === live.dataset.status && String(data.version) === live.dataset.version;
+        if (same) setTimeout(poll, wait);
         else if (!typing()) window.location.reload();
         else changed();
       })
