@@ -16,7 +16,7 @@ help:
 	@echo "make test    lint, migration check and the test suite (PostgreSQL and Redis must run)"
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make fmt     ruff fixes and formatting"
-	@echo "make bench   policy generation and ARN validation throughput, into var/bench/results.json"
+	@echo "make bench   provisioning, credentials, API reads, evaluator against their floors, into var/bench/"
 	@echo "make lock    re-pin requirements.txt and requirements-dev.txt from the .in files"
 	@echo "make clean   remove var/, collected static files and caches (not .venv)"
 
@@ -34,8 +34,11 @@ run: venv
 
 test: venv
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-node-deps.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive .
+	bash scripts/ensure-wapiti.sh $(PYTHON)
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 
@@ -48,7 +51,7 @@ fmt: venv
 	$(BIN)/ruff format .
 
 bench: venv
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Resolve the development set first, then install the runtime set constrained to it, so both files
 # pin the same versions; requirements-dev.txt holds only what requirements.txt does not.

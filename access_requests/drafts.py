@@ -13,6 +13,7 @@ from access_requests.recommender import Facts, Recommendation, recommend
 from accounts.models import SESSION_SECONDS_MIN, Account
 from provisioning import policies
 from provisioning.policy.arns import ROLE_ARN_RE, ROOT_ARN_RE
+from provisioning.policy.resource_policies import policy_too_large
 from provisioning.policy.validation import access_validate
 
 MAX_JUSTIFICATION = 2000
@@ -195,6 +196,15 @@ def draft_build(
                 f"The {draft.documents[key]['title'].lower()} would be {size:,} characters; IAM "
                 f"allows {limit:,}. Ask for fewer actions or resources in one request.",
             )
+    for entry in draft.documents.values():
+        if "holder" in entry:
+            # The statement alone: the policy it joins (read from AWS on submit) only adds to it.
+            too_large = policy_too_large(
+                entry["holder"]["service"],
+                {"Version": "2012-10-17", "Statement": [entry["document"]]},
+            )
+            if too_large:
+                draft.add("resources", too_large)
     if draft.errors:
         draft.documents = {}
     return draft

@@ -18,14 +18,20 @@ from portal.errors import ServiceError
 from provisioning import aws
 from provisioning.models import CredentialIssue, Grant
 
-# RoleSessionName and SourceIdentity: 2 to 64 of [\w+=,.@-].
+# RoleSessionName and SourceIdentity: 2 to 64 of [\w+=,.@-], where AWS's \w is ASCII only.
 # https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
-_SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]")
+_SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]", re.ASCII)
 
 
 def session_name_for(user: AbstractBaseUser) -> str:
-    name = _SESSION_NAME_UNSAFE.sub("-", user.get_username())[:64]
-    return name if len(name) >= 2 else f"user-{user.pk}"
+    """The username as STS accepts it. A name that had to change ends in the user's id, so two
+    users whose names map alike ("zoë", "zoé") stay apart in CloudTrail."""
+    username = user.get_username()
+    name = _SESSION_NAME_UNSAFE.sub("-", username)
+    if name != username or len(name) < 2:
+        suffix = f"-{user.pk}"
+        return name[: 64 - len(suffix)] + suffix
+    return name[:64]
 
 
 def session_duration(*, grant: Grant, role_chained: bool) -> tuple[int, str]:

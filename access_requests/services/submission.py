@@ -26,6 +26,12 @@ def access_request_preview(
 ) -> Draft:
     """The draft of these fields with what AWS and the organization's SCPs say about them: what
     the form's live preview shows and what submission checks."""
+    # Refuse bad input before any AWS call. Facts only ever rule mechanisms out, so what is wrong
+    # without them stays wrong with them.
+    unchecked = draft_build(request_id=request_id, external_id=external_id, **fields)
+    if unchecked.errors:
+        unchecked.documents = {}
+        return unchecked
     facts, grantee_canonical_id = request_facts(
         source_account=fields["source_account"],
         target_account=fields["target_account"],

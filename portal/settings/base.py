@@ -1,5 +1,6 @@
 """Every setting, with a safe development default. Production overrides in production.py."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -29,6 +30,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "portal.security.PortalSecurityConfig",
     "accounts",
     "access_requests",
     "provisioning",
@@ -39,6 +42,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -46,6 +50,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it answers for a sign-in that django-axes locked out (pages and the API token view).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -77,6 +83,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+# django-axes first: it refuses a locked-out username+address before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
@@ -96,6 +107,23 @@ CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Sent by portal.security.SecurityHeadersMiddleware on every response: no inline script or style
+# anywhere (the templates load portal.js and portal.css; /api/docs/ loads its script as a file).
+PORTAL_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from
+# one address, that pair is refused for AXES_COOLOFF_TIME, on the sign-in page and on
+# POST /api/v1/auth/token/ alike. The failures are kept in the database (admin: Axes).
+AXES_FAILURE_LIMIT = env.int("PORTAL_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("PORTAL_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.security.lockout_response"
+# The address is REMOTE_ADDR, never X-Forwarded-For (anyone can send that): see client_address.
+AXES_CLIENT_IP_CALLABLE = "portal.http.client_address"
 
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
@@ -117,6 +145,8 @@ LOGGING = {
         # One "Found credentials in environment variables" line per client is noise.
         "botocore.credentials": {"level": "WARNING"},
         "urllib3": {"level": "INFO"},
+        # django-axes: lockouts and failures are warnings; one info line per sign-in is noise.
+        "axes": {"level": "WARNING"},
     },
 }
 
@@ -145,10 +175,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "unacked_restore_throttle": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Grants whose task was lost (broker down at enqueue, a Redis restarted without its AOF) are queued
+# again after this long without moving: above the longest retry chain (about 6 minutes).
+PORTAL_TASK_REQUEUE_AFTER = env.int("PORTAL_TASK_REQUEUE_AFTER_SECONDS", default=900)
+# How long a lock on one AWS policy document (provisioning.locks) outlives a SIGKILLed holder.
+PORTAL_POLICY_LOCK_SECONDS = env.int("PORTAL_POLICY_LOCK_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "expire-grants": {"task": "provisioning.tasks.grants_expire_task", "schedule": 30.0},
     "expiry-notices": {"task": "provisioning.tasks.grants_expiry_notice_task", "schedule": 60.0},
+    "requeue-stalled-grants": {"task": "provisioning.tasks.grants_requeue_task", "schedule": 300.0},
     "scp-sync": {"task": "provisioning.tasks.scps_sync_task", "schedule": 3600.0},
+    "inventory-sync": {"task": "accounts.tasks.inventories_sync_task", "schedule": 900.0},
     "drift-checks": {
         "task": "provisioning.tasks.grants_drift_check_task",
         "schedule": env.float("PORTAL_DRIFT_CHECK_SECONDS", default=300.0),
