@@ -1,14 +1,30 @@
-"""`make bench`: throughput of the pure policy code the portal runs on every form submit.
+"""`make bench`: issue 9's benchmarks side by side in one table, each against its floor.
 
-Measures operations per second of policy document generation (provisioning.policies) and of
-request validation (provisioning.policy.validation, which parses and matches every ARN against
-the IAM catalog's ARN templates). Each case runs in rounds of a fixed duration after a warm-up;
-the table shows the median round and the spread, and var/bench/results.json keeps the numbers.
-No Django, no AWS, no database: only the CPU-bound code, on this machine. The IAM catalog lookups
-are cached after their first call, as they are in a running portal, so this is the steady state.
+1. Provisioning: N approved assume-role requests drained by real Celery worker processes (1, 2 and
+   4), from the approval's commit until every grant is active, against the same AWS calls made
+   straight from boto3 in a loop (bench/system.py).
+2. Credential vending: POST /api/v1/grants/{id}/credentials/ through gunicorn against a direct
+   sts:AssumeRole on the same role.
+3. API reads: GET /api/v1/requests/ with 100 and 10,000 requests in PostgreSQL against a minimal
+   Django JSON view on the same gunicorn (bench/urls.py).
+4. The policy evaluator and the other pure policy code, below.
+5. Scale-out: the provisioning with 4 worker processes.
+
+The bench starts its own emulator, workers and web server on free ports, uses its own database
+(bench/settings.py), and stops everything it started, also on errors. `--quick` runs a tiny
+version (the smoke test's). Figures go to var/bench/*.json.
+
+The pure policy code: operations per second of policy document generation (provisioning.policies)
+and of request validation (provisioning.policy.validation, which parses and matches every ARN
+against the IAM catalog's ARN templates). Each case runs in rounds of a fixed duration after a
+warm-up; the table shows the median round and the spread, and var/bench/results.json keeps the
+numbers. No Django, no AWS, no database: only the CPU-bound code. The IAM catalog lookups are
+cached after their first call, as they are in a running portal, so this is the steady state.
 """
 
+import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -19,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
 from provisioning import policies  # noqa: E402
 from provisioning.policy.arns import arn_matches_template  # noqa: E402
@@ -172,8 +189,13 @@ def measure(function: Callable[[], object]) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    results = {name: measure(function) for name, function in CASES}
+def micro(rounds: int, round_seconds: float) -> dict[str, dict[str, float]]:
+    global ROUNDS, ROUND_SECONDS
+    ROUNDS, ROUND_SECONDS = rounds, round_seconds
+    return {name: measure(function) for name, function in CASES}
+
+
+def micro_print(results: dict[str, dict[str, float]]) -> None:
     width = max(len(name) for name in results)
     print(f"{'case':<{width}}  {'ops/s (median)':>14}  {'µs/op':>9}  {'spread (min-max)':>21}")
     for name, result in results.items():
@@ -182,22 +204,232 @@ def main() -> None:
             f"{name:<{width}}  {result['ops_per_second']:>14,.0f}  "
             f"{result['microseconds_per_op']:>9.1f}  {spread:>21}"
         )
-    out = ROOT / "var" / "bench" / "results.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "measured_at": datetime.now(UTC).isoformat(),
-                "python": platform.python_version(),
-                "machine": f"{platform.system()} {platform.machine()}",
-                "results": results,
-            },
-            indent=2,
+
+
+def machine() -> dict[str, object]:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def system_benchmarks(config: dict[str, object], out: Path) -> dict[str, dict]:
+    """Benchmarks 1, 2, 3 and 5 on their own emulator, workers, gunicorn and database."""
+    from bench import infra, system
+
+    with infra.Processes(out / "log") as procs:
+        emulator = infra.Emulator(procs)
+        env = system.environment(emulator.url)
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        import redis
+        from django.conf import settings
+
+        database = settings.DATABASES["default"]
+        infra.database_ensure(
+            f"postgresql://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
+            f"{database['PORT'] or 5432}/postgres",
+            database["NAME"],
         )
-        + "\n"
+        system.database_prepare()
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+        world = system.World(
+            procs=procs,
+            emulator=emulator,
+            env=env,
+            queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+            quick=bool(config["quick"]),
+        )
+        system.world_seed(world)
+        system.web_start(world)
+        results = {}
+
+        print("API reads ...", flush=True)
+        results["api_reads"] = system.api_reads(
+            world, config["rows"], config["load_seconds"], config["load_threads"]
+        )
+        system.write_json(out / "api_reads.json", results["api_reads"])
+
+        print("provisioning ...", flush=True)
+        results["provisioning"] = system.provisioning(world, config["grants"], config["workers"])
+        system.write_json(out / "provisioning.json", results["provisioning"])
+
+        print("credential vending ...", flush=True)
+        results["credentials"] = system.credentials(world, config["credential_seconds"])
+        system.write_json(out / "credentials.json", results["credentials"])
+    return results
+
+
+def table(results: dict[str, dict], evaluator: dict[str, float]) -> list[dict[str, object]]:
+    """One row per figure: benchmark, portal, floor or direct, ratio, target, met."""
+    rows = []
+    provisioning = results["provisioning"]
+    for workers, figures in provisioning["portal"].items():
+        direct_run = provisioning["direct_runs"][workers]
+        label = "scale-out: " if workers == "4" else ""
+        target = "<= 1.5" if workers == "2" else "note"
+        rows.append(
+            {
+                "benchmark": f"{label}provision {figures['grants']} grants, {workers} worker(s)",
+                "portal": f"{figures['seconds']:.2f} s ({figures['grants_per_second']:.1f}/s)",
+                "floor": f"{direct_run['seconds']:.2f} s ({direct_run['grants_per_second']:.1f}/s)",
+                "ratio": figures["ratio_to_direct"],
+                "target": target,
+                "met": figures["ratio_to_direct"] <= 1.5 if workers == "2" else None,
+            }
+        )
+    credentials = results["credentials"]
+    for which in ("median", "p95"):
+        ratio = credentials[f"ratio_{which}"]
+        rows.append(
+            {
+                "benchmark": f"credentials POST, {which}",
+                "portal": f"{credentials['portal'][f'{which}_ms']:.1f} ms",
+                "floor": f"{credentials['direct'][f'{which}_ms']:.1f} ms (sts:AssumeRole)",
+                "ratio": ratio,
+                "target": "<= 2",
+                "met": ratio <= 2,
+            }
+        )
+    cases = results["api_reads"]["cases"]
+    for rows_in_db, case in cases.items():
+        api, floor = case["api"], case["floor"]
+        rows.append(
+            {
+                "benchmark": f"GET /api/v1/requests/, {int(rows_in_db):,} rows",
+                "portal": f"{api['requests_per_second']:.0f}/s, p95 {api['p95_ms']:.1f} ms",
+                "floor": f"{floor['requests_per_second']:.0f}/s, p95 {floor['p95_ms']:.1f} ms",
+                "ratio": case["ratio_to_floor"],
+                "target": ">= 0.5",
+                "met": case["ratio_to_floor"] >= 0.5,
+            }
+        )
+    counts = list(cases)
+    if len(counts) >= 2:
+        small, large = cases[counts[0]]["api"], cases[counts[-1]]["api"]
+        flat = large["requests_per_second"] / small["requests_per_second"]
+        rows.append(
+            {
+                "benchmark": f"API reads flat, {int(counts[-1]):,} vs {int(counts[0]):,} rows",
+                "portal": f"{large['requests_per_second']:.0f}/s",
+                "floor": f"{small['requests_per_second']:.0f}/s",
+                "ratio": flat,
+                "target": ">= 0.8",
+                "met": flat >= 0.8,
+            }
+        )
+    rows.append(
+        {
+            "benchmark": "evaluator (2 SCP levels, 1 condition), 1 core",
+            "portal": f"{evaluator['ops_per_second']:,.0f}/s",
+            "floor": "",
+            "ratio": None,
+            "target": ">= 20,000/s",
+            "met": evaluator["ops_per_second"] >= 20_000,
+        }
     )
-    print(f"\nWritten to {out.relative_to(ROOT)}")
+    return rows
+
+
+def table_print(rows: list[dict[str, object]], about: dict[str, object]) -> None:
+    def cell(row: dict[str, object], key: str) -> str:
+        value = row[key]
+        if key == "ratio":
+            return "" if value is None else f"{value:.2f}"
+        if key == "met":
+            return {True: "yes", False: "NO", None: "-"}[value]
+        return str(value)
+
+    keys = ["benchmark", "portal", "floor", "ratio", "target", "met"]
+    heads = ["benchmark", "portal", "floor / direct", "ratio", "target", "met?"]
+    widths = [
+        max(len(h), *(len(cell(r, k)) for r in rows)) for h, k in zip(heads, keys, strict=True)
+    ]
+    line = "  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))
+    print("\n" + line + "\n" + "-" * len(line))
+    for row in rows:
+        print("  ".join(cell(row, k).ljust(w) for k, w in zip(keys, widths, strict=True)))
+    print(
+        f"\nMachine: {about['cpu']}, {about['cores']} cores, Python {about['python']}, "
+        f"load average at start {about['load_average_at_start']} (shared machines make noisy "
+        "figures: run again to compare)."
+    )
+
+
+QUICK = {
+    "quick": True,
+    "grants": 5,
+    "workers": [2],
+    "rows": [20, 100],
+    "load_seconds": 0.5,
+    "load_threads": 2,
+    "credential_seconds": 0.5,
+    "rounds": 2,
+    "round_seconds": 0.1,
+}
+FULL = {
+    "quick": False,
+    "grants": 200,
+    "workers": [1, 2, 4],
+    "rows": [100, 10_000],
+    "load_seconds": 4.0,
+    "load_threads": 4,
+    "credential_seconds": 4.0,
+    "rounds": ROUNDS,
+    "round_seconds": ROUND_SECONDS,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a tiny run (N=5, 0.5 s a case)")
+    parser.add_argument(
+        "--micro-only", action="store_true", help="only the pure policy code: no processes"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench", help="JSON folder")
+    args = parser.parse_args(argv)
+    config = QUICK if args.quick else FULL
+    out: Path = args.out
+    about = machine()
+    started = datetime.now(UTC)
+
+    evaluations = micro(config["rounds"], config["round_seconds"])
+    micro_print(evaluations)
+    evaluator = evaluations["evaluate a cross-account request (2 SCP levels)"]
+    common = {"measured_at": started.isoformat(), "machine": about, "config": config}
+    write_json(out / "results.json", {**common, "results": evaluations})
+    write_json(out / "evaluator.json", {**common, **evaluator})
+    if args.micro_only:
+        return 0
+
+    results = system_benchmarks(config, out)
+    rows = table(results, evaluator)
+    table_print(rows, about)
+    write_json(
+        out / "summary.json",
+        {**common, "seconds": (datetime.now(UTC) - started).total_seconds(), "table": rows},
+    )
+    print(f"\nWritten to {out}/: summary.json and one file per benchmark; logs in {out}/log/")
+    return 0
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, default=str) + "\n")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -53,6 +53,28 @@ def role_read(credentials: Credentials, *, role_name: str) -> RoleState | None:
     )
 
 
+def role_policy_read(
+    credentials: Credentials, *, role_name: str, policy_name: str
+) -> dict[str, Any] | None:
+    """One inline policy of a role as AWS holds it, or None if the role or the policy is missing.
+    One call, whatever else the role holds (a broker role carries one policy per grant)."""
+    try:
+        answer = client_for("iam", credentials).get_role_policy(
+            RoleName=role_name, PolicyName=policy_name
+        )
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return None
+        raise translate_error(
+            error, f"reading inline policy {policy_name} on {role_name}"
+        ) from error
+    except Exception as error:
+        raise translate_error(
+            error, f"reading inline policy {policy_name} on {role_name}"
+        ) from error
+    return _decode_policy(answer["PolicyDocument"])
+
+
 def role_put(
     credentials: Credentials,
     *,

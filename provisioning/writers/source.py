@@ -5,6 +5,7 @@ from typing import Any
 
 from access_requests.models import AccessRequest
 from provisioning import aws, policies
+from provisioning.aws.iam import role_policy_read
 from provisioning.models import Grant
 
 
@@ -19,8 +20,11 @@ def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any] | None:
         policy_name=grant.source_policy_name,
         document=policies.document_json(document),
     )
-    role = aws.role_read(credentials, role_name=grant.source_role_name)
-    written = role.inline_policies.get(grant.source_policy_name) if role else None
+    # Only this grant's policy: the broker role holds one per live grant, and reading them all
+    # made each grant's provisioning slower than the last.
+    written = role_policy_read(
+        credentials, role_name=grant.source_role_name, policy_name=grant.source_policy_name
+    )
     if written != document:
         raise aws.AwsError(
             f"Role {grant.source_role_name} does not hold the identity policy just written."
@@ -48,8 +52,9 @@ def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
         return []
     expected = access_request.documents[policies.SOURCE_IDENTITY_POLICY]["document"]
     credentials = aws.role_credentials(access_request.source_account.provisioner_role_arn)
-    role = aws.role_read(credentials, role_name=grant.source_role_name)
-    found = role.inline_policies.get(grant.source_policy_name) if role else None
+    found = role_policy_read(
+        credentials, role_name=grant.source_role_name, policy_name=grant.source_policy_name
+    )
     if found == expected:
         return []
     return [{"what": "source-side identity policy", "expected": expected, "found": found}]

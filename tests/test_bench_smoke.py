@@ -1,0 +1,62 @@
+"""`make bench` keeps working: its harness in a tiny run (`bench/run.py --quick`) starts its own
+emulator, Celery worker and gunicorn, and writes every benchmark's JSON. Timings are not
+asserted; the bench measures, tests do not."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_bench_writes_every_benchmark(tmp_path):
+    env = {
+        **os.environ,
+        # Its own database and queue, apart from `make bench` and other test runs.
+        "PORTAL_TEST_RUN": os.environ.get("PORTAL_TEST_RUN", "") + "smoke",
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    def load(name: str) -> dict:
+        return json.loads((tmp_path / name).read_text())
+
+    summary = load("summary.json")
+    assert {"measured_at", "machine", "config", "table"} <= summary.keys()
+    assert {"cpu", "cores", "python"} <= summary["machine"].keys()
+    assert summary["table"]
+    for row in summary["table"]:
+        assert set(row) == {"benchmark", "portal", "floor", "ratio", "target", "met"}
+
+    provisioning = load("provisioning.json")
+    assert provisioning["direct_runs"].keys() == provisioning["portal"].keys()
+    assert {"grants_per_second", "seconds", "aws_calls_per_grant"} <= provisioning["direct"].keys()
+    assert provisioning["portal"]
+    for figures in provisioning["portal"].values():
+        assert {"workers", "grants", "seconds", "ratio_to_direct", "aws_calls_per_grant"} <= (
+            figures.keys()
+        )
+
+    credentials = load("credentials.json")
+    assert {"portal", "direct", "ratio_median", "ratio_p95"} <= credentials.keys()
+    assert {"median_ms", "p95_ms", "calls"} <= credentials["portal"].keys()
+
+    api_reads = load("api_reads.json")
+    assert len(api_reads["cases"]) == 2
+    for case in api_reads["cases"].values():
+        assert {"api", "floor", "ratio_to_floor"} <= case.keys()
+        assert {"requests_per_second", "p95_ms"} <= case["api"].keys()
+
+    assert "ops_per_second" in load("evaluator.json")
+    assert "Machine:" in done.stdout
