@@ -11,4 +11,4 @@ MAX_COUNTDOWN = 120
 
 def retry_countdown(retries: int) -> float:
     ceiling = min(MAX_COUNTDOWN, settings.CELERY_VISIBILITY_TIMEOUT / 4)
-    return min(ceiling, 2 ** (retries + 1)) * random.uniform(0.5, 1.0)  # noqa: S311 (jitter)
+    return min(ceiling, 2 ** (retries + 1)) * random.uniform(0.5, 1.0)  # nosec B311  # noqa: S311 (jitter)

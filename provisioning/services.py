@@ -159,7 +159,7 @@ def grant_retry(*, grant: Grant, user: AbstractBaseUser, client_address: str | N
                 verb="grant.retried",
                 client_address=client_address,
             )
-            transaction.on_commit(lambda: _enqueue_provision(grant_id))
+            transaction.on_commit(lambda: grant_provision_enqueue(grant_id))
         elif access_request.status == Status.REVOKING and grant.last_error:
             audit_record(
                 actor=user,
@@ -236,16 +236,65 @@ def grant_error_record(*, grant_id: int, message: str) -> None:
     Grant.objects.filter(pk=grant_id).update(last_error=message[:4000])
 
 
-def _enqueue_provision(grant_id: int) -> None:
-    from provisioning.tasks import grant_provision_task
+# Marks a grant whose task the broker did not take; the requeue sweep queues it again.
+QUEUE_ERROR = "The task queue did not take the task"
 
-    grant_provision_task.delay(grant_id)
+
+def _enqueue(task_name: str, grant_id: int) -> None:
+    """Queue one grant task. Runs after the commit, so the change stands whatever happens here: a
+    broker that does not answer (down, or frozen: its socket_timeout bounds the wait) is recorded on
+    the grant, and `grants_requeue_stalled` queues the work again, instead of losing it."""
+    from provisioning import tasks
+
+    try:
+        getattr(tasks, task_name).delay(grant_id)
+    except Exception as error:
+        logger.error("%s for grant %s not queued: %s", task_name, grant_id, error)
+        Grant.objects.filter(pk=grant_id).update(
+            last_error=f"{QUEUE_ERROR} ({type(error).__name__}); it is queued again automatically."
+        )
+
+
+def grant_provision_enqueue(grant_id: int) -> None:
+    """Queue provisioning now; call it from `transaction.on_commit`. Never raises."""
+    _enqueue("grant_provision_task", grant_id)
 
 
 def _enqueue_revoke(grant_id: int) -> None:
-    from provisioning.tasks import grant_revoke_task
+    _enqueue("grant_revoke_task", grant_id)
 
-    grant_revoke_task.delay(grant_id)
+
+def grants_requeue_stalled(*, older_than: timedelta) -> int:
+    """Queue again the provisioning or revoke of grants that have not moved for `older_than`:
+    their task was lost (the broker refused it, or a Redis without persistence restarted) or is
+    long overdue. The tasks are idempotent, so a second copy of a live task does no harm; a grant
+    stopped on a recorded AWS error waits for a person's retry instead. `older_than` stays above
+    the longest retry chain, so a grant that is merely retrying is left alone."""
+    now = timezone.now()
+    stalled = (
+        Grant.objects.filter(
+            access_request__status__in=[Status.APPROVED, Status.PROVISIONING, Status.REVOKING],
+            access_request__updated_at__lt=now - older_than,
+        )
+        .filter(Q(last_error="") | Q(last_error__startswith=QUEUE_ERROR))
+        .values_list("pk", "access_request_id", "access_request__status")
+    )
+    requeued = 0
+    for grant_id, access_request_id, status in stalled:
+        # Touched, so the next sweep waits another `older_than` before queueing it again.
+        AccessRequest.objects.filter(pk=access_request_id, status=status).update(updated_at=now)
+        logger.warning(
+            "grant %s has been %s since before %s; queueing it again",
+            grant_id,
+            status,
+            now - older_than,
+        )
+        if status == Status.REVOKING:
+            _enqueue_revoke(grant_id)
+        else:
+            grant_provision_enqueue(grant_id)
+        requeued += 1
+    return requeued
 
 
 def grants_revoke_all(

@@ -1,20 +1,34 @@
 """Celery tasks: take ids, call one service, retry AWS throttling and outages with backoff."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 
 from portal.retry import retry_countdown
 from provisioning import expiry, services
 from provisioning.aws import AwsError
+from provisioning.models import Grant
 
 logger = logging.getLogger(__name__)
 
 MAX_RETRIES = 8
 
 
+def _vanished(grant_id: int, doing: str) -> bool:
+    """A task for a grant that is not in the database (its transaction rolled back after all, or
+    it was deleted) does nothing, and says so."""
+    if Grant.objects.filter(pk=grant_id).exists():
+        return False
+    logger.warning("%s grant %s: there is no such grant; nothing to do", doing, grant_id)
+    return True
+
+
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
 def grant_provision_task(self, grant_id: int) -> None:
+    if _vanished(grant_id, "provisioning"):
+        return
     try:
         services.grant_provision(grant_id=grant_id)
     except AwsError as error:
@@ -31,6 +45,8 @@ def grant_provision_task(self, grant_id: int) -> None:
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
 def grant_revoke_task(self, grant_id: int) -> None:
+    if _vanished(grant_id, "revoking"):
+        return
     try:
         services.grant_revoke(grant_id=grant_id)
     except AwsError as error:
@@ -48,6 +64,13 @@ def grant_revoke_task(self, grant_id: int) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def grants_expire_task() -> int:
     return expiry.grants_expire()
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def grants_requeue_task() -> int:
+    return services.grants_requeue_stalled(
+        older_than=timedelta(seconds=settings.PORTAL_TASK_REQUEUE_AFTER)
+    )
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -78,6 +101,8 @@ def grant_drift_check_task(self, grant_id: int) -> None:
 def grant_reapply_task(self, grant_id: int) -> None:
     from provisioning.drift import grant_reapply
 
+    if _vanished(grant_id, "re-applying"):
+        return
     try:
         grant_reapply(grant_id=grant_id)
     except AwsError as error:

@@ -13,7 +13,8 @@ import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-LOG_DIR = ROOT / "var" / "test-logs"
+# Two runs in one checkout (PORTAL_TEST_RUN) keep their worker logs apart.
+LOG_DIR = ROOT / "var" / "test-logs" / os.environ.get("PORTAL_TEST_RUN", "")
 
 
 def free_port() -> int:
@@ -70,11 +71,15 @@ class Worker:
         self.env = env
         self.name = name
         self.process: subprocess.Popen | None = None
+        self.log_path = LOG_DIR / f"{name}.log"
+        self.log_offset = 0
 
     def start(self) -> "Worker":
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        path = LOG_DIR / f"{self.name}.log"
+        path = self.log_path
         offset = path.stat().st_size if path.exists() else 0
+        if self.process is None:
+            self.log_offset = offset
         log = open(path, "ab")  # noqa: SIM115 (owned by the process)
         self.process = subprocess.Popen(
             [
@@ -109,6 +114,12 @@ class Worker:
 
         wait_until(ready, timeout=60, what="the Celery worker to be ready")
         return self
+
+    def log(self) -> str:
+        """What this worker (and its restarts) logged since it was first started."""
+        with open(self.log_path, "rb") as lines:
+            lines.seek(self.log_offset)
+            return lines.read().decode(errors="replace")
 
     def children(self) -> list[int]:
         out = subprocess.run(
@@ -151,6 +162,9 @@ class SlowProxy:
         self.port = self.server.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.running = True
+        # How many chunks went to the emulator, and when the last one did (monotonic).
+        self.chunks = 0
+        self.last_chunk = 0.0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -169,6 +183,8 @@ class SlowProxy:
         try:
             while chunk := source.recv(65536):
                 if slow:
+                    self.chunks += 1
+                    self.last_chunk = time.monotonic()
                     time.sleep(self.delay)
                 sink.sendall(chunk)
         except OSError:
@@ -181,3 +197,183 @@ class SlowProxy:
     def stop(self) -> None:
         self.running = False
         self.server.close()
+
+
+class FaultProxy:
+    """An HTTP proxy to the emulator that can answer like an AWS in trouble: throttling or 503 for
+    the next `fail_next` requests (`fault` says which), or refuse connections while `down()`.
+    It records every request it answered: (monotonic time, AWS action, status)."""
+
+    _FAULTS = {
+        # code, HTTP status (what AWS answers for "slow down" and "try again later")
+        "throttling": ("Throttling", 400),
+        "unavailable": ("ServiceUnavailable", 503),
+    }
+
+    def __init__(self, target_port: int) -> None:
+        import threading
+
+        self.target_port = target_port
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.fault = "throttling"
+        self.fail_next = 0
+        self.log: list[tuple[float, str, int]] = []
+        self.lock = threading.Lock()
+        self.server = None
+        self.up()
+
+    def up(self) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        """Nothing listens any more: connections are refused, as when the emulator is stopped."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+    def stop(self) -> None:
+        self.down()
+
+    def failures(self) -> int:
+        return sum(1 for _, _, status in self.log if status >= 400)
+
+    def _take_fault(self) -> bool:
+        with self.lock:
+            if self.fail_next > 0:
+                self.fail_next -= 1
+                return True
+            return False
+
+    def _handler(self):
+        import http.client
+        from http.server import BaseHTTPRequestHandler
+        from urllib.parse import parse_qs
+
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _action(self, body: bytes) -> str:
+                target = self.headers.get("X-Amz-Target")
+                if target:
+                    return target
+                action = parse_qs(body.decode(errors="replace")).get("Action")
+                return action[0] if action else f"{self.command} {self.path.split('?')[0]}"
+
+            def _error(self, code: str, status: int, body: bytes) -> tuple[bytes, str]:
+                message = "Rate exceeded" if status == 400 else "Service is unavailable"
+                if self.headers.get("X-Amz-Target"):
+                    text = f'{{"__type": "{code}", "message": "{message}"}}'
+                    return text.encode(), "application/x-amz-json-1.0"
+                if body.startswith(b"Action="):
+                    text = (
+                        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                        f"<Message>{message}</Message></Error><RequestId>fault</RequestId>"
+                        "</ErrorResponse>"
+                    )
+                    return text.encode(), "text/xml"
+                text = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+                return text.encode(), "application/xml"
+
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                action = self._action(body)
+                if proxy._take_fault():
+                    code, status = proxy._FAULTS[proxy.fault]
+                    payload, content_type = self._error(code, status, body)
+                    headers = {"Content-Type": content_type}
+                else:
+                    target = ("127.0.0.1", proxy.target_port)
+                    upstream = http.client.HTTPConnection(*target, timeout=30)
+                    # The Host header stays the proxy's, as the client signed it.
+                    upstream.request(self.command, self.path, body=body, headers=dict(self.headers))
+                    answer = upstream.getresponse()
+                    status, payload = answer.status, answer.read()
+                    headers = {
+                        k: v
+                        for k, v in answer.getheaders()
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection")
+                    }
+                    upstream.close()
+                with proxy.lock:
+                    proxy.log.append((time.monotonic(), action, status))
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(payload)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
+
+        return Handler
+
+
+class RedisServer:
+    """A private redis-server on a free port, with append-only persistence in `directory`: the
+    machine's own Redis is never touched."""
+
+    def __init__(self, directory: Path, *, appendonly: bool = True) -> None:
+        self.directory = directory
+        self.appendonly = appendonly
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> "RedisServer":
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--appendonly",
+                "yes" if self.appendonly else "no",
+                "--save",
+                "",
+                "--logfile",
+                str(LOG_DIR / f"redis-{self.port}.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+
+        def answers() -> bool:
+            try:
+                return redis.Redis.from_url(self.url, socket_timeout=1).ping()
+            except redis.exceptions.RedisError:
+                return False
+
+        wait_until(answers, timeout=20, what="the private redis-server")
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM: Redis flushes its append-only file and exits."""
+        if self.process and self.process.poll() is None:
+            self.thaw()
+            self.process.terminate()
+            self.process.wait(20)
+
+    def freeze(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)

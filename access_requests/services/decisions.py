@@ -1,5 +1,7 @@
 """Deciding on a request: approve, reject, the quorum rules, and what an approval starts."""
 
+from functools import partial
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,7 +15,7 @@ from notifications.services import notify
 from portal.errors import ServiceError
 from provisioning import policies
 from provisioning.models import Grant
-from provisioning.tasks import grant_provision_task
+from provisioning.services import grant_provision_enqueue
 
 
 def locked_request(access_request: AccessRequest) -> AccessRequest:
@@ -153,7 +155,9 @@ def access_request_approve(
             grant=grant.pk,
             approvals=approvals,
         )
-        grant_provision_task.delay_on_commit(grant.pk)
+        # After the commit; a broker that does not answer leaves the approval standing, the
+        # failure recorded on the grant, and grants_requeue_task queues it again.
+        transaction.on_commit(partial(grant_provision_enqueue, grant.pk))
         notify(event="request.approved", access_request_id=locked.pk)
     access_request.refresh_from_db()
     return approval
