@@ -1,0 +1,196 @@
+"""The provisioner role's policy allows every AWS call the portal makes with it.
+
+The emulator enforces no IAM, so a call the demo's (and the README's) provisioner policy forgets
+would work here and fail on real AWS. This test runs the portal's work in every mechanism against
+the emulator, records each call made with a provisioner role's credentials (a botocore
+`before-parameter-build` hook on the portal's own clients: the calls still go to the emulator),
+and asks our evaluator whether that account's provisioner policy allows the IAM action behind it.
+"""
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+from access_requests.models import AccessRequest
+from access_requests.services import access_request_approve, access_request_submit
+from accounts.inventory import inventory_sync
+from accounts.models import Account
+from provisioning import aws, drift, services
+from provisioning.aws import core, emulator_client, iam, inventory, resource_policies, s3_acls
+from provisioning.demo_world import provisioner_policy
+from provisioning.models import Grant
+from provisioning.policy.evaluation import PolicySet, RequestContext, evaluate
+
+# Every module of the AWS package that makes calls (each imported client_for by name).
+AWS_MODULES = (core, iam, inventory, resource_policies, s3_acls)
+DATA = "999999999999"
+DEV = "111111111111"
+ANALYST = f"arn:aws:iam::{DEV}:role/DataAnalyst"
+# Operations whose IAM action is not "<service>:<operation>".
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+ACTION_OF_OPERATION = {
+    "s3:ListBuckets": "s3:ListAllMyBuckets",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:ListObjects": "s3:ListBucket",
+}
+# Calls that need no permission. https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+NO_PERMISSION_NEEDED = {"sts:GetCallerIdentity"}
+
+
+@pytest.fixture
+def calls(monkeypatch) -> Iterator[list[tuple[str, str, dict]]]:
+    """(access key id, "<service>:<operation>", parameters) of each call of the portal's clients."""
+    recorded: list[tuple[str, str, dict]] = []
+    original = core.client_for
+    hooks: dict[int, tuple[Any, Callable]] = {}
+
+    def client_for(service, credentials=None, region=None):
+        client = original(service, credentials, region)
+        if credentials is not None and id(client) not in hooks:
+            prefix = client.meta.service_model.signing_name
+
+            def record(model, params, key=credentials.access_key_id, prefix=prefix, **_):
+                recorded.append((key, f"{prefix}:{model.name}", dict(params)))
+
+            client.meta.events.register("before-parameter-build", record)
+            hooks[id(client)] = (client, record)
+        return client
+
+    for module in AWS_MODULES:
+        monkeypatch.setattr(module, "client_for", client_for)
+    yield recorded
+    for client, record in hooks.values():
+        client.meta.events.unregister("before-parameter-build", record)
+
+
+def _activate(demo, **fields) -> Grant:
+    access_request = access_request_submit(
+        requester=demo.alice,
+        source_account=demo.dev,
+        target_account=demo.data,
+        duration=3600,
+        justification="what the provisioner must be allowed to do",
+        **fields,
+    )
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    services.grant_provision(grant_id=grant.pk)
+    assert AccessRequest.objects.get(pk=access_request.pk).status == "active", grant.last_error
+    return grant
+
+
+def _resource_of(account_id: str, action: str, params: dict) -> str:
+    """The ARN the call acts on, as far as the policy's statements tell resources apart: IAM
+    roles by path and name; the other statements allow "*", so any ARN in the account does."""
+    if action.startswith("iam:") and "RoleName" in params:
+        name = params["RoleName"]
+        path = settings.PORTAL_ROLE_PATH if name.startswith("portal-access-") else "/"
+        return f"arn:aws:iam::{account_id}:role{path}{name}"
+    service = action.split(":", 1)[0]
+    return f"arn:aws:{service}:{settings.AWS_REGION}:{account_id}:resource"
+
+
+def test_the_provisioner_policy_allows_every_call_the_portal_makes(aws_demo, emulator, calls):
+    data = aws_demo.data
+    inventory_sync(account_id=data.pk)
+    grants = [
+        _activate(aws_demo, actions=["dynamodb:GetItem"], resources=[f"{_table()}"]),
+        _activate(
+            aws_demo,
+            access_via="own_identity",
+            actions=["s3:GetObject"],
+            resources=["arn:aws:s3:::mybucket/*"],
+        ),
+        _activate(
+            aws_demo,
+            access_via="own_identity",
+            source_principal=ANALYST,
+            actions=["s3:GetObject"],
+            resources=["arn:aws:s3:::mybucket/incoming/from-dev.csv"],
+            mechanism="acl",
+        ),
+        _activate(
+            aws_demo,
+            access_via="own_identity",
+            source_principal=ANALYST,
+            actions=["sqs:SendMessage"],
+            resources=[f"arn:aws:sqs:eu-central-1:{DATA}:myqueue"],
+        ),
+        _activate(
+            aws_demo,
+            access_via="own_identity",
+            source_principal=ANALYST,
+            actions=["sns:Publish"],
+            resources=[f"arn:aws:sns:eu-central-1:{DATA}:mytopic"],
+        ),
+        _activate(
+            aws_demo,
+            access_via="own_identity",
+            source_principal=ANALYST,
+            actions=["kms:Decrypt"],
+            resources=[_key_arn()],
+        ),
+        _activate(
+            aws_demo,
+            access_via="own_identity",
+            source_principal=ANALYST,
+            actions=["secretsmanager:GetSecretValue"],
+            resources=[_secret_arn()],
+        ),
+    ]
+    for grant in grants:
+        drift.grant_drift_check(grant_id=grant.pk)
+        services.revoke_start(grant_id=grant.pk, user=None, end_status=Grant.EndStatus.REVOKED)
+        services.grant_revoke(grant_id=grant.pk)
+        assert AccessRequest.objects.get(pk=grant.access_request_id).status == "revoked"
+
+    provisioners = {
+        aws.role_credentials(account.provisioner_role_arn).access_key_id: account
+        for account in Account.objects.exclude(provisioner_role_arn="")
+    }
+    checked: set[tuple[str, str, str]] = set()
+    refused: list[str] = []
+    for key, operation, params in calls:
+        account = provisioners.get(key)
+        if account is None or operation in NO_PERMISSION_NEEDED:
+            continue  # a vended session or the broker's: not the provisioner's calls
+        action = ACTION_OF_OPERATION.get(operation, operation)
+        resource = _resource_of(account.account_id, action, params)
+        if (account.account_id, action, resource) in checked:
+            continue
+        checked.add((account.account_id, action, resource))
+        broker = account.broker_role_arn.rsplit("/", 1)[1] if account.broker_role_arn else ""
+        policy = provisioner_policy(account.account_id, broker_role=broker)
+        principal = f"arn:aws:sts::{account.account_id}:assumed-role/PortalProvisioner/portal"
+        verdict = evaluate(
+            RequestContext(principal=principal, action=action, resource=resource),
+            PolicySet(identity=[policy]),
+        )
+        if not verdict.allowed:
+            refused.append(f"{account.account_id} {action} on {resource}")
+
+    # The check has teeth: both accounts' provisioners made IAM writes, resource-policy writes,
+    # ACL writes and inventory reads.
+    actions = {action for _, action, _ in checked}
+    assert {"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRole"} <= actions, actions
+    assert {"s3:PutBucketPolicy", "s3:PutObjectAcl", "dynamodb:ListTables"} <= actions, actions
+    assert {account for account, _, _ in checked} == {DATA, DEV}
+    assert refused == [], "the provisioner policy does not allow:\n" + "\n".join(refused)
+
+
+def _table() -> str:
+    return f"arn:aws:dynamodb:eu-central-1:{DATA}:table/MyTable"
+
+
+def _key_arn() -> str:
+    kms = emulator_client("kms", account_id=DATA, region="eu-central-1")
+    return kms.describe_key(KeyId="alias/mykey")["KeyMetadata"]["Arn"]
+
+
+def _secret_arn() -> str:
+    secrets = emulator_client("secretsmanager", account_id=DATA, region="eu-central-1")
+    return secrets.describe_secret(SecretId="mysecret")["ARN"]
