@@ -9,6 +9,9 @@ from accounts.management.commands.seed_demo import demo_database_seed
 from accounts.models import Account
 from tests.support import Emulator, Worker, redis_queue_clear
 
+# The session's one Chromium (`browser`), for the browser tests and the security tests alike.
+pytest_plugins = ["tests.chromium"]
+
 # Tests never reach real AWS: the emulator takes any key, and these keep boto3 off ~/.aws.
 os.environ.update(
     {

@@ -4,29 +4,14 @@ The live server uses this process's settings (so the emulator's endpoint), and t
 fixture's Celery process shares the test database: browser tests are transactional and commit.
 """
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-# Playwright's sync API keeps an event loop in the test thread; the ORM calls the tests make
-# (and the fixtures' seeding) are still plain synchronous code.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from tests.chromium import DESKTOP, PHONE  # noqa: F401  (the browser tests import them from here)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORDS = {
     "alice": "alice-demo",
@@ -36,21 +21,6 @@ PASSWORDS = {
 }
 
 expect.set_options(timeout=10_000)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"Chromium is missing at {CHROMIUM}: the browser tests need it. "
-            "Run scripts/ensure-chromium.sh (as root it installs it with apt-get), then rerun."
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

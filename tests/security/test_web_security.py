@@ -238,78 +238,62 @@ def test_the_api_docs_page_loads_its_script_as_a_file(db):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_api_docs_render_in_chromium_under_the_csp(live_server):
+def test_the_api_docs_render_in_chromium_under_the_csp(live_server, browser):
     """Real Chromium: Swagger UI draws the operations and reports no CSP violation."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-
     violations: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    page = browser.new_page()
+    try:
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
         )
-        try:
-            page = browser.new_page()
-            page.on(
-                "console",
-                lambda message: (
-                    violations.append(message.text)
-                    if "Content Security Policy" in message.text
-                    else None
-                ),
-            )
-            page.goto(f"{live_server.url}/api/docs/")
-            page.wait_for_selector(".opblock", timeout=15_000)
-            assert page.locator(".opblock").count() > 10
-        finally:
-            browser.close()
+        page.goto(f"{live_server.url}/api/docs/")
+        page.wait_for_selector(".opblock", timeout=15_000)
+        assert page.locator(".opblock").count() > 10
+    finally:
+        page.close()
     assert violations == []
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_pages_run_in_chromium_without_a_csp_violation(live_server, demo):
+def test_the_pages_run_in_chromium_without_a_csp_violation(live_server, demo, browser):
     """portal.js and the forms work under the policy: no page logs a violation."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-
     access_request = submitted(demo, justification="csp check")
     browser_client = Client()
     browser_client.force_login(demo.alice)
     session = browser_client.cookies[settings.SESSION_COOKIE_NAME].value
     violations: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    context = browser.new_context(base_url=live_server.url)
+    try:
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
         )
-        try:
-            context = browser.new_context(base_url=live_server.url)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
-            )
-            page = context.new_page()
-            page.on(
-                "console",
-                lambda message: (
-                    violations.append(f"{page.url}: {message.text}")
-                    if "Content Security Policy" in message.text
-                    else None
-                ),
-            )
-            for path in (
-                "/dashboard/",
-                "/requests/new/?target_account=999999999999",
-                f"/requests/{access_request.pk}/",
-                "/requests/?scope=all",
-                "/why-denied/",
-                "/audit/",
-            ):
-                page.goto(path)
-                page.wait_for_load_state("networkidle")
-            assert page.url.endswith("/audit/")
-        finally:
-            browser.close()
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        for path in (
+            "/dashboard/",
+            "/requests/new/?target_account=999999999999",
+            f"/requests/{access_request.pk}/",
+            "/requests/?scope=all",
+            "/why-denied/",
+            "/audit/",
+        ):
+            page.goto(path)
+            page.wait_for_load_state("networkidle")
+        assert page.url.endswith("/audit/")
+    finally:
+        context.close()
     assert violations == []
 
 
