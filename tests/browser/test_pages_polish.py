@@ -8,6 +8,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from access_requests.services import access_request_approve, access_request_submit
+from provisioning.aws import emulator_client
+from provisioning.services import grant_revoke_request
 from tests.browser.conftest import PHONE, login, screenshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -151,6 +153,15 @@ def test_resource_policy_diff_and_timeline_update_live(portal, new_page):
     expect(rows.first).to_contain_text("Pending approval")
     assert not blocked, blocked
 
+    # Revoked, the bucket policy is again exactly the one AWS held before: the portal takes out
+    # only its own statement (and later tests find mybucket as the demo world made it).
+    access_request.refresh_from_db()
+    grant_revoke_request(grant=access_request.grant, user=portal.bob)
+    alice.goto(f"/requests/{access_request.pk}/")
+    expect(alice.locator("h1 .badge")).to_have_text("Revoked", timeout=LIVE_UPDATE)
+    s3 = emulator_client("s3", account_id=portal.data.account_id)
+    assert json.loads(s3.get_bucket_policy(Bucket="mybucket")["Policy"]) == before
+
 
 def test_an_approval_short_of_the_quorum_shows_up_without_a_reload(portal, new_page):
     """prod needs two approvals: bob's first one does not change the status, yet alice's page
@@ -178,7 +189,6 @@ def test_an_approval_short_of_the_quorum_shows_up_without_a_reload(portal, new_p
 
 
 def test_rejection_reason_and_revocation_are_in_the_timeline(portal, new_page, active_request):
-    from provisioning.services import grant_revoke_request
 
     alice = new_page()
     login(alice, "alice")
