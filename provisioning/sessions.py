@@ -23,6 +23,21 @@ from provisioning.models import CredentialIssue, Grant
 _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]", re.ASCII)
 
 
+# What a session does not read: the documents and read-backs (kilobytes of JSON a row, decoded on
+# every read), left in the database.
+LARGE_COLUMNS = (
+    "written",
+    "verification",
+    "drift",
+    "resource_statements",
+    "acl_grants",
+    "access_request__documents",
+    "access_request__findings",
+    "access_request__simulation",
+    "access_request__recommendation_reasons",
+)
+
+
 def session_name_for(user: AbstractBaseUser) -> str:
     """The username as STS accepts it. A name that had to change ends in the user's id, so two
     users whose names map alike ("zoë", "zoé") stay apart in CloudTrail."""
@@ -97,7 +112,11 @@ def session_start(
 
     RoleSessionName and SourceIdentity carry the requester, so CloudTrail in the target account
     names the person. Returns the session, its record, and what capped its duration."""
-    grant = Grant.objects.select_related("access_request__source_account").get(pk=grant.pk)
+    grant = (
+        Grant.objects.select_related("access_request__source_account")
+        .defer(*LARGE_COLUMNS)
+        .get(pk=grant.pk)
+    )
     session_may_start(grant=grant, user=user)
     source = grant.access_request.source_account
     broker = aws.role_credentials(source.broker_role_arn, session_name="access-portal-broker")

@@ -96,7 +96,7 @@ class GrantCredentialsView(APIView):
     throttle_classes = [CredentialsRateThrottle]
 
     def post(self, request: Request, pk: int) -> Response:
-        grant = visible_grant(request, pk)
+        grant = visible_grant(request, pk, defer=sessions.LARGE_COLUMNS)
         try:
             assumed, _issue, _capped_by = sessions.session_start(
                 grant=grant, user=request.user, client_address=client_address(request)

@@ -11,6 +11,7 @@ from access_requests import selectors, services
 from access_requests.models import AccessRequest, Approval, Mechanism
 from api.serializers.common import ACCOUNT_ID_REGEX
 from api.serializers.requests import (
+    LIST_COLUMNS,
     AccessRequestCreateSerializer,
     AccessRequestDetailSerializer,
     AccessRequestListSerializer,
@@ -92,7 +93,7 @@ class RequestListView(generics.ListAPIView):
             requests = requests.filter(requester__username=values["requester"])
         if "mechanism" in values:
             requests = requests.filter(mechanism=values["mechanism"])
-        return requests.order_by("-created_at", "-id")
+        return requests.only(*LIST_COLUMNS).order_by("-created_at", "-id")
 
     def post(self, request: Request) -> Response:
         body = AccessRequestCreateSerializer(data=request.data)
