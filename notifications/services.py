@@ -37,11 +37,17 @@ def notify(*, event: str, access_request_id: int) -> None:
         logger.exception("notification %s for request %s not registered", event, access_request_id)
 
 
+# Redis priority of a notification's task (0 is the highest, the default of every other task):
+# the same workers take a grant's provisioning before any waiting message, so access goes live
+# first and "it is active" follows. A worker with nothing else to do takes messages at once.
+PRIORITY = 9
+
+
 def _enqueue(event: str, access_request_id: int) -> None:
     from notifications.tasks import notification_send_task
 
     try:
-        notification_send_task.delay(event, access_request_id)
+        notification_send_task.apply_async((event, access_request_id), priority=PRIORITY)
     except Exception as error:  # the broker is down: the change stands, the message is lost
         logger.warning(
             "notification %s for request %s not enqueued: %s", event, access_request_id, error
@@ -57,13 +63,26 @@ def _reject_reason(access_request: AccessRequest) -> str:
     return last.comment if last else ""
 
 
+# Columns a message never shows: the request's documents and simulation, the grant's read-back.
+_UNSHOWN = (
+    "documents",
+    "findings",
+    "simulation",
+    "grant__written",
+    "grant__verification",
+    "extends__written",
+    "extends__verification",
+)
+
+
 def notification_deliver(*, key: str, event: str, access_request_id: int) -> int:
     """Send the event's emails and webhook message that were not sent yet under `key`; returns
     how many failed in a way worth retrying. No transaction is held while sending."""
     access_request = (
         AccessRequest.objects.select_related(
-            "requester", "source_account", "target_account", "extends"
+            "requester", "source_account", "target_account", "extends", "grant"
         )
+        .defer(*_UNSHOWN)
         .filter(pk=access_request_id)
         .first()
     )
@@ -74,30 +93,39 @@ def notification_deliver(*, key: str, event: str, access_request_id: int) -> int
         grant = access_request.extends
     else:
         grant = getattr(access_request, "grant", None)
+    addresses = recipient_emails(audience=messages.EVENTS[event], access_request=access_request)
+    url = access_request.target_account.notification_webhook_url
+    recipients = [(Notification.Channel.EMAIL, address) for address in addresses]
+    if url:
+        recipients.append((Notification.Channel.WEBHOOK, channels.webhook_label(url)))
+    if not recipients:
+        return 0  # nobody to tell: no rows, no message built
+    unsent = _unsent(key, event, access_request, recipients)
+    if not unsent:
+        return 0
     reason = _reject_reason(access_request) if event.endswith(".rejected") else ""
     facts = messages.facts_from(access_request, grant=grant, reason=reason, now=timezone.now())
     base_url = settings.PORTAL_BASE_URL
 
     retryable = 0
-    addresses = recipient_emails(audience=messages.EVENTS[event], access_request=access_request)
-    if addresses:
+    if any(channel == Notification.Channel.EMAIL for channel, _ in unsent):
         email = messages.email(event, facts, base_url=base_url)
         connection = get_connection(timeout=EMAIL_TIMEOUT)
         try:
             for address in addresses:
-                retryable += _deliver_once(
-                    key,
-                    event,
-                    access_request,
-                    Notification.Channel.EMAIL,
-                    address,
-                    partial(channels.email_send, email, address, connection=connection),
-                )
+                if (Notification.Channel.EMAIL, address) in unsent:
+                    retryable += _deliver_once(
+                        key,
+                        event,
+                        access_request,
+                        Notification.Channel.EMAIL,
+                        address,
+                        partial(channels.email_send, email, address, connection=connection),
+                    )
         finally:
             connection.close()
 
-    url = access_request.target_account.notification_webhook_url
-    if url:
+    if url and (Notification.Channel.WEBHOOK, channels.webhook_label(url)) in unsent:
         payload = messages.webhook_payload(event, facts, base_url=base_url)
         retryable += _deliver_once(
             key,
@@ -110,6 +138,32 @@ def notification_deliver(*, key: str, event: str, access_request_id: int) -> int
     return retryable
 
 
+def _unsent(
+    key: str, event: str, access_request: AccessRequest, recipients: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Record a row per recipient under `key` unless there is one (a retried or redelivered task
+    finds its rows), and return the (channel, recipient) pairs not sent yet: two statements,
+    whatever the number of recipients."""
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                key=key,
+                event=event,
+                access_request=access_request,
+                channel=channel,
+                recipient=recipient,
+            )
+            for channel, recipient in recipients
+        ],
+        ignore_conflicts=True,
+    )
+    return set(
+        Notification.objects.filter(key=key, sent_at__isnull=True).values_list(
+            "channel", "recipient"
+        )
+    )
+
+
 def _deliver_once(
     key: str,
     event: str,
@@ -118,22 +172,14 @@ def _deliver_once(
     recipient: str,
     send: Callable[[], None],
 ) -> int:
-    """Send unless this key already sent to this recipient; 1 if it failed and may pass later."""
-    row, _created = Notification.objects.get_or_create(
-        key=key,
-        channel=channel,
-        recipient=recipient,
-        defaults={"event": event, "access_request": access_request},
-    )
-    if row.sent_at is not None:
-        return 0
+    """Send to one recipient not sent to yet under this key, and record it at once (a task killed
+    after this send does not send it again); 1 if it failed and may pass later."""
+    row = Notification.objects.filter(key=key, channel=channel, recipient=recipient)
     try:
         send()
     except Exception as error:
         retryable = channels.is_retryable(error)
-        Notification.objects.filter(pk=row.pk).update(
-            attempts=F("attempts") + 1, error=f"{type(error).__name__}: {error}"[:2000]
-        )
+        row.update(attempts=F("attempts") + 1, error=f"{type(error).__name__}: {error}"[:2000])
         logger.warning(
             "notification %s for request %s to %s by %s failed (%s): %s",
             event,
@@ -144,9 +190,7 @@ def _deliver_once(
             error,
         )
         return int(retryable)
-    Notification.objects.filter(pk=row.pk).update(
-        attempts=F("attempts") + 1, sent_at=timezone.now(), error=""
-    )
+    row.update(attempts=F("attempts") + 1, sent_at=timezone.now(), error="")
     return 0
 
 

@@ -29,13 +29,18 @@ Status = AccessRequest.Status
 
 
 def _lock(grant_id: int) -> tuple[Grant, AccessRequest]:
-    grant = Grant.objects.select_for_update().get(pk=grant_id)
-    access_request = (
-        AccessRequest.objects.select_for_update()
-        .select_related("source_account", "target_account", "requester")
-        .get(pk=grant.access_request_id)
+    """The grant and its request, both rows locked, in one statement (`FOR UPDATE OF` the two:
+    the accounts and the requester come along unlocked). Grant.DoesNotExist if it is gone."""
+    grant = (
+        Grant.objects.select_for_update(of=("self", "access_request"))
+        .select_related(
+            "access_request__source_account",
+            "access_request__target_account",
+            "access_request__requester",
+        )
+        .get(pk=grant_id)
     )
-    return grant, access_request
+    return grant, grant.access_request
 
 
 def _move(
@@ -61,29 +66,33 @@ def _move(
     )
 
 
-def _begin_provisioning(grant_id: int) -> bool:
+def _begin_provisioning(grant_id: int) -> tuple[Grant, AccessRequest] | None:
+    """Move the request to provisioning and count the attempt; the locked rows, to write from,
+    or None when there is nothing to provision (any more)."""
     with transaction.atomic():
         grant, access_request = _lock(grant_id)
         if access_request.status == Status.APPROVED:
             _move(access_request, Status.PROVISIONING, actor=None, verb="grant.provisioning")
         elif access_request.status != Status.PROVISIONING:
-            return False
+            return None
         grant.attempts += 1
         grant.save(update_fields=["attempts"])
-        return True
+        return grant, access_request
+
+
+# What provisioning records on the grant once AWS holds what was approved.
+_VERIFIED_FIELDS = ["role_arn", "written", "verification", "verified_at", "last_error"]
 
 
 def grant_provision(*, grant_id: int) -> None:
     """Write what the mechanism needs and the source-side identity policy, read it back, and mark
-    the grant active only if AWS holds exactly what was approved."""
-    if not _begin_provisioning(grant_id):
+    the grant active only if AWS holds exactly what was approved. Grant.DoesNotExist when there
+    is no such grant."""
+    begun = _begin_provisioning(grant_id)
+    if begun is None:
         return
-    grant = Grant.objects.select_related(
-        "access_request__source_account",
-        "access_request__target_account",
-        "access_request__requester",
-    ).get(pk=grant_id)
-    access_request = grant.access_request
+    # The rows as locked and updated a moment ago: reading them again would find the same.
+    grant, access_request = begun
     written = writer_for(access_request.mechanism).write(grant, access_request)
     source_written = writers.source.write(grant, access_request)
     if source_written is not None:
@@ -108,13 +117,13 @@ def grant_provision(*, grant_id: int) -> None:
         grant.last_error = ""
         if access_request.status != Status.PROVISIONING:
             # A revoke landed while AWS was being written: it may have run before these writes.
-            grant.save()
+            grant.save(update_fields=_VERIFIED_FIELDS)
             if access_request.status == Status.REVOKING:
                 transaction.on_commit(lambda: _enqueue_revoke(grant_id))
             return
         grant.activated_at = now
         grant.expires_at = now + timedelta(seconds=access_request.duration)
-        grant.save()
+        grant.save(update_fields=[*_VERIFIED_FIELDS, "activated_at", "expires_at"])
         _move(
             access_request,
             Status.ACTIVE,

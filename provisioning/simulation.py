@@ -24,13 +24,21 @@ ALLOW_ALL = {
 
 def scp_levels(account: Account) -> list[list[dict[str, Any]]]:
     """The SCP documents at each level of the account's organization path, root first."""
-    levels = account.organization_levels
-    if not levels:
-        return []
-    by_target: dict[str, list[dict[str, Any]]] = {level: [] for level in levels}
-    for scp in ServiceControlPolicy.objects.filter(target__in=levels):
-        by_target[scp.target].append(scp.document)
-    return [by_target[level] for level in levels]
+    return _scp_levels_of(account)[0]
+
+
+def _scp_levels_of(*accounts: Account) -> list[list[list[dict[str, Any]]]]:
+    """`scp_levels` of each account, in one query (the source and target of a request share
+    their organization's upper levels)."""
+    by_target: dict[str, list[dict[str, Any]]] = {
+        level: [] for account in accounts for level in account.organization_levels
+    }
+    if by_target:
+        for target, document in ServiceControlPolicy.objects.filter(
+            target__in=list(by_target)
+        ).values_list("target", "document"):
+            by_target[target].append(document)
+    return [[by_target[level] for level in account.organization_levels] for account in accounts]
 
 
 def scp_denials(*, accounts: list[Account], actions: list[str], resources: list[str]) -> list[str]:
@@ -78,7 +86,7 @@ def simulate(
 ) -> dict[str, Any]:
     """Every action on every resource as the grant's user will call it, layer by layer."""
     checks = []
-    source_scps, target_scps = scp_levels(source_account), scp_levels(target_account)
+    source_scps, target_scps = _scp_levels_of(source_account, target_account)
     source_policy = documents.get(policies.SOURCE_IDENTITY_POLICY, {})
     source_identity = [source_policy["document"]] if source_policy.get("document") else []
     if mechanism == Mechanism.ASSUME_ROLE:

@@ -21,16 +21,21 @@ def _vanished(grant_id: int, doing: str) -> bool:
     it was deleted) does nothing, and says so."""
     if Grant.objects.filter(pk=grant_id).exists():
         return False
-    logger.warning("%s grant %s: there is no such grant; nothing to do", doing, grant_id)
+    _vanished_log(grant_id, doing)
     return True
+
+
+def _vanished_log(grant_id: int, doing: str) -> None:
+    logger.warning("%s grant %s: there is no such grant; nothing to do", doing, grant_id)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
 def grant_provision_task(self, grant_id: int) -> None:
-    if _vanished(grant_id, "provisioning"):
-        return
     try:
+        # Its first statement locks the grant: no separate look whether it exists.
         services.grant_provision(grant_id=grant_id)
+    except Grant.DoesNotExist:
+        _vanished_log(grant_id, "provisioning")
     except AwsError as error:
         if error.retryable and self.request.retries < self.max_retries:
             logger.warning("provisioning grant %s: %s; retrying", grant_id, error)

@@ -73,8 +73,19 @@ TEMPLATES = [
     },
 ]
 
+# Persistent connections: a web process keeps its PostgreSQL connection for up to
+# DJANGO_CONN_MAX_AGE seconds (0: a new one per request) and checks it is still alive before
+# reusing it. DATABASE_URL's own ?conn_max_age=... wins. Celery workers follow the same rules
+# around each task (portal.celery).
+DATABASE_CONNECTION = {
+    "CONN_MAX_AGE": env.int("DJANGO_CONN_MAX_AGE", default=60),
+    "CONN_HEALTH_CHECKS": env.bool("DJANGO_CONN_HEALTH_CHECKS", default=True),
+}
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+    "default": {
+        **DATABASE_CONNECTION,
+        **env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
+    },
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -160,6 +171,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection around every task unless this is set; it
+# then closes it only every this many tasks. portal.celery applies Django's own rules instead
+# (CONN_MAX_AGE, CONN_HEALTH_CHECKS, a broken connection is dropped) before and after each task.
+CELERY_DB_REUSE_MAX = 100_000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = env("PORTAL_TASK_QUEUE", default="portal")
