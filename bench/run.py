@@ -256,27 +256,36 @@ def system_benchmarks(config: dict[str, object], out: Path) -> dict[str, dict]:
         system.world_seed(world)
         system.web_start(world)
         results = {}
+        only = config.get("only") or SYSTEM_CASES
 
-        print("API reads ...", flush=True)
-        results["api_reads"] = system.api_reads(
-            world, config["rows"], config["load_seconds"], config["load_threads"]
-        )
-        system.write_json(out / "api_reads.json", results["api_reads"])
+        if "api_reads" in only:
+            print("API reads ...", flush=True)
+            results["api_reads"] = system.api_reads(
+                world, config["rows"], config["load_seconds"], config["load_threads"]
+            )
+            system.write_json(out / "api_reads.json", results["api_reads"])
 
-        print("provisioning ...", flush=True)
-        results["provisioning"] = system.provisioning(world, config["grants"], config["workers"])
-        system.write_json(out / "provisioning.json", results["provisioning"])
+        if "provisioning" in only:
+            print("provisioning ...", flush=True)
+            results["provisioning"] = system.provisioning(
+                world, config["grants"], config["workers"]
+            )
+            system.write_json(out / "provisioning.json", results["provisioning"])
+        elif "credentials" in only:
+            print("a few grants to take sessions for ...", flush=True)
+            system.provisioning(world, 2, [1])
 
-        print("credential vending ...", flush=True)
-        results["credentials"] = system.credentials(world, config["credential_seconds"])
-        system.write_json(out / "credentials.json", results["credentials"])
+        if "credentials" in only:
+            print("credential vending ...", flush=True)
+            results["credentials"] = system.credentials(world, config["credential_seconds"])
+            system.write_json(out / "credentials.json", results["credentials"])
     return results
 
 
 def table(results: dict[str, dict], evaluator: dict[str, float]) -> list[dict[str, object]]:
     """One row per figure: benchmark, portal, floor or direct, ratio, target, met."""
     rows = []
-    provisioning = results["provisioning"]
+    provisioning = results.get("provisioning", {"portal": {}})
     for workers, figures in provisioning["portal"].items():
         direct_run = provisioning["direct_runs"][workers]
         label = "scale-out: " if workers == "4" else ""
@@ -291,8 +300,8 @@ def table(results: dict[str, dict], evaluator: dict[str, float]) -> list[dict[st
                 "met": figures["ratio_to_direct"] <= 1.5 if workers == "2" else None,
             }
         )
-    credentials = results["credentials"]
-    for which in ("median", "p95"):
+    credentials = results.get("credentials")
+    for which in ("median", "p95") if credentials else ():
         ratio = credentials[f"ratio_{which}"]
         rows.append(
             {
@@ -304,7 +313,7 @@ def table(results: dict[str, dict], evaluator: dict[str, float]) -> list[dict[st
                 "met": ratio <= 2,
             }
         )
-    cases = results["api_reads"]["cases"]
+    cases = results.get("api_reads", {"cases": {}})["cases"]
     for rows_in_db, case in cases.items():
         api, floor = case["api"], case["floor"]
         rows.append(
@@ -369,6 +378,7 @@ def table_print(rows: list[dict[str, object]], about: dict[str, object]) -> None
     )
 
 
+SYSTEM_CASES = ("api_reads", "provisioning", "credentials")
 QUICK = {
     "quick": True,
     "grants": 5,
@@ -399,9 +409,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--micro-only", action="store_true", help="only the pure policy code: no processes"
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SYSTEM_CASES,
+        help="run only this system benchmark (repeatable; default: all)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench", help="JSON folder")
     args = parser.parse_args(argv)
-    config = QUICK if args.quick else FULL
+    config = {**(QUICK if args.quick else FULL), "only": args.only}
     out: Path = args.out
     about = machine()
     started = datetime.now(UTC)

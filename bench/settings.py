@@ -8,7 +8,7 @@ smoke test's and `make bench`), as it separates test runs.
 import hashlib
 
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import BASE_DIR, REST_FRAMEWORK, env
+from portal.settings.base import BASE_DIR, DATABASE_CONNECTION, REST_FRAMEWORK, env
 
 _CHECKOUT = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8] + env(
     "PORTAL_TEST_RUN", default=""
@@ -18,14 +18,20 @@ BENCH_DATABASE_NAME = f"portal_bench_{_CHECKOUT}"
 DEBUG = False
 ROOT_URLCONF = "bench.urls"
 DATABASES = {
-    "default": env.db(
-        "PORTAL_BENCH_DATABASE_URL",
-        default=f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE_NAME}",
-    )
+    "default": {
+        **DATABASE_CONNECTION,
+        **env.db(
+            "PORTAL_BENCH_DATABASE_URL",
+            default=f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE_NAME}",
+        ),
+    }
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# The portal's own default (0: a new connection per request) unless asked, to compare.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("PORTAL_BENCH_CONN_MAX_AGE", default=0)
+# The portal's own default (persistent connections) unless asked, to compare (0: a new
+# connection per request).
+DATABASES["default"]["CONN_MAX_AGE"] = env.int(
+    "PORTAL_BENCH_CONN_MAX_AGE", default=DATABASE_CONNECTION["CONN_MAX_AGE"]
+)
 # Redis database 13: `make run` uses 0 and the tests 14.
 REDIS_URL = env("PORTAL_BENCH_REDIS_URL", default="redis://127.0.0.1:6379/13")
 CELERY_BROKER_URL = REDIS_URL

@@ -127,7 +127,11 @@ def queue_clear(world: World) -> None:
     import redis
     from django.conf import settings
 
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(world.queue)
+    # The queue's list and its lower-priority lists (kombu's "<queue>\x06\x16<priority>"),
+    # where the notifications wait.
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(
+        world.queue, *(f"{world.queue}\x06\x16{priority}" for priority in (3, 6, 9))
+    )
 
 
 def worker_start(world: World, concurrency: int, name: str):
@@ -258,6 +262,7 @@ def portal_provision(world: World, access_requests: list, workers: int) -> dict[
 
     from access_requests.models import AccessRequest
     from access_requests.services import access_request_approve
+    from notifications.models import Notification
     from provisioning.models import Grant
 
     users, _accounts = _demo()
@@ -289,6 +294,13 @@ def portal_provision(world: World, access_requests: list, workers: int) -> dict[
         wait_until(done, timeout=600, interval=0.05, what="every grant to be active")
         last = max(Grant.objects.filter(access_request_id__in=ids).values_list("activated_at"))[0]
         aws_calls = calls.count()
+        # Then the notifications ("approved", "active": one email each to the requester), which
+        # the same workers send after the grants: the whole drain, not just the grants.
+        sent = Notification.objects.filter(access_request_id__in=ids, sent_at__isnull=False)
+        wait_until(
+            lambda: sent.count() >= 2 * len(ids), timeout=600, interval=0.1, what="the emails"
+        )
+        notified = max(sent.values_list("sent_at", flat=True))
     finally:
         world.procs.stop(process)
     seconds = last.timestamp() - committed["at"]
@@ -296,6 +308,7 @@ def portal_provision(world: World, access_requests: list, workers: int) -> dict[
         "workers": workers,
         "grants": len(ids),
         "seconds": seconds,
+        "with_notifications_seconds": notified.timestamp() - committed["at"],
         "grants_per_second": len(ids) / seconds,
         "aws_calls_per_grant": aws_calls / len(ids),
     }
