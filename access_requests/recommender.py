@@ -35,6 +35,19 @@ class Recommendation:
         return self.validity.get(mechanism) == ""
 
 
+# Each service with resource-based policies (SERVICES_WITH_RESOURCE_POLICIES), as a sentence
+# names it, with its article.
+SERVICE_NAMES = {
+    "s3": "an S3",
+    "sqs": "an SQS",
+    "sns": "an SNS",
+    "kms": "a KMS",
+    "secretsmanager": "a Secrets Manager",
+    "dynamodb": "a DynamoDB",
+    "lambda": "a Lambda",
+}
+
+
 def _resource_policy_validity(access_via: str, actions: list[str], resources: list[str]) -> str:
     if access_via == PORTAL:
         return "Portal sessions need a role to assume; a resource policy mints no session."
@@ -116,7 +129,8 @@ def recommend(
         service = holder_for(resources[0]).service
         result.mechanism = Mechanism.RESOURCE_POLICY
         result.reasons = [
-            f"Every resource is a {service} resource with its own resource-based policy: adding "
+            f"Every resource is {SERVICE_NAMES[service]} resource with its own resource-based "
+            "policy: adding "
             "one statement to it is the easiest option.",
             "The caller keeps its own identity and permissions (it can, say, copy between its "
             "own bucket and this one), with no role to assume.",

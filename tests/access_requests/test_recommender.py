@@ -26,9 +26,9 @@ CASES = [
     ("portal", ["s3:GetObject"], [OBJECTS], None, "assume_role", "mint a session"),
     ("portal", ["s3:GetObject"], [OBJECT], FOREIGN, "assume_role", "only a role"),
     ("own_identity", ["s3:GetObject"], [OBJECTS], None, "resource_policy", "easiest option"),
-    ("own_identity", ["sqs:SendMessage"], [QUEUE], None, "resource_policy", "sqs resource"),
-    ("own_identity", ["sns:Publish"], [TOPIC], None, "resource_policy", "sns resource"),
-    ("own_identity", ["kms:Decrypt"], [KEY], None, "resource_policy", "kms resource"),
+    ("own_identity", ["sqs:SendMessage"], [QUEUE], None, "resource_policy", "an SQS resource"),
+    ("own_identity", ["sns:Publish"], [TOPIC], None, "resource_policy", "an SNS resource"),
+    ("own_identity", ["kms:Decrypt"], [KEY], None, "resource_policy", "a KMS resource"),
     (
         "own_identity",
         ["secretsmanager:GetSecretValue"],
@@ -99,3 +99,10 @@ def test_acls_need_single_objects():
     result = recommend(access_via="own_identity", actions=["s3:GetObject"], resources=[OBJECTS])
     assert "single objects" in result.validity["acl"]
     assert result.mechanism == "resource_policy"
+
+
+def test_every_service_with_resource_policies_has_a_name_for_the_reasons():
+    from access_requests.recommender import SERVICE_NAMES
+    from provisioning.policy.resource_policies import SERVICES_WITH_RESOURCE_POLICIES
+
+    assert set(SERVICE_NAMES) == set(SERVICES_WITH_RESOURCE_POLICIES)

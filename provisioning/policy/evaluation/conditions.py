@@ -21,6 +21,7 @@ import binascii
 import ipaddress
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from provisioning.policy.evaluation.matching import pieces_match
 from provisioning.policy.evaluation.variables import split
@@ -103,11 +104,27 @@ def _binary(policy: str, value: str, ctx: Mapping[str, object], variables: bool)
         return policy == value
 
 
-def _ip(policy: str, value: str, ctx: Mapping[str, object], variables: bool) -> bool:
+@lru_cache(maxsize=4096)
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        address = ipaddress.ip_address(value.strip())
-        network = ipaddress.ip_network(policy.strip(), strict=False)
+        return ipaddress.ip_address(text.strip())
     except ValueError:
+        return None
+
+
+@lru_cache(maxsize=4096)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        return None
+
+
+def _ip(policy: str, value: str, ctx: Mapping[str, object], variables: bool) -> bool:
+    """IpAddress: the request's address is in the policy's CIDR block. Both are parsed once and
+    cached: parsing was a fifth of an evaluation's time."""
+    address, network = _address(value), _network(policy)
+    if address is None or network is None:
         return False
     return address.version == network.version and address in network
 

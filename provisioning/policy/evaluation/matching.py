@@ -33,11 +33,26 @@ def _compile(pieces: Pieces, ignore_case: bool) -> re.Pattern[str]:
 
 def pieces_match(pieces: Pieces, value: str, *, ignore_case: bool = False) -> bool:
     """Match ``value`` against a pattern split by :func:`variables.split`."""
+    if len(pieces) == 1 and not pieces[0][1]:  # one piece, no variable: the common case
+        return glob_match(pieces[0][0], value, ignore_case=ignore_case)
     return _compile(pieces, ignore_case).fullmatch(value) is not None
 
 
+@lru_cache(maxsize=8192)
+def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str] | None:
+    """The pattern's regular expression, or None when it has no wildcard (compare it as text)."""
+    if "*" not in pattern and "?" not in pattern:
+        return None
+    return _compile(((pattern, False),), ignore_case)
+
+
 def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
-    return pieces_match(((pattern, False),), value, ignore_case=ignore_case)
+    if pattern == "*":
+        return True
+    compiled = _glob(pattern, ignore_case)
+    if compiled is None:
+        return pattern.casefold() == value.casefold() if ignore_case else pattern == value
+    return compiled.fullmatch(value) is not None
 
 
 def action_matches(pattern: str, action: str) -> bool:
