@@ -1,3 +1,4 @@
+from django.core.paginator import Paginator
 from rest_framework.pagination import PageNumberPagination
 
 
@@ -7,3 +8,15 @@ class PagePagination(PageNumberPagination):
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+class ValuesPaginator(Paginator):
+    """Counts the queryset as given, and reads a page as `.values(*values)` of its slice.
+
+    The count then needs none of the joins the page's values bring (the requester, the accounts,
+    the grant): on 10,000 requests it is a count of one table."""
+
+    values: tuple[str, ...] = ()
+
+    def _get_page(self, object_list, *args, **kwargs):
+        return super()._get_page(object_list.values(*self.values), *args, **kwargs)

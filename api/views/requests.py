@@ -9,14 +9,16 @@ from rest_framework.views import APIView
 
 from access_requests import selectors, services
 from access_requests.models import AccessRequest, Approval, Mechanism
+from api.pagination import PagePagination, ValuesPaginator
 from api.serializers.common import ACCOUNT_ID_REGEX
 from api.serializers.requests import (
-    LIST_COLUMNS,
+    LIST_VALUES,
     AccessRequestCreateSerializer,
     AccessRequestDetailSerializer,
     AccessRequestListSerializer,
     ApproveSerializer,
     RejectSerializer,
+    list_row,
 )
 from api.views.common import client_address, errors, visible_request
 
@@ -55,6 +57,14 @@ def _detail(access_request: AccessRequest) -> dict:
     return AccessRequestDetailSerializer(fresh).data
 
 
+class _RequestRowsPaginator(ValuesPaginator):
+    values = LIST_VALUES
+
+
+class RequestPagination(PagePagination):
+    django_paginator_class = _RequestRowsPaginator
+
+
 @extend_schema_view(
     get=extend_schema(
         summary="The caller's visible requests",
@@ -73,6 +83,7 @@ def _detail(access_request: AccessRequest) -> dict:
 )
 class RequestListView(generics.ListAPIView):
     serializer_class = AccessRequestListSerializer
+    pagination_class = RequestPagination
 
     def get_queryset(self):
         filters = RequestFilters(data=self.request.query_params)
@@ -93,7 +104,12 @@ class RequestListView(generics.ListAPIView):
             requests = requests.filter(requester__username=values["requester"])
         if "mechanism" in values:
             requests = requests.filter(mechanism=values["mechanism"])
-        return requests.only(*LIST_COLUMNS).order_by("-created_at", "-id")
+        return requests.order_by("-created_at", "-id")
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        """A page of rows straight from their values (api.serializers.requests.list_row)."""
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response([list_row(values) for values in page])
 
     def post(self, request: Request) -> Response:
         body = AccessRequestCreateSerializer(data=request.data)
