@@ -8,7 +8,13 @@ smoke test's and `make bench`), as it separates test runs.
 import hashlib
 
 from portal.settings.base import *  # noqa: F403
-from portal.settings.base import BASE_DIR, DATABASE_CONNECTION, REST_FRAMEWORK, env
+from portal.settings.base import (
+    BASE_DIR,
+    DATABASE_CONNECTION,
+    REST_FRAMEWORK,
+    database_config,
+    env,
+)
 
 _CHECKOUT = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8] + env(
     "PORTAL_TEST_RUN", default=""
@@ -18,13 +24,12 @@ BENCH_DATABASE_NAME = f"portal_bench_{_CHECKOUT}"
 DEBUG = False
 ROOT_URLCONF = "bench.urls"
 DATABASES = {
-    "default": {
-        **DATABASE_CONNECTION,
-        **env.db(
+    "default": database_config(
+        env.db(
             "PORTAL_BENCH_DATABASE_URL",
             default=f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE_NAME}",
-        ),
-    }
+        )
+    )
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # The portal's own default (persistent connections) unless asked, to compare (0: a new

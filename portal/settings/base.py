@@ -81,11 +81,34 @@ DATABASE_CONNECTION = {
     "CONN_MAX_AGE": env.int("DJANGO_CONN_MAX_AGE", default=60),
     "CONN_HEALTH_CHECKS": env.bool("DJANGO_CONN_HEALTH_CHECKS", default=True),
 }
+# Prepared statements on PostgreSQL: a query run more than this many times on one connection is
+# planned once and kept (psycopg's prepare_threshold; it needs server-side parameter binding).
+# The list's page query spends 1.5 ms in PostgreSQL's planner and 0.4 ms running. Empty turns
+# them off: needed behind a pooler in transaction mode (PgBouncer without
+# max_prepared_statements), which cannot keep a session's statements.
+# https://www.psycopg.org/psycopg3/docs/advanced/prepare.html
+# https://docs.djangoproject.com/en/5.2/ref/databases/#server-side-parameters-binding
+DATABASE_PREPARE_THRESHOLD = env("DJANGO_DB_PREPARE_THRESHOLD", default="5")
+
+
+def database_config(url_config: dict, *, persistent: bool = True) -> dict:
+    """A DATABASES entry from env.db(...): the connection rules above (`persistent`), and on
+    PostgreSQL server-side binding with prepared statements unless turned off. The URL's own
+    options win."""
+    config = {**(DATABASE_CONNECTION if persistent else {}), **url_config}
+    if config["ENGINE"] == "django.db.backends.postgresql" and DATABASE_PREPARE_THRESHOLD:
+        config["OPTIONS"] = {
+            "server_side_binding": True,
+            "prepare_threshold": int(DATABASE_PREPARE_THRESHOLD),
+            **config.get("OPTIONS", {}),
+        }
+    return config
+
+
 DATABASES = {
-    "default": {
-        **DATABASE_CONNECTION,
-        **env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}"),
-    },
+    "default": database_config(
+        env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
+    ),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

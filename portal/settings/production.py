@@ -1,12 +1,12 @@
 """Production: secrets without defaults, so a missing one stops the boot; `check --deploy` clean."""
 
 from .base import *  # noqa: F403
-from .base import DATABASE_CONNECTION, env
+from .base import database_config, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-DATABASES = {"default": {**DATABASE_CONNECTION, **env.db("DATABASE_URL")}}
+DATABASES = {"default": database_config(env.db("DATABASE_URL"))}
 REDIS_URL = env("REDIS_URL")
 CELERY_BROKER_URL = REDIS_URL
 PORTAL_DEMO_ALLOWED = False

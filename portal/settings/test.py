@@ -3,7 +3,7 @@
 import hashlib
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, database_config, env
 
 # Two checkouts on one machine (a developer's and CI's) each get their own test database and
 # queue, so their test runs never drop each other's tables or take each other's tasks.
@@ -12,8 +12,12 @@ _CHECKOUT = hashlib.sha256(str(BASE_DIR).encode()).hexdigest()[:8] + env(
     "PORTAL_TEST_RUN", default=""
 )
 
+# Server-side binding and prepared statements as in production (so every query of the suite runs
+# with them); a connection per request, as Django's test tools expect.
 DATABASES = {
-    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/test"),
+    "default": database_config(
+        env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/test"), persistent=False
+    ),
 }
 DATABASES["default"]["TEST"] = {"NAME": f"test_portal_{_CHECKOUT}"}
 # Tests run their own Redis database and queue so `make run` on the same machine is left alone.
