@@ -106,16 +106,18 @@ def session_may_start(*, grant: Grant, user: AbstractBaseUser) -> None:
 
 
 def session_start(
-    *, grant: Grant, user: AbstractBaseUser, client_address: str | None = None
+    *, grant_id: int, user: AbstractBaseUser, client_address: str | None = None
 ) -> tuple[aws.AssumedRole, CredentialIssue, str]:
     """Assume the granted role for the requester, through the source account's broker role.
 
-    RoleSessionName and SourceIdentity carry the requester, so CloudTrail in the target account
-    names the person. Returns the session, its record, and what capped its duration."""
+    The grant is read here, as it is now (Grant.DoesNotExist when there is none), and refused
+    (ServiceError) before any AWS call unless `user` may start a session on it. RoleSessionName
+    and SourceIdentity carry the requester, so CloudTrail in the target account names the person.
+    Returns the session, its record, and what capped its duration."""
     grant = (
         Grant.objects.select_related("access_request__source_account")
         .defer(*LARGE_COLUMNS)
-        .get(pk=grant.pk)
+        .get(pk=grant_id)
     )
     session_may_start(grant=grant, user=user)
     source = grant.access_request.source_account

@@ -58,7 +58,7 @@ def grant_session(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and "refusal" not in context:
         try:
             assumed, issue, capped_by = sessions.session_start(
-                grant=grant, user=request.user, client_address=client_address(request)
+                grant_id=grant.pk, user=request.user, client_address=client_address(request)
             )
         except ServiceError as error:
             context["refusal"] = error.message

@@ -50,7 +50,8 @@ def client_address(request: Request) -> str | None:
 BIGINT_MAX = 2**63 - 1
 
 
-def _id(pk: int) -> int:
+def valid_id(pk: int) -> int:
+    """A primary key as the database can hold it; 404 otherwise (never a 500)."""
     if not 0 < pk <= BIGINT_MAX:
         raise Http404
     return pk
@@ -58,7 +59,7 @@ def _id(pk: int) -> int:
 
 def visible_request(request: Request, pk: int) -> AccessRequest:
     """A request the caller may see; others' are 404, as if they did not exist (no IDOR leak)."""
-    pk = _id(pk)
+    pk = valid_id(pk)
     return get_object_or_404(access_requests_visible_to(user=request.user), pk=pk)
 
 
@@ -74,5 +75,5 @@ def grants_visible(request: Request):
 
 def visible_grant(request: Request, pk: int, *, defer: tuple[str, ...] = ()) -> Grant:
     """A grant the caller may see (404 otherwise), without the `defer`red columns."""
-    pk = _id(pk)
+    pk = valid_id(pk)
     return get_object_or_404(grants_visible(request).defer(*defer), pk=pk)

@@ -2,6 +2,7 @@
 
 import logging
 
+from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
@@ -19,10 +20,12 @@ from api.serializers.grants import (
 )
 from api.serializers.requests import AccessRequestDetailSerializer
 from api.throttles import CredentialsRateThrottle
-from api.views.common import client_address, errors, grants_visible, visible_grant
+from api.views.common import client_address, errors, grants_visible, valid_id, visible_grant
 from api.views.requests import _detail
+from portal.errors import ServiceError
 from provisioning import services, sessions
 from provisioning.aws import AwsError
+from provisioning.models import Grant
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +99,21 @@ class GrantCredentialsView(APIView):
     throttle_classes = [CredentialsRateThrottle]
 
     def post(self, request: Request, pk: int) -> Response:
-        grant = visible_grant(request, pk, defer=sessions.LARGE_COLUMNS)
+        # Only the grant's requester gets a session, so the happy path reads the grant once, in
+        # session_start; the visibility rule decides only what a refusal says.
+        grant_id = valid_id(pk)
         try:
             assumed, _issue, _capped_by = sessions.session_start(
-                grant=grant, user=request.user, client_address=client_address(request)
+                grant_id=grant_id, user=request.user, client_address=client_address(request)
             )
+        except Grant.DoesNotExist:
+            raise Http404 from None
+        except ServiceError:
+            # Refused before any AWS call. Who may not see the grant learns nothing of it: 404.
+            visible_grant(request, grant_id)
+            raise
         except AwsError as error:
-            logger.warning("session for grant %s refused by AWS: %s", grant.pk, error)
+            logger.warning("session for grant %s refused by AWS: %s", grant_id, error)
             return Response(
                 {"detail": f"AWS refused the session: {error}"},
                 status=status.HTTP_502_BAD_GATEWAY,

@@ -53,7 +53,7 @@ def test_request_approve_provision_session_get_item_revoke(aws_demo, worker, emu
         "AWS": "arn:aws:iam::111111111111:root"
     }
 
-    assumed, issue, _ = sessions.session_start(grant=grant, user=demo.alice)
+    assumed, issue, _ = sessions.session_start(grant_id=grant.pk, user=demo.alice)
     session = boto3.Session(
         aws_access_key_id=assumed.credentials.access_key_id,
         aws_secret_access_key=assumed.credentials.secret_access_key,

@@ -200,10 +200,10 @@ def test_session_duration_caps():
 def test_only_the_requester_takes_a_session_and_only_while_active(aws_demo):
     grant = active_grant(aws_demo)
     with pytest.raises(ServiceError) as refused:
-        sessions.session_start(grant=grant, user=aws_demo.bob)
+        sessions.session_start(grant_id=grant.pk, user=aws_demo.bob)
     assert refused.value.kind == "forbidden"
     assumed, issue, _ = sessions.session_start(
-        grant=grant, user=aws_demo.alice, client_address="127.0.0.1"
+        grant_id=grant.pk, user=aws_demo.alice, client_address="127.0.0.1"
     )
     assert issue.source_identity == "alice"
     assert assumed.assumed_role_arn.endswith(f"{grant.role_name}/alice")
@@ -212,6 +212,6 @@ def test_only_the_requester_takes_a_session_and_only_while_active(aws_demo):
     assert event.client_address == "127.0.0.1"
     services.grant_revoke_request(grant=grant, user=aws_demo.alice)
     with pytest.raises(ServiceError) as revoked:
-        sessions.session_start(grant=grant, user=aws_demo.alice)
+        sessions.session_start(grant_id=grant.pk, user=aws_demo.alice)
     assert revoked.value.kind == "conflict"
     assert CredentialIssue.objects.count() == 1
