@@ -16,26 +16,19 @@ logger = logging.getLogger(__name__)
 MAX_RETRIES = 8
 
 
-def _vanished(grant_id: int, doing: str) -> bool:
+def _vanished(grant_id: int, doing: str) -> None:
     """A task for a grant that is not in the database (its transaction rolled back after all, or
-    it was deleted) does nothing, and says so."""
-    if Grant.objects.filter(pk=grant_id).exists():
-        return False
-    _vanished_log(grant_id, doing)
-    return True
-
-
-def _vanished_log(grant_id: int, doing: str) -> None:
+    it was deleted) does nothing, and says so. The services' first statement reads the grant and
+    raises Grant.DoesNotExist: no separate look whether it exists."""
     logger.warning("%s grant %s: there is no such grant; nothing to do", doing, grant_id)
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
 def grant_provision_task(self, grant_id: int) -> None:
     try:
-        # Its first statement locks the grant: no separate look whether it exists.
         services.grant_provision(grant_id=grant_id)
     except Grant.DoesNotExist:
-        _vanished_log(grant_id, "provisioning")
+        _vanished(grant_id, "provisioning")
     except AwsError as error:
         if error.retryable and self.request.retries < self.max_retries:
             logger.warning("provisioning grant %s: %s; retrying", grant_id, error)
@@ -50,10 +43,10 @@ def grant_provision_task(self, grant_id: int) -> None:
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
 def grant_revoke_task(self, grant_id: int) -> None:
-    if _vanished(grant_id, "revoking"):
-        return
     try:
         services.grant_revoke(grant_id=grant_id)
+    except Grant.DoesNotExist:
+        _vanished(grant_id, "revoking")
     except AwsError as error:
         if error.retryable and self.request.retries < self.max_retries:
             logger.warning("revoking grant %s: %s; retrying", grant_id, error)
@@ -106,10 +99,10 @@ def grant_drift_check_task(self, grant_id: int) -> None:
 def grant_reapply_task(self, grant_id: int) -> None:
     from provisioning.drift import grant_reapply
 
-    if _vanished(grant_id, "re-applying"):
-        return
     try:
         grant_reapply(grant_id=grant_id)
+    except Grant.DoesNotExist:
+        _vanished(grant_id, "re-applying")
     except AwsError as error:
         if error.retryable and self.request.retries < self.max_retries:
             raise self.retry(countdown=retry_countdown(self.request.retries)) from error
