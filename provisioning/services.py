@@ -9,6 +9,7 @@ that lands while AWS is being written wins, and the provisioning task then clean
 import logging
 from datetime import timedelta
 
+from celery import Task
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
@@ -249,16 +250,14 @@ def grant_error_record(*, grant_id: int, message: str) -> None:
 QUEUE_ERROR = "The task queue did not take the task"
 
 
-def _enqueue(task_name: str, grant_id: int) -> None:
+def _enqueue(task: Task, grant_id: int) -> None:
     """Queue one grant task. Runs after the commit, so the change stands whatever happens here: a
     broker that does not answer (down, or frozen: its socket_timeout bounds the wait) is recorded on
     the grant, and `grants_requeue_stalled` queues the work again, instead of losing it."""
-    from provisioning import tasks
-
     try:
-        getattr(tasks, task_name).delay(grant_id)
+        task.delay(grant_id)
     except Exception as error:
-        logger.error("%s for grant %s not queued: %s", task_name, grant_id, error)
+        logger.error("%s for grant %s not queued: %s", task.name, grant_id, error)
         Grant.objects.filter(pk=grant_id).update(
             last_error=f"{QUEUE_ERROR} ({type(error).__name__}); it is queued again automatically."
         )
@@ -266,11 +265,15 @@ def _enqueue(task_name: str, grant_id: int) -> None:
 
 def grant_provision_enqueue(grant_id: int) -> None:
     """Queue provisioning now; call it from `transaction.on_commit`. Never raises."""
-    _enqueue("grant_provision_task", grant_id)
+    from provisioning.tasks import grant_provision_task  # the tasks module imports this one
+
+    _enqueue(grant_provision_task, grant_id)
 
 
 def _enqueue_revoke(grant_id: int) -> None:
-    _enqueue("grant_revoke_task", grant_id)
+    from provisioning.tasks import grant_revoke_task
+
+    _enqueue(grant_revoke_task, grant_id)
 
 
 def grants_requeue_stalled(*, older_than: timedelta) -> int:
