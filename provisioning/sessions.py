@@ -25,7 +25,7 @@ _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]", re.ASCII)
 
 # What a session does not read: the documents and read-backs (kilobytes of JSON a row, decoded on
 # every read), left in the database.
-LARGE_COLUMNS = (
+_LARGE_COLUMNS = (
     "written",
     "verification",
     "drift",
@@ -116,7 +116,7 @@ def session_start(
     Returns the session, its record, and what capped its duration."""
     grant = (
         Grant.objects.select_related("access_request__source_account")
-        .defer(*LARGE_COLUMNS)
+        .defer(*_LARGE_COLUMNS)
         .get(pk=grant_id)
     )
     session_may_start(grant=grant, user=user)

@@ -73,7 +73,7 @@ def grants_visible(request: Request):
     ).filter(access_requests_visible_q(user=request.user, prefix="access_request__"))
 
 
-def visible_grant(request: Request, pk: int, *, defer: tuple[str, ...] = ()) -> Grant:
-    """A grant the caller may see (404 otherwise), without the `defer`red columns."""
+def visible_grant(request: Request, pk: int) -> Grant:
+    """A grant the caller may see; others' are 404, as if they did not exist (no IDOR leak)."""
     pk = valid_id(pk)
-    return get_object_or_404(grants_visible(request).defer(*defer), pk=pk)
+    return get_object_or_404(grants_visible(request), pk=pk)
