@@ -16,6 +16,8 @@ import botocore.exceptions
 from botocore.config import Config
 from django.conf import settings
 
+from provisioning.policy.arns import arn_parse
+
 _CLIENT_CONFIG = Config(
     connect_timeout=5,
     read_timeout=20,
@@ -82,44 +84,40 @@ def translate_error(error: Exception, doing: str) -> AwsError:
 
 _clients: dict[tuple[str, str, str, str], Any] = {}
 _clients_lock = threading.Lock()
-# Clients for given credentials come from this one session, which loads the service models once:
-# a fresh session per client costs about 100 ms, and every vended session needs a client of its
-# own (the account check in assume_role), so that was most of a credentials request's time.
+# Clients for given credentials (the provisioner and broker role sessions) come from this one
+# session, which loads the service models once: a fresh session per client costs about 100 ms.
 _shared_session: boto3.session.Session | None = None
 
 
 def client_for(
     service: str, credentials: Credentials | None = None, region: str | None = None
 ) -> Any:
-    """A cached client: building one costs about 100 ms. `region` defaults to AWS_REGION."""
+    """A cached client: building one costs about 100 ms. `region` defaults to AWS_REGION; without
+    `credentials`, the portal's own from boto3's default chain (a fresh session reads it)."""
     global _shared_session
     region = region or settings.AWS_REGION
     # The endpoint is part of the key: a client made before the endpoint changed (tests start
     # the emulator mid-session) must not be handed out after.
-    endpoint = settings.AWS_ENDPOINT_URL or ""
-    key = (service, credentials.access_key_id if credentials else "", region, endpoint)
+    endpoint = settings.AWS_ENDPOINT_URL or None
+    key = (service, credentials.access_key_id if credentials else "", region, endpoint or "")
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
+            keys: dict[str, str] = {}
             if credentials is None:
-                client = boto3.session.Session().client(
-                    service,
-                    region_name=region,
-                    endpoint_url=settings.AWS_ENDPOINT_URL,
-                    config=_CLIENT_CONFIG,
-                )
+                session = boto3.session.Session()
             else:
                 if _shared_session is None:
                     _shared_session = boto3.session.Session()
-                client = _shared_session.client(
-                    service,
-                    region_name=region,
-                    endpoint_url=settings.AWS_ENDPOINT_URL,
-                    config=_CLIENT_CONFIG,
-                    aws_access_key_id=credentials.access_key_id,
-                    aws_secret_access_key=credentials.secret_access_key,
-                    aws_session_token=credentials.session_token,
-                )
+                session = _shared_session
+                keys = {
+                    "aws_access_key_id": credentials.access_key_id,
+                    "aws_secret_access_key": credentials.secret_access_key,
+                    "aws_session_token": credentials.session_token,
+                }
+            client = session.client(
+                service, region_name=region, endpoint_url=endpoint, config=_CLIENT_CONFIG, **keys
+            )
             if len(_clients) > 256:
                 _clients.clear()
             _clients[key] = client
@@ -175,8 +173,8 @@ def assume_role(
     )
     expected_account = role_arn.split(":")[4]
     assumed_role_arn = answer["AssumedRoleUser"]["Arn"]
-    parts = assumed_role_arn.split(":")
-    actual_account = parts[4] if len(parts) > 5 and parts[2] == "sts" else ""
+    arn = arn_parse(assumed_role_arn)
+    actual_account = arn.account if arn is not None and arn.service == "sts" else ""
     if actual_account != expected_account:
         raise AwsError(
             f"sts:AssumeRole on {role_arn} returned credentials for {assumed_role_arn}",
