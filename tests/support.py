@@ -17,6 +17,20 @@ BIN = Path(sys.executable).parent
 LOG_DIR = ROOT / "var" / "test-logs" / os.environ.get("PORTAL_TEST_RUN", "")
 
 
+def python_run(args: list[str], *, env: dict[str, str], timeout: float = 120):
+    """This Python on `args` in the project root, in a process of its own with `env`; stdout and
+    stderr captured as text. The caller checks the exit code (and says what failed)."""
+    return subprocess.run(  # noqa: S603 (our own interpreter on our own code)
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

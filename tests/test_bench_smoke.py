@@ -4,11 +4,8 @@ asserted; the bench measures, tests do not."""
 
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT, python_run
 
 
 def test_quick_bench_writes_every_benchmark(tmp_path):
@@ -18,14 +15,8 @@ def test_quick_bench_writes_every_benchmark(tmp_path):
         "PORTAL_TEST_RUN": os.environ.get("PORTAL_TEST_RUN", "") + "smoke",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick", "--out", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
+    done = python_run(
+        [str(ROOT / "bench" / "run.py"), "--quick", "--out", str(tmp_path)], env=env, timeout=240
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 

@@ -4,11 +4,11 @@ proxy) on this run's queue, so the session's shared worker is stopped first."""
 import pytest
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from provisioning.aws import emulator_client
+from tests.api.conftest import submitted
 from tests.support import Worker, redis_queue_clear
 
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 ANALYST = "arn:aws:iam::111111111111:role/DataAnalyst"
 
 
@@ -43,14 +43,9 @@ def s3(account_id: str = "999999999999"):
 
 
 def submit_role(demo, *, approve: bool = True) -> AccessRequest:
-    access_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem", "dynamodb:Query"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification="fault test",
+    """alice's assume-role request for MyTable, approved by bob unless told otherwise."""
+    access_request = submitted(
+        demo, actions=["dynamodb:GetItem", "dynamodb:Query"], justification="fault test"
     )
     if approve:
         access_request_approve(access_request=access_request, approver=demo.bob)

@@ -4,7 +4,6 @@ approval, and work the broker lost is queued again by the requeue sweep."""
 
 import json
 import subprocess
-import sys
 import time
 
 import pytest
@@ -13,7 +12,7 @@ import redis
 from provisioning.models import Grant
 from provisioning.services import QUEUE_ERROR
 from tests.faults.conftest import status, submit_role
-from tests.support import ROOT, RedisServer, wait_until
+from tests.support import RedisServer, python_run, wait_until
 
 # The enqueueing side runs as its own process, as the web process would, with the private Redis
 # as its broker.
@@ -40,15 +39,7 @@ print(grants_requeue_stalled(older_than=datetime.timedelta(0)))
 
 
 def _portal(env: dict[str, str], code: str, *args: str) -> subprocess.CompletedProcess:
-    process = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    process = python_run(["-c", code, *args], env=env)
     assert process.returncode == 0, process.stderr[-3000:]
     return process
 

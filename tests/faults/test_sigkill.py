@@ -17,7 +17,8 @@ from access_requests.services import access_request_approve, access_request_subm
 from audit.models import AuditEvent
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
-from tests.faults.conftest import ANALYST, TABLE_ARN, iam, s3
+from tests.api.conftest import TABLE_ARN
+from tests.faults.conftest import ANALYST, iam, s3
 from tests.support import SlowProxy, wait_until
 
 KILLS = 20

@@ -3,8 +3,6 @@ the commit only, and never an exception into the caller."""
 
 import logging
 import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -23,7 +21,7 @@ from access_requests.services import (
 from notifications.models import Notification
 from notifications.services import notification_deliver, notify
 from tests.notifications.sinks import WebhookSink
-from tests.support import ROOT, free_port
+from tests.support import free_port, python_run
 
 TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
@@ -230,15 +228,7 @@ def test_notify_with_redis_unreachable_does_not_raise_into_the_caller(db):
         ),
         "TEST_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",
     }
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = python_run(["-c", script], env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "committed"
     assert "notification request.submitted for request 1 not enqueued" in done.stderr

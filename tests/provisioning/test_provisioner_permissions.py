@@ -113,33 +113,21 @@ def test_the_provisioner_policy_allows_every_call_the_portal_makes(aws_demo, emu
             resources=["arn:aws:s3:::mybucket/incoming/from-dev.csv"],
             mechanism="acl",
         ),
-        _activate(
-            aws_demo,
-            access_via="own_identity",
-            source_principal=ANALYST,
-            actions=["sqs:SendMessage"],
-            resources=[f"arn:aws:sqs:eu-central-1:{DATA}:myqueue"],
-        ),
-        _activate(
-            aws_demo,
-            access_via="own_identity",
-            source_principal=ANALYST,
-            actions=["sns:Publish"],
-            resources=[f"arn:aws:sns:eu-central-1:{DATA}:mytopic"],
-        ),
-        _activate(
-            aws_demo,
-            access_via="own_identity",
-            source_principal=ANALYST,
-            actions=["kms:Decrypt"],
-            resources=[_key_arn()],
-        ),
-        _activate(
-            aws_demo,
-            access_via="own_identity",
-            source_principal=ANALYST,
-            actions=["secretsmanager:GetSecretValue"],
-            resources=[_secret_arn()],
+        # One statement in each of the other resource policies the portal writes.
+        *(
+            _activate(
+                aws_demo,
+                access_via="own_identity",
+                source_principal=ANALYST,
+                actions=[action],
+                resources=[resource],
+            )
+            for action, resource in (
+                ("sqs:SendMessage", f"arn:aws:sqs:eu-central-1:{DATA}:myqueue"),
+                ("sns:Publish", f"arn:aws:sns:eu-central-1:{DATA}:mytopic"),
+                ("kms:Decrypt", _key_arn()),
+                ("secretsmanager:GetSecretValue", _secret_arn()),
+            )
         ),
     ]
     for grant in grants:
