@@ -13,10 +13,10 @@ from django.conf import settings
 
 from access_requests.models import AccessRequest, Mechanism
 from accounts.models import Account
-from provisioning import policies
-from provisioning.policy.acls import acl_target_for, permissions_for_actions
-from provisioning.policy.arns import ROLE_ARN_RE, account_root_arn, role_arn
-from provisioning.policy.resource_policies import holder_for, resource_statement
+from policy import builders
+from policy.acls import acl_target_for, permissions_for_actions
+from policy.arns import ROLE_ARN_RE, account_root_arn, role_arn
+from policy.resource_policies import holder_for, resource_statement
 
 RESOURCE_POLICY_PREFIX = "resource_policy:"
 ACL_PREFIX = "acl:"
@@ -36,7 +36,7 @@ def source_role_name(*, source_account: Account, source_principal: str, access_v
 
 def _source_entry(
     *,
-    names: policies.Names,
+    names: builders.Names,
     source_account: Account,
     source_principal: str,
     access_via: str,
@@ -65,7 +65,7 @@ def _source_entry(
 
 
 def _assume_role(
-    names: policies.Names,
+    names: builders.Names,
     *,
     source_account: Account,
     target_account: Account,
@@ -82,28 +82,28 @@ def _assume_role(
         path=settings.PORTAL_ROLE_PATH,
     )
     return {
-        policies.TRUST_POLICY: {
+        builders.TRUST_POLICY: {
             "title": "Trust policy",
             "account_id": target_account.account_id,
             "where": f"trust policy of role {target_role_arn}",
             "written_by_portal": True,
-            "document": policies.trust_policy(principal=source_principal, external_id=external_id),
+            "document": builders.trust_policy(principal=source_principal, external_id=external_id),
         },
-        policies.PERMISSION_POLICY: {
+        builders.PERMISSION_POLICY: {
             "title": "Permission policy",
             "account_id": target_account.account_id,
             "where": f"inline policy {names.policy_name} on role {target_role_arn}",
             "written_by_portal": True,
-            "document": policies.permission_policy(
+            "document": builders.permission_policy(
                 sid=names.sid, actions=actions, resources=resources
             ),
         },
-        policies.SOURCE_IDENTITY_POLICY: _source_entry(
+        builders.SOURCE_IDENTITY_POLICY: _source_entry(
             names=names,
             source_account=source_account,
             source_principal=source_principal,
             access_via=access_via,
-            document=policies.source_identity_policy(sid=names.sid, role_arn=target_role_arn),
+            document=builders.source_identity_policy(sid=names.sid, role_arn=target_role_arn),
             purpose="assume the role",
         ),
     }
@@ -121,7 +121,7 @@ _HOLDER_TITLES = {
 
 
 def _resource_policy(
-    names: policies.Names,
+    names: builders.Names,
     *,
     source_account: Account,
     target_account: Account,
@@ -152,19 +152,19 @@ def _resource_policy(
                 resources=held,
             ),
         }
-    documents[policies.SOURCE_IDENTITY_POLICY] = _source_entry(
+    documents[builders.SOURCE_IDENTITY_POLICY] = _source_entry(
         names=names,
         source_account=source_account,
         source_principal=source_principal,
         access_via=access_via,
-        document=policies.permission_policy(sid=names.sid, actions=actions, resources=resources),
+        document=builders.permission_policy(sid=names.sid, actions=actions, resources=resources),
         purpose="use the resources",
     )
     return documents
 
 
 def _acl(
-    names: policies.Names,
+    names: builders.Names,
     *,
     source_account: Account,
     target_account: Account,
@@ -197,12 +197,12 @@ def _acl(
                 "Permissions": permissions,
             },
         }
-    documents[policies.SOURCE_IDENTITY_POLICY] = _source_entry(
+    documents[builders.SOURCE_IDENTITY_POLICY] = _source_entry(
         names=names,
         source_account=source_account,
         source_principal=source_principal,
         access_via=access_via,
-        document=policies.permission_policy(sid=names.sid, actions=actions, resources=resources),
+        document=builders.permission_policy(sid=names.sid, actions=actions, resources=resources),
         purpose="use the objects",
     )
     return documents
@@ -229,7 +229,7 @@ def documents_for(
     grantee_canonical_id: str = "",
 ) -> dict[str, Any]:
     """Every document of one request. `request_id` None builds a preview."""
-    names = policies.names_for(request_id if request_id is not None else PREVIEW_ID)
+    names = builders.names_for(request_id if request_id is not None else PREVIEW_ID)
     return _BUILDERS[mechanism](
         names,
         source_account=source_account,

@@ -11,19 +11,19 @@ from access_requests.documents import documents_for
 from access_requests.models import AccessRequest, Mechanism
 from access_requests.recommender import Facts, Recommendation, recommend
 from accounts.models import SESSION_SECONDS_MIN, Account
-from provisioning import policies
-from provisioning.policy.arns import ROLE_ARN_RE, ROOT_ARN_RE
-from provisioning.policy.resource_policies import policy_too_large
-from provisioning.policy.validation import access_validate
+from policy import builders
+from policy.arns import ROLE_ARN_RE, ROOT_ARN_RE
+from policy.resource_policies import policy_too_large
+from policy.validation import access_validate
 
 MAX_JUSTIFICATION = 2000
 MAX_TICKET = 128
 # IAM quotas, counted without white space: a role trust policy 2,048 characters, a role's inline
 # policies 10,240 in all. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
 SIZE_LIMITS = {
-    policies.TRUST_POLICY: (2048, "source_principal"),
-    policies.PERMISSION_POLICY: (10240, "resources"),
-    policies.SOURCE_IDENTITY_POLICY: (10240, "resources"),
+    builders.TRUST_POLICY: (2048, "source_principal"),
+    builders.PERMISSION_POLICY: (10240, "resources"),
+    builders.SOURCE_IDENTITY_POLICY: (10240, "resources"),
 }
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -186,10 +186,10 @@ def draft_build(
     )
     for key, (limit, field_name) in SIZE_LIMITS.items():
         if key not in draft.documents or (
-            key == policies.SOURCE_IDENTITY_POLICY and not draft.documents[key]["written_by_portal"]
+            key == builders.SOURCE_IDENTITY_POLICY and not draft.documents[key]["written_by_portal"]
         ):
             continue
-        size = policies.policy_size(draft.documents[key]["document"])
+        size = builders.policy_size(draft.documents[key]["document"])
         if size > limit:
             draft.add(
                 field_name,

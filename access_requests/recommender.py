@@ -6,8 +6,8 @@ Pure: the facts that need AWS (who owns an object, whether a bucket has ACLs on)
 from dataclasses import dataclass, field
 
 from access_requests.models import AccessRequest, Mechanism
-from provisioning.policy.acls import acl_target_for, permissions_for_actions
-from provisioning.policy.resource_policies import SERVICES_WITH_RESOURCE_POLICIES, holder_for
+from policy.acls import acl_target_for, permissions_for_actions
+from policy.resource_policies import SERVICES_WITH_RESOURCE_POLICIES, holder_for
 
 PORTAL = AccessRequest.AccessVia.PORTAL
 

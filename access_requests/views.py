@@ -12,8 +12,8 @@ from access_requests import selectors, services
 from access_requests.forms import AccessRequestForm, DecisionForm
 from access_requests.models import AccessRequest
 from access_requests.services.decisions import quorum
-from portal.errors import ServiceError
-from portal.http import client_address, flash_error
+from core.errors import ServiceError
+from core.http import client_address, flash_error
 from provisioning.selectors import resource_policy_changes
 
 PAGE_SIZE = 25

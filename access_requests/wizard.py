@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.inventory import accounts_requestable, inventory_refresh, resources_search
 from accounts.models import Account, Resource, ServiceControlPolicy
-from provisioning.policy.arns import arn_matches_template, arn_parse
-from provisioning.policy.catalog import Action, action_lookup, actions_of_service, service_known
-from provisioning.policy.evaluation import PolicySet, RequestContext, evaluate
+from policy.arns import arn_matches_template, arn_parse
+from policy.catalog import Action, action_lookup, actions_of_service, service_known
+from policy.evaluation import PolicySet, RequestContext, evaluate
 from provisioning.simulation import ALLOW_ALL
 
 MAX_QUERY = 100

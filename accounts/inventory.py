@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+import aws
 from accounts.models import Account, Resource
-from provisioning import aws
 
 logger = logging.getLogger(__name__)
 

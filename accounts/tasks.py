@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 
 from accounts import inventory
-from portal.retry import retry_countdown
+from core.retry import retry_countdown
 
 logger = logging.getLogger(__name__)
 

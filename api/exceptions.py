@@ -9,7 +9,7 @@ from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from rest_framework.authtoken.models import Token
 
 from audit.services import audit_record
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 KEY_PREFIX_LENGTH = 6
 

@@ -14,8 +14,8 @@ The bench starts its own emulator, workers and web server on free ports, uses it
 (bench/settings.py), and stops everything it started, also on errors. `--quick` runs a tiny
 version (the smoke test's). Figures go to var/bench/*.json.
 
-The pure policy code: operations per second of policy document generation (provisioning.policies)
-and of request validation (provisioning.policy.validation, which parses and matches every ARN
+The pure policy code: operations per second of policy document generation (policy.builders)
+and of request validation (policy.validation, which parses and matches every ARN
 against the IAM catalog's ARN templates). Each case runs in rounds of a fixed duration after a
 warm-up; the table shows the median round and the spread, and var/bench/results.json keeps the
 numbers. No Django, no AWS, no database: only the CPU-bound code. The IAM catalog lookups are
@@ -37,10 +37,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 
-from provisioning import policies  # noqa: E402
-from provisioning.policy.arns import arn_matches_template  # noqa: E402
-from provisioning.policy.evaluation import PolicySet, RequestContext, evaluate  # noqa: E402
-from provisioning.policy.validation import access_validate  # noqa: E402
+from policy import builders  # noqa: E402
+from policy.arns import arn_matches_template  # noqa: E402
+from policy.evaluation import PolicySet, RequestContext, evaluate  # noqa: E402
+from policy.validation import access_validate  # noqa: E402
 
 ROUNDS = 5
 ROUND_SECONDS = 0.4
@@ -54,22 +54,22 @@ WRONG_RESOURCES = [f"arn:aws:dynamodb:eu-central-1:{TARGET}:table:MyTable", "arn
 
 
 def _permission_policy() -> object:
-    return policies.permission_policy(sid="PortalAccess42", actions=ACTIONS, resources=RESOURCES)
+    return builders.permission_policy(sid="PortalAccess42", actions=ACTIONS, resources=RESOURCES)
 
 
 def _all_documents() -> str:
     documents = {
-        policies.TRUST_POLICY: policies.trust_policy(
+        builders.TRUST_POLICY: builders.trust_policy(
             principal="arn:aws:iam::111111111111:role/PortalBroker", external_id="x-123"
         ),
-        policies.PERMISSION_POLICY: _permission_policy(),
-        policies.SOURCE_IDENTITY_POLICY: policies.source_identity_policy(
+        builders.PERMISSION_POLICY: _permission_policy(),
+        builders.SOURCE_IDENTITY_POLICY: builders.source_identity_policy(
             sid="PortalAccess42", role_arn="arn:aws:iam::999999999999:role/portal/portal-access-42"
         ),
     }
     for document in documents.values():
-        policies.document_json(document)
-    return policies.documents_hash(documents)
+        builders.document_json(document)
+    return builders.documents_hash(documents)
 
 
 def _validate_good() -> object:

@@ -60,8 +60,8 @@ def world_seed(world: World) -> None:
     from rest_framework.authtoken.models import Token
 
     from accounts.management.commands.seed_demo import demo_database_seed
-    from provisioning.aws import core
-    from provisioning.demo_world import demo_world_seed
+    from aws import core
+    from aws.demo_world import demo_world_seed
 
     world.emulator.reset()
     # The cached provisioner sessions belong to the emulator's previous life.
@@ -177,7 +177,7 @@ def direct_provision(access_requests: list) -> dict[str, Any]:
     from botocore.config import Config
     from django.conf import settings
 
-    from provisioning import policies
+    from policy import builders
     from provisioning.writers.role import MANAGED_BY_TAG, REQUEST_TAG
 
     first = access_requests[0]
@@ -211,16 +211,16 @@ def direct_provision(access_requests: list) -> dict[str, Any]:
 
     started = time.perf_counter()
     for access_request in access_requests:
-        names = policies.names_for(access_request.pk)
+        names = builders.names_for(access_request.pk)
         documents = access_request.documents
-        trust = documents[policies.TRUST_POLICY]["document"]
-        permission = documents[policies.PERMISSION_POLICY]["document"]
-        source_document = documents[policies.SOURCE_IDENTITY_POLICY]
+        trust = documents[builders.TRUST_POLICY]["document"]
+        permission = documents[builders.PERMISSION_POLICY]["document"]
+        source_document = documents[builders.SOURCE_IDENTITY_POLICY]
         # writers.role.write: role_put, role_policy_put, role_read
         iam_target.create_role(
             RoleName=names.role_name,
             Path=settings.PORTAL_ROLE_PATH,
-            AssumeRolePolicyDocument=policies.document_json(trust),
+            AssumeRolePolicyDocument=builders.document_json(trust),
             MaxSessionDuration=target.max_session_duration,
             Description=f"Access portal request {access_request.pk}"[:1000],
             Tags=[
@@ -232,7 +232,7 @@ def direct_provision(access_requests: list) -> dict[str, Any]:
         iam_target.put_role_policy(
             RoleName=names.role_name,
             PolicyName=names.policy_name,
-            PolicyDocument=policies.document_json(permission),
+            PolicyDocument=builders.document_json(permission),
         )
         iam_target.get_role(RoleName=names.role_name)
         for name in iam_target.list_role_policies(RoleName=names.role_name)["PolicyNames"]:
@@ -241,7 +241,7 @@ def direct_provision(access_requests: list) -> dict[str, Any]:
         iam_source.put_role_policy(
             RoleName=source_document["role_name"],
             PolicyName=names.policy_name,
-            PolicyDocument=policies.document_json(source_document["document"]),
+            PolicyDocument=builders.document_json(source_document["document"]),
         )
         iam_source.get_role_policy(
             RoleName=source_document["role_name"], PolicyName=names.policy_name

@@ -4,8 +4,8 @@ import logging
 
 from celery import shared_task
 
+from core.retry import retry_countdown
 from notifications import services
-from portal.retry import retry_countdown
 
 logger = logging.getLogger(__name__)
 

@@ -2,8 +2,9 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from portal import dashboard, health
+from access_requests import dashboard
 from portal.security import ApiDocsView
+from provisioning import health
 
 urlpatterns = [
     path("", include("access_requests.urls")),

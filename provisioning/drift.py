@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from access_requests.models import AccessRequest, Mechanism
 from audit.services import audit_record
+from core.errors import ServiceError
 from notifications.services import notify
-from portal.errors import ServiceError
 from provisioning import writers
 from provisioning.models import Grant
 from provisioning.services import may_manage

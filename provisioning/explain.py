@@ -5,11 +5,11 @@ organization's SCPs, evaluates with the AWS evaluation logic, and says what woul
 from dataclasses import dataclass, field
 from typing import Any
 
+import aws
 from accounts.models import Account
-from provisioning import aws
-from provisioning.policy.arns import arn_parse
-from provisioning.policy.evaluation import Evaluation, PolicySet, RequestContext, evaluate
-from provisioning.policy.resource_policies import holder_for
+from policy.arns import arn_parse
+from policy.evaluation import Evaluation, PolicySet, RequestContext, evaluate
+from policy.resource_policies import holder_for
 from provisioning.simulation import scp_levels
 
 

@@ -9,10 +9,10 @@ import logging
 import threading
 import time
 
+import aws
 from access_requests.recommender import Facts
 from accounts.models import Account
-from provisioning import aws
-from provisioning.policy.acls import acl_target_for
+from policy.acls import acl_target_for
 
 logger = logging.getLogger(__name__)
 _TTL = 60.0

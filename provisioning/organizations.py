@@ -4,9 +4,9 @@ AWS Organizations (when a management-account role is configured)."""
 from django.conf import settings
 from django.db import transaction
 
+import aws
 from accounts.models import Account, ServiceControlPolicy
 from audit.services import audit_record
-from provisioning import aws
 
 
 def scps_sync() -> int | None:

@@ -9,11 +9,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import F, QuerySet
 
+import aws
 from access_requests.documents import RESOURCE_POLICY_PREFIX
 from access_requests.models import AccessRequest, Mechanism
-from provisioning import aws
-from provisioning.models import Grant
-from provisioning.policy.resource_policies import (
+from policy.resource_policies import (
     SIZE_LIMITS,
     PolicyHolder,
     policy_size,
@@ -22,6 +21,7 @@ from provisioning.policy.resource_policies import (
     statement_remove,
     statements_except,
 )
+from provisioning.models import Grant
 
 
 def grants_active_of(*, user: AbstractBaseUser) -> QuerySet[Grant]:

@@ -15,12 +15,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+import aws
 from access_requests.models import AccessRequest
 from access_requests.selectors import user_approves_for
 from audit.services import audit_record
+from core.errors import ServiceError
 from notifications.services import notify
-from portal.errors import ServiceError
-from provisioning import aws, policies, writers
+from policy import builders
+from provisioning import writers
 from provisioning.models import Grant
 from provisioning.simulation import simulate_written
 from provisioning.writers import writer_for
@@ -97,7 +99,7 @@ def grant_provision(*, grant_id: int) -> None:
     written = writer_for(access_request.mechanism).write(grant, access_request)
     source_written = writers.source.write(grant, access_request)
     if source_written is not None:
-        written[policies.SOURCE_IDENTITY_POLICY] = source_written
+        written[builders.SOURCE_IDENTITY_POLICY] = source_written
     verdict = simulate_written(access_request=access_request, written=written)
     if verdict["decision"] != "Allowed":
         raise aws.AwsError(

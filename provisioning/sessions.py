@@ -11,11 +11,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+import aws
 from access_requests.models import AccessRequest, Mechanism
 from accounts.models import ROLE_CHAINING_SECONDS_MAX, SESSION_SECONDS_MIN
 from audit.services import audit_record
-from portal.errors import ServiceError
-from provisioning import aws
+from core.errors import ServiceError
 from provisioning.models import CredentialIssue, Grant
 
 # RoleSessionName and SourceIdentity: 2 to 64 of [\w+=,.@-], where AWS's \w is ASCII only.

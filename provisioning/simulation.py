@@ -11,10 +11,10 @@ from typing import Any
 from access_requests.documents import ACL_PREFIX, RESOURCE_POLICY_PREFIX
 from access_requests.models import Mechanism
 from accounts.models import Account, ServiceControlPolicy
-from provisioning import policies
-from provisioning.policy.acls import BUCKET_ACL_ACTIONS, OBJECT_ACL_ACTIONS, AclTarget
-from provisioning.policy.arns import arn_parse
-from provisioning.policy.evaluation import PolicySet, RequestContext, evaluate
+from policy import builders
+from policy.acls import BUCKET_ACL_ACTIONS, OBJECT_ACL_ACTIONS, AclTarget
+from policy.arns import arn_parse
+from policy.evaluation import PolicySet, RequestContext, evaluate
 
 ALLOW_ALL = {
     "Version": "2012-10-17",
@@ -87,10 +87,10 @@ def simulate(
     """Every action on every resource as the grant's user will call it, layer by layer."""
     checks = []
     source_scps, target_scps = _scp_levels_of(source_account, target_account)
-    source_policy = documents.get(policies.SOURCE_IDENTITY_POLICY, {})
+    source_policy = documents.get(builders.SOURCE_IDENTITY_POLICY, {})
     source_identity = [source_policy["document"]] if source_policy.get("document") else []
     if mechanism == Mechanism.ASSUME_ROLE:
-        trust = documents[policies.TRUST_POLICY]["document"]
+        trust = documents[builders.TRUST_POLICY]["document"]
         role_arn = source_policy["document"]["Statement"][0]["Resource"]
         assume = evaluate(
             RequestContext(
@@ -104,7 +104,7 @@ def simulate(
         )
         checks.append(_check("sts:AssumeRole", role_arn, assume))
         session = _session_of(role_arn)
-        permission = documents[policies.PERMISSION_POLICY]["document"]
+        permission = documents[builders.PERMISSION_POLICY]["document"]
         for action in actions:
             for resource in resources:
                 result = evaluate(

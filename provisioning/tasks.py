@@ -6,9 +6,9 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from portal.retry import retry_countdown
+from aws import AwsError
+from core.retry import retry_countdown
 from provisioning import expiry, services
-from provisioning.aws import AwsError
 from provisioning.models import Grant
 
 logger = logging.getLogger(__name__)

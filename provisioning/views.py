@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 from access_requests.forms import ExtensionForm
 from access_requests.selectors import access_requests_visible_to
 from access_requests.services import grant_extension_request
-from portal.errors import ServiceError
-from portal.http import client_address, flash_error
+from aws import AwsError
+from core.errors import ServiceError
+from core.http import client_address, flash_error
 from provisioning import drift, services, sessions
-from provisioning.aws import AwsError
 from provisioning.explain import explain, may_explain
 from provisioning.forms import EmergencyRevokeForm, WhyDeniedForm
 from provisioning.models import Grant

@@ -27,7 +27,7 @@ os.environ.update(
 @pytest.fixture(scope="session")
 def emulator():
     """One moto server over HTTP for the session, seeded with the demo world's AWS side."""
-    from provisioning.demo_world import demo_world_seed
+    from aws.demo_world import demo_world_seed
 
     server = Emulator()
     previous = settings.AWS_ENDPOINT_URL

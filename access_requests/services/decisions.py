@@ -11,9 +11,9 @@ from access_requests.models import AccessRequest, Approval, Mechanism
 from access_requests.selectors import user_approves_for, user_may_decide_for
 from access_requests.services.extensions import extension_apply
 from audit.services import audit_record
+from core.errors import ServiceError
 from notifications.services import notify
-from portal.errors import ServiceError
-from provisioning import policies
+from policy import builders
 from provisioning.models import Grant
 from provisioning.services import grant_provision_enqueue
 
@@ -165,9 +165,9 @@ def access_request_approve(
 
 def _grant_create(access_request: AccessRequest) -> Grant:
     """The grant records the names of everything it will write, before anything is written."""
-    names = policies.names_for(access_request.pk)
+    names = builders.names_for(access_request.pk)
     documents = access_request.documents
-    source_document = documents[policies.SOURCE_IDENTITY_POLICY]
+    source_document = documents[builders.SOURCE_IDENTITY_POLICY]
     grant = Grant(
         access_request=access_request,
         source_role_name=source_document.get("role_name", ""),

@@ -13,8 +13,8 @@ from django.utils import timezone
 from access_requests.models import AccessRequest
 from accounts.models import SESSION_SECONDS_MIN
 from audit.services import audit_record
+from core.errors import ServiceError
 from notifications.services import notify
-from portal.errors import ServiceError
 from provisioning.models import Grant
 
 Status = AccessRequest.Status

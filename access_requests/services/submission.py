@@ -13,11 +13,11 @@ from access_requests.models import AccessRequest, Mechanism
 from access_requests.services.decisions import locked_request, request_decided
 from accounts.models import Account
 from audit.services import audit_record
+from core.errors import ServiceError
 from notifications.services import notify
-from portal.errors import ServiceError
-from provisioning import policies
+from policy import builders
+from policy.lint import documents_lint
 from provisioning.inventory import request_facts
-from provisioning.policy.lint import documents_lint
 from provisioning.simulation import scp_denials, simulate
 
 
@@ -134,7 +134,7 @@ def access_request_submit(
     # The same checks again, with the request's number in the names.
     final = _checked_draft(fields, request_id=access_request.pk, external_id=external_id)
     access_request.documents = final.documents
-    access_request.documents_hash = policies.documents_hash(final.documents)
+    access_request.documents_hash = builders.documents_hash(final.documents)
     access_request.findings, access_request.simulation = final.findings, final.simulation
     access_request.save(update_fields=["documents", "documents_hash", "findings", "simulation"])
     audit_record(
@@ -203,7 +203,7 @@ def access_request_edit(
     locked.third_party = draft.third_party
     locked.external_id = external_id if draft.third_party else ""
     locked.documents = draft.documents
-    locked.documents_hash = policies.documents_hash(draft.documents)
+    locked.documents_hash = builders.documents_hash(draft.documents)
     locked.findings, locked.simulation = draft.findings, draft.simulation
     locked.save()
     audit_record(

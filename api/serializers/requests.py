@@ -10,7 +10,7 @@ from rest_framework import serializers
 from access_requests.models import AccessRequest, Approval, Mechanism
 from accounts.models import SESSION_SECONDS_MIN
 from api.serializers.common import AccountIdField
-from provisioning.policy.lint import documents_lint
+from policy.lint import documents_lint
 
 MAX_DURATION = 366 * 24 * 3600
 

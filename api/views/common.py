@@ -42,7 +42,7 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
 
 
 def client_address(request: Request) -> str | None:
-    from portal.http import client_address as address
+    from core.http import client_address as address
 
     return address(request._request)
 

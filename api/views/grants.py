@@ -22,9 +22,9 @@ from api.serializers.requests import AccessRequestDetailSerializer
 from api.throttles import CredentialsRateThrottle
 from api.views.common import client_address, errors, grants_visible, valid_id, visible_grant
 from api.views.requests import _detail
-from portal.errors import ServiceError
+from aws import AwsError
+from core.errors import ServiceError
 from provisioning import services, sessions
-from provisioning.aws import AwsError
 from provisioning.models import Grant
 
 logger = logging.getLogger(__name__)

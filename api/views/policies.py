@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 from api.serializers.common import ACCOUNT_ID_REGEX
 from api.serializers.requests import FindingSerializer
 from api.views.common import errors
-from provisioning.policy.evaluation import PolicySet, RequestContext, evaluate
-from provisioning.policy.lint import POLICY_TYPES, policy_lint
+from policy.evaluation import PolicySet, RequestContext, evaluate
+from policy.lint import POLICY_TYPES, policy_lint
 
 
 class ValidateSerializer(serializers.Serializer):

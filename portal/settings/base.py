@@ -157,7 +157,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "portal.security.lockout_response"
 # The address is REMOTE_ADDR, never X-Forwarded-For (anyone can send that): see client_address.
-AXES_CLIENT_IP_CALLABLE = "portal.http.client_address"
+AXES_CLIENT_IP_CALLABLE = "core.http.client_address"
 
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
@@ -216,7 +216,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Grants whose task was lost (broker down at enqueue, a Redis restarted without its AOF) are queued
 # again after this long without moving: above the longest retry chain (about 6 minutes).
 PORTAL_TASK_REQUEUE_AFTER = env.int("PORTAL_TASK_REQUEUE_AFTER_SECONDS", default=900)
-# How long a lock on one AWS policy document (provisioning.locks) outlives a SIGKILLed holder.
+# How long a lock on one AWS policy document (core.locks) outlives a SIGKILLed holder.
 PORTAL_POLICY_LOCK_SECONDS = env.int("PORTAL_POLICY_LOCK_SECONDS", default=60)
 CELERY_BEAT_SCHEDULE = {
     "expire-grants": {"task": "provisioning.tasks.grants_expire_task", "schedule": 30.0},

@@ -9,12 +9,12 @@ removes exactly its grants, and writes every other grant back as it was.
 from dataclasses import asdict
 from typing import Any
 
+import aws
 from access_requests.models import AccessRequest
 from accounts.models import Account
-from provisioning import aws
-from provisioning.locks import policy_lock
+from core.locks import policy_lock
+from policy.acls import AclGrant, AclTarget, acl_grants_add, acl_grants_remove
 from provisioning.models import Grant
-from provisioning.policy.acls import AclGrant, AclTarget, acl_grants_add, acl_grants_remove
 
 
 def _grant_of(entry: dict[str, Any]) -> AclGrant:

@@ -8,12 +8,11 @@ the portal created it and nothing else is left in it.
 
 from typing import Any
 
+import aws
 from access_requests.documents import RESOURCE_POLICY_PREFIX
 from access_requests.models import AccessRequest
-from provisioning import aws
-from provisioning.locks import policy_lock
-from provisioning.models import Grant
-from provisioning.policy.resource_policies import (
+from core.locks import policy_lock
+from policy.resource_policies import (
     SIZE_LIMITS,
     PolicyHolder,
     policy_size,
@@ -22,6 +21,7 @@ from provisioning.policy.resource_policies import (
     statement_remove,
     statements_except,
 )
+from provisioning.models import Grant
 
 
 def _credentials(access_request: AccessRequest) -> aws.Credentials:

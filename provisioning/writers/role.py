@@ -1,11 +1,12 @@
-"""Assume role: the role in the target account with its trust and inline permission policies."""
+"""Assume role: the role in the target account with its trust and inline permission builders."""
 
 from typing import Any
 
 from django.conf import settings
 
+import aws
 from access_requests.models import AccessRequest
-from provisioning import aws, policies
+from policy import builders
 from provisioning.models import Grant
 
 MANAGED_BY_TAG = ("portal:managed-by", "access-portal")
@@ -17,14 +18,14 @@ def _document(access_request: AccessRequest, key: str) -> dict:
 
 
 def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any]:
-    trust = _document(access_request, policies.TRUST_POLICY)
-    permission = _document(access_request, policies.PERMISSION_POLICY)
+    trust = _document(access_request, builders.TRUST_POLICY)
+    permission = _document(access_request, builders.PERMISSION_POLICY)
     credentials = aws.role_credentials(access_request.target_account.provisioner_role_arn)
     aws.role_put(
         credentials,
         role_name=grant.role_name,
         path=settings.PORTAL_ROLE_PATH,
-        trust_policy=policies.document_json(trust),
+        trust_policy=builders.document_json(trust),
         max_session_duration=grant.max_session_duration,
         tags={
             MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1],
@@ -37,21 +38,21 @@ def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any]:
         credentials,
         role_name=grant.role_name,
         policy_name=grant.permission_policy_name,
-        document=policies.document_json(permission),
+        document=builders.document_json(permission),
     )
     role = aws.role_read(credentials, role_name=grant.role_name)
     if role is None:
         raise aws.AwsError(f"Role {grant.role_name} is missing right after it was written.")
     written = {
         "role_arn": role.arn,
-        policies.TRUST_POLICY: role.trust_policy,
-        policies.PERMISSION_POLICY: role.inline_policies.get(grant.permission_policy_name),
+        builders.TRUST_POLICY: role.trust_policy,
+        builders.PERMISSION_POLICY: role.inline_policies.get(grant.permission_policy_name),
         "max_session_duration": role.max_session_duration,
         "tags": role.tags,
     }
     expected = {
-        policies.TRUST_POLICY: trust,
-        policies.PERMISSION_POLICY: permission,
+        builders.TRUST_POLICY: trust,
+        builders.PERMISSION_POLICY: permission,
         "max_session_duration": grant.max_session_duration,
     }
     mismatched = [key for key, value in expected.items() if written[key] != value]
@@ -91,8 +92,8 @@ def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
     if role is None:
         return [{"what": f"role {grant.role_name}", "expected": "present", "found": None}]
     expected = {
-        "trust policy": _document(access_request, policies.TRUST_POLICY),
-        "permission policy": _document(access_request, policies.PERMISSION_POLICY),
+        "trust policy": _document(access_request, builders.TRUST_POLICY),
+        "permission policy": _document(access_request, builders.PERMISSION_POLICY),
         "maximum session duration": grant.max_session_duration,
     }
     found = {

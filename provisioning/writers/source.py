@@ -3,22 +3,23 @@ access needs an allow on both sides."""
 
 from typing import Any
 
+import aws
 from access_requests.models import AccessRequest
-from provisioning import aws, policies
-from provisioning.aws.iam import role_policy_read
+from aws.iam import role_policy_read
+from policy import builders
 from provisioning.models import Grant
 
 
 def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any] | None:
     if not grant.source_policy_name:
         return None
-    document = access_request.documents[policies.SOURCE_IDENTITY_POLICY]["document"]
+    document = access_request.documents[builders.SOURCE_IDENTITY_POLICY]["document"]
     credentials = aws.role_credentials(access_request.source_account.provisioner_role_arn)
     aws.role_policy_put(
         credentials,
         role_name=grant.source_role_name,
         policy_name=grant.source_policy_name,
-        document=policies.document_json(document),
+        document=builders.document_json(document),
     )
     # Only this grant's policy: the broker role holds one per live grant, and reading them all
     # made each grant's provisioning slower than the last.
@@ -50,7 +51,7 @@ def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
 def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
     if not grant.source_policy_name:
         return []
-    expected = access_request.documents[policies.SOURCE_IDENTITY_POLICY]["document"]
+    expected = access_request.documents[builders.SOURCE_IDENTITY_POLICY]["document"]
     credentials = aws.role_credentials(access_request.source_account.provisioner_role_arn)
     found = role_policy_read(
         credentials, role_name=grant.source_role_name, policy_name=grant.source_policy_name

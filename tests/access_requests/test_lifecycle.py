@@ -16,7 +16,7 @@ from access_requests.services import (
     grant_extension_request,
 )
 from audit.models import AuditEvent
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from provisioning.models import Grant
 
 TABLE = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"

@@ -103,6 +103,6 @@ def test_acls_need_single_objects():
 
 def test_every_service_with_resource_policies_has_a_name_for_the_reasons():
     from access_requests.recommender import SERVICE_NAMES
-    from provisioning.policy.resource_policies import SERVICES_WITH_RESOURCE_POLICIES
+    from policy.resource_policies import SERVICES_WITH_RESOURCE_POLICIES
 
     assert set(SERVICE_NAMES) == set(SERVICES_WITH_RESOURCE_POLICIES)

@@ -11,7 +11,7 @@ from access_requests.services import (
     access_request_submit,
 )
 from audit.models import AuditEvent
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from provisioning.models import Grant
 from provisioning.services import grant_provision_enqueue
 

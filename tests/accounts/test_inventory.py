@@ -7,8 +7,8 @@ import pytest
 
 from accounts.inventory import inventory_sync, resources_search
 from accounts.models import Account, Resource
-from provisioning.aws import emulator_client
-from provisioning.demo_world import DEMO_REGION
+from aws import emulator_client
+from aws.demo_world import DEMO_REGION
 
 DATA = "999999999999"
 

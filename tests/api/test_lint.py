@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from provisioning.policy.lint import policy_lint
+from policy.lint import policy_lint
 from tests.api.conftest import api_for
 
 ARTICLE_ASSUME = {

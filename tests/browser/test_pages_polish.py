@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from access_requests.services import access_request_approve, access_request_submit
-from provisioning.aws import emulator_client
+from aws import emulator_client
 from provisioning.services import grant_revoke_request
 from tests.browser.conftest import PHONE, login, screenshot
 

@@ -5,7 +5,7 @@ import pytest
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve
-from provisioning.aws import emulator_client
+from aws import emulator_client
 from tests.api.conftest import submitted
 from tests.support import Worker, redis_queue_clear
 

@@ -7,8 +7,8 @@ from botocore.exceptions import ClientError
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
+from aws import emulator_client
 from provisioning import sessions
-from provisioning.aws import emulator_client
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
 from tests.support import wait_until

@@ -7,7 +7,7 @@ import pytest
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
-from provisioning.aws import emulator_client
+from aws import emulator_client
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
 from tests.support import wait_until
@@ -161,8 +161,8 @@ def _resource_arn(emulator, service: str) -> str:
 def test_each_resource_policy_service_is_granted_and_revoked_exactly(
     aws_demo, worker, emulator, service
 ):
-    from provisioning import aws
-    from provisioning.policy.resource_policies import holder_for
+    import aws
+    from policy.resource_policies import holder_for
 
     resource = _resource_arn(emulator, service)
     holder = holder_for(resource)
@@ -224,7 +224,7 @@ def test_article_scenario_three_object_acl(aws_demo, worker, emulator):
 
 @pytest.mark.django_db(transaction=True)
 def test_acls_off_on_a_bucket_owner_enforced_bucket_are_refused_with_advice(aws_demo, emulator):
-    from portal.errors import ServiceError
+    from core.errors import ServiceError
 
     s3 = _client(emulator, "s3", DATA)
     s3.create_bucket(

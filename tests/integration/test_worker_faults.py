@@ -11,7 +11,7 @@ import pytest
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
 from audit.models import AuditEvent
-from provisioning.aws import emulator_client
+from aws import emulator_client
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
 from tests.support import SlowProxy, Worker, wait_until
@@ -100,7 +100,7 @@ def test_two_approvers_at_the_same_instant_provision_once(aws_demo, worker, emul
 
     from django.db import connection
 
-    from portal.errors import ServiceError
+    from core.errors import ServiceError
 
     demo = aws_demo
     account = getattr(demo, target)

@@ -3,7 +3,7 @@ writes (SPEC 4.3)."""
 
 import pytest
 
-from provisioning.policy.acls import (
+from policy.acls import (
     ACL_PERMISSIONS,
     ALL_USERS_URI,
     AUTHENTICATED_USERS_URI,

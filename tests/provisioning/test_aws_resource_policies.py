@@ -10,10 +10,10 @@ import zipfile
 
 import pytest
 
-from provisioning import aws
-from provisioning.aws.core import client_for
-from provisioning.demo_world import AUDITORS_STATEMENT
-from provisioning.policy.resource_policies import (
+import aws
+from aws.core import client_for
+from aws.demo_world import AUDITORS_STATEMENT
+from policy.resource_policies import (
     holder_for,
     resource_statement,
     statement_find,

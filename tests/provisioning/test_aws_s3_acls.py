@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from provisioning.aws import (
+from aws import (
     AwsError,
     acl_read,
     acl_write,
@@ -16,8 +16,8 @@ from provisioning.aws import (
     object_ownership,
     role_credentials,
 )
-from provisioning.demo_world import DEMO_REGION, FOREIGN_OBJECT, PROVISIONER_ROLE
-from provisioning.policy.acls import (
+from aws.demo_world import DEMO_REGION, FOREIGN_OBJECT, PROVISIONER_ROLE
+from policy.acls import (
     ALL_USERS_URI,
     AclGrant,
     AclTarget,

@@ -3,7 +3,7 @@ documentation page each group follows. Pure: no database, no AWS."""
 
 import pytest
 
-from provisioning.policy.evaluation import (
+from policy.evaluation import (
     ALLOWED,
     EXPLICITLY_DENIED,
     IMPLICITLY_DENIED,
@@ -12,13 +12,13 @@ from provisioning.policy.evaluation import (
     RequestContext,
     evaluate,
 )
-from provisioning.policy.evaluation.conditions import conditions_match, key_matches
-from provisioning.policy.evaluation.matching import (
+from policy.evaluation.conditions import conditions_match, key_matches
+from policy.evaluation.matching import (
     action_matches,
     glob_match,
     principal_block_matches,
 )
-from provisioning.policy.evaluation.variables import split, substitute
+from policy.evaluation.variables import split, substitute
 
 A = ALLOWED
 E = EXPLICITLY_DENIED

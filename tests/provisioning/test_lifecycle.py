@@ -9,9 +9,9 @@ from django.utils import timezone
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
 from audit.models import AuditEvent
-from portal.errors import ServiceError
+from aws import emulator_client
+from core.errors import ServiceError
 from provisioning import drift, expiry, services
-from provisioning.aws import emulator_client
 from provisioning.models import Grant
 from tests.support import wait_until
 

@@ -3,7 +3,7 @@
 import json
 
 from accounts.models import Account, ServiceControlPolicy
-from provisioning.aws import emulator_client
+from aws import emulator_client
 from provisioning.organizations import scps_sync
 
 DENY_SCAN = {

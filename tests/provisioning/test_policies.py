@@ -5,16 +5,16 @@ import json
 import pytest
 
 from access_requests.templatetags.portal_tags import json_highlight
-from provisioning import policies
-from provisioning.policy.arns import arn_matches_template, arn_parse, role_arn
-from provisioning.policy.catalog import action_lookup
-from provisioning.policy.validation import access_validate, arn_correction
+from policy import builders
+from policy.arns import arn_matches_template, arn_parse, role_arn
+from policy.catalog import action_lookup
+from policy.validation import access_validate, arn_correction
 
 TABLE = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
 
 def test_trust_policy_names_the_source_principal_and_session_attributes():
-    document = policies.trust_policy(principal="arn:aws:iam::111111111111:root")
+    document = builders.trust_policy(principal="arn:aws:iam::111111111111:root")
     assert document["Version"] == "2012-10-17"
     assume, attributes = document["Statement"]
     assert assume["Action"] == "sts:AssumeRole"
@@ -24,14 +24,14 @@ def test_trust_policy_names_the_source_principal_and_session_attributes():
 
 
 def test_trust_policy_for_a_third_party_requires_the_external_id():
-    document = policies.trust_policy(principal="arn:aws:iam::333333333333:root", external_id="e1")
+    document = builders.trust_policy(principal="arn:aws:iam::333333333333:root", external_id="e1")
     condition = document["Statement"][0]["Condition"]
     assert condition == {"StringEquals": {"sts:ExternalId": "e1"}}
 
 
 def test_permission_policy_gives_each_action_only_resources_of_its_type():
     bucket_objects = "arn:aws:s3:::mybucket/*"
-    document = policies.permission_policy(
+    document = builders.permission_policy(
         sid="PortalAccess7",
         actions=["dynamodb:GetItem", "dynamodb:Query", "s3:GetObject", "dynamodb:ListTables"],
         resources=[TABLE, bucket_objects],
@@ -63,14 +63,14 @@ def test_source_identity_policy_names_the_role_by_its_iam_arn():
     """The article wrote a DynamoDB-shaped ARN for the role; a role ARN has no region."""
     target = role_arn(account_id="999999999999", role_name="portal-access-3", path="/portal/")
     assert target == "arn:aws:iam::999999999999:role/portal/portal-access-3"
-    document = policies.source_identity_policy(sid="PortalAccess3", role_arn=target)
+    document = builders.source_identity_policy(sid="PortalAccess3", role_arn=target)
     assert document["Statement"][0]["Resource"] == target
 
 
 def test_documents_hash_is_stable_and_changes_with_content():
     first = {"a": {"document": {"Statement": [1]}}}
-    assert policies.documents_hash(first) == policies.documents_hash(json.loads(json.dumps(first)))
-    assert policies.documents_hash(first) != policies.documents_hash({"a": {"document": {}}})
+    assert builders.documents_hash(first) == builders.documents_hash(json.loads(json.dumps(first)))
+    assert builders.documents_hash(first) != builders.documents_hash({"a": {"document": {}}})
 
 
 @pytest.mark.parametrize(

@@ -13,15 +13,16 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+import aws
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
 from accounts.inventory import inventory_sync
 from accounts.models import Account
-from provisioning import aws, drift, services
-from provisioning.aws import core, emulator_client, iam, inventory, resource_policies, s3_acls
-from provisioning.demo_world import provisioner_policy
+from aws import core, emulator_client, iam, inventory, resource_policies, s3_acls
+from aws.demo_world import provisioner_policy
+from policy.evaluation import PolicySet, RequestContext, evaluate
+from provisioning import drift, services
 from provisioning.models import Grant
-from provisioning.policy.evaluation import PolicySet, RequestContext, evaluate
 
 # Every module of the AWS package that makes calls (each imported client_for by name).
 AWS_MODULES = (core, iam, inventory, resource_policies, s3_acls)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from provisioning.policy.resource_policies import (
+from policy.resource_policies import (
     SERVICES_WITH_RESOURCE_POLICIES,
     SIZE_LIMITS,
     PolicyHolder,

@@ -10,9 +10,9 @@ from django.utils import timezone
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
 from audit.models import AuditEvent
-from portal.errors import ServiceError
+from aws import AwsError, emulator_client
+from core.errors import ServiceError
 from provisioning import expiry, services, sessions
-from provisioning.aws import AwsError, emulator_client
 from provisioning.models import CredentialIssue, Grant
 
 TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"

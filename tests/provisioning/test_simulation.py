@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from access_requests.services import access_request_approve, access_request_submit
-from portal.errors import ServiceError
+from core.errors import ServiceError
 from provisioning import services
 from provisioning.models import Grant
 
@@ -91,7 +91,7 @@ def test_why_denied_explains_from_the_grants_the_user_can_see(aws_demo):
     assert any("request access" in fix for fix in denied.context["result"].fixes)
 
     # The page reads AWS live: a policy removed outside the portal is seen at once.
-    from provisioning.aws import emulator_client
+    from aws import emulator_client
 
     emulator_client("iam", account_id="999999999999", region="us-east-1").delete_role_policy(
         RoleName=grant.role_name, PolicyName=grant.permission_policy_name
@@ -234,7 +234,7 @@ def test_a_grant_that_would_not_work_is_never_verified(aws_demo):
     """An SCP added between approval and provisioning: the read-back simulation says no, and the
     grant fails with the reason instead of showing as verified."""
     from accounts.models import ServiceControlPolicy
-    from provisioning.aws import AwsError
+    from aws import AwsError
 
     access_request = submit(aws_demo)
     access_request_approve(access_request=access_request, approver=aws_demo.bob)

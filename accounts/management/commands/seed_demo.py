@@ -15,8 +15,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import Account, ServiceControlPolicy
-from provisioning.demo_world import BROKER_ROLE, PROVISIONER_ROLE, DemoWorldError, demo_world_seed
-from provisioning.policy.arns import role_arn
+from aws.demo_world import BROKER_ROLE, PROVISIONER_ROLE, DemoWorldError, demo_world_seed
+from policy.arns import role_arn
 
 DAY = 24 * 3600
 DATA_APPROVERS = "data-approvers"

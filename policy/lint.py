@@ -14,9 +14,9 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from provisioning.policy.arns import ACCOUNT_ID_RE, arn_matches_template, arn_parse
-from provisioning.policy.catalog import ACTION_RE, action_lookup, actions_of_service, service_known
-from provisioning.policy.validation import arn_correction
+from policy.arns import ACCOUNT_ID_RE, arn_matches_template, arn_parse
+from policy.catalog import ACTION_RE, action_lookup, actions_of_service, service_known
+from policy.validation import arn_correction
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 POLICY_TYPES = ("identity", "trust", "resource", "session", "scp")

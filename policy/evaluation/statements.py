@@ -9,14 +9,14 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_not
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from provisioning.policy.evaluation.conditions import conditions_match
-from provisioning.policy.evaluation.matching import (
+from policy.evaluation.conditions import conditions_match
+from policy.evaluation.matching import (
     action_matches,
     not_principal_excludes,
     pieces_match,
     principal_block_matches,
 )
-from provisioning.policy.evaluation.variables import POLICY_VERSION_WITH_VARIABLES, split
+from policy.evaluation.variables import POLICY_VERSION_WITH_VARIABLES, split
 
 
 @dataclass

@@ -2,13 +2,13 @@
 
 import logging
 
+from celery import current_app
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from portal.celery import app as celery_app
-from provisioning import aws
+import aws
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ def _database() -> str:
 
 
 def _broker() -> str:
-    with celery_app.connection_for_write() as conn:
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=0, timeout=2)
         conn.default_channel.client.ping()
     return "ok"

@@ -3,7 +3,7 @@
 DynamoDB resource policies, Lambda function policy).
 
 Documents go in and come out as dicts; what to change in them is decided by the pure functions in
-provisioning.policy.resource_policies. Each call runs with a provisioner session in the resource's
+policy.resource_policies. Each call runs with a provisioner session in the resource's
 own account and in the resource's region (S3 ARNs have none: AWS_REGION).
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import botocore.exceptions
 
-from provisioning.aws.core import AwsError, Credentials, client_for, translate_error
-from provisioning.policy.arns import ROOT_ARN_RE
-from provisioning.policy.resource_policies import (
+from aws.core import AwsError, Credentials, client_for, translate_error
+from policy.arns import ROOT_ARN_RE
+from policy.resource_policies import (
     SERVICES_WITH_RESOURCE_POLICIES,
     PolicyHolder,
     policy_text,

@@ -11,8 +11,8 @@ from typing import Any
 
 import botocore.exceptions
 
-from provisioning.aws.core import AwsError, Credentials, client_for, translate_error
-from provisioning.policy.acls import AclGrant, AclTarget, grant_headers
+from aws.core import AwsError, Credentials, client_for, translate_error
+from policy.acls import AclGrant, AclTarget, grant_headers
 
 OBJECT_OWNERSHIP_SETTINGS = ("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter")
 

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from provisioning.policy.arns import BUCKET_RE, arn_parse
+from policy.arns import BUCKET_RE, arn_parse
 
 ACL_PERMISSIONS = ("READ", "WRITE", "READ_ACP", "WRITE_ACP", "FULL_CONTROL")
 GRANTEE_TYPES = ("CanonicalUser", "Group", "AmazonCustomerByEmail")

@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from provisioning.policy.evaluation.matching import pieces_match
-from provisioning.policy.evaluation.variables import split
+from policy.evaluation.matching import pieces_match
+from policy.evaluation.variables import split
 
 Matcher = Callable[[str, str, Mapping[str, object], bool], bool]
 

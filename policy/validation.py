@@ -5,8 +5,8 @@ Pure functions: the form, the API and the services all call `access_validate`.
 
 from dataclasses import dataclass, field
 
-from provisioning.policy.arns import ACCOUNT_ID_RE, arn_matches_template, arn_parse
-from provisioning.policy.catalog import ACTION_RE, Action, action_lookup, service_known
+from policy.arns import ACCOUNT_ID_RE, arn_matches_template, arn_parse
+from policy.catalog import ACTION_RE, Action, action_lookup, service_known
 
 MAX_ACTIONS = 50
 MAX_RESOURCES = 50

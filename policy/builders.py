@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from provisioning.policy.arns import arn_matches_template
-from provisioning.policy.catalog import action_lookup
+from policy.arns import arn_matches_template
+from policy.catalog import action_lookup
 
 VERSION = "2012-10-17"
 Document = dict[str, Any]

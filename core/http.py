@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.http import HttpRequest
 
-from portal.errors import ServiceError
+from core.errors import ServiceError
 
 
 def client_address(request: HttpRequest) -> str | None:

@@ -9,7 +9,7 @@ ARN formats: https://docs.aws.amazon.com/service-authorization/latest/reference/
 from dataclasses import dataclass
 from typing import Any
 
-from provisioning.aws.core import Credentials, client_for, translate_error
+from aws.core import Credentials, client_for, translate_error
 
 # Keys AWS services create and manage for themselves: nobody grants access to those.
 _AWS_MANAGED_ALIAS = "alias/aws/"

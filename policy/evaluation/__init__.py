@@ -5,7 +5,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-l
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
 """
 
-from provisioning.policy.evaluation.evaluator import (
+from policy.evaluation.evaluator import (
     ALLOWED,
     EXPLICITLY_DENIED,
     IMPLICITLY_DENIED,

@@ -14,7 +14,7 @@ is compared literally (and so never matches a real caller).
 import re
 from functools import lru_cache
 
-from provisioning.policy.evaluation.variables import Pieces
+from policy.evaluation.variables import Pieces
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from provisioning.policy.arns import ACCOUNT_ID_RE, BUCKET_RE, arn_parse
+from policy.arns import ACCOUNT_ID_RE, BUCKET_RE, arn_parse
 
 VERSION = "2012-10-17"
 Document = dict[str, Any]

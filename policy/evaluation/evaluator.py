@@ -26,8 +26,8 @@ that must enable IAM, S3 object ownership) are not modelled.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from provisioning.policy.evaluation.matching import arn_account, session_role_arn
-from provisioning.policy.evaluation.statements import Match, match_policy
+from policy.evaluation.matching import arn_account, session_role_arn
+from policy.evaluation.statements import Match, match_policy
 
 ALLOWED = "Allowed"
 EXPLICITLY_DENIED = "ExplicitlyDenied"

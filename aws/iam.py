@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import botocore.exceptions
 
-from provisioning.aws.core import Credentials, client_for, translate_error
+from aws.core import Credentials, client_for, translate_error
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from typing import Any
 
 from django.conf import settings
 
-from provisioning.aws import AwsError, emulator_client
-from provisioning.policy.arns import account_root_arn
-from provisioning.policy.resource_policies import policy_text, statement_find, statement_put
+from aws import AwsError, emulator_client
+from policy.arns import account_root_arn
+from policy.resource_policies import policy_text, statement_find, statement_put
 
 # The article's world lives in Frankfurt; its ARNs name eu-central-1.
 DEMO_REGION = "eu-central-1"
@@ -24,7 +24,7 @@ PROVISIONER_ROLE = "PortalProvisioner"
 BROKER_ROLE = "PortalBroker"
 PROVISIONER_POLICY = "portal-provisioner"
 
-# What the portal does with a provisioner session (provisioning.aws.iam: role_put, role_read,
+# What the portal does with a provisioner session (aws.iam: role_put, role_read,
 # role_policy_put, role_policy_delete, role_delete), and nothing else.
 PORTAL_ROLE_ACTIONS = [
     "iam:CreateRole",
@@ -127,7 +127,7 @@ def tooling_trust_policy() -> dict[str, Any]:
     }
 
 
-# Resource policies and ACLs (provisioning.aws.resource_policies and s3_acls): read and write the
+# Resource policies and ACLs (aws.resource_policies and s3_acls): read and write the
 # policies of the account's resources; they only ever add or remove the portal's statements.
 RESOURCE_POLICY_ACTIONS = [
     "s3:ListAllMyBuckets",
@@ -161,7 +161,7 @@ RESOURCE_POLICY_ACTIONS = [
     "lambda:AddPermission",
     "lambda:RemovePermission",
 ]
-# The wizard's inventory (provisioning.aws.inventory): list the resources engineers pick from.
+# The wizard's inventory (aws.inventory): list the resources engineers pick from.
 INVENTORY_ACTIONS = [
     "dynamodb:ListTables",
     "s3:ListAllMyBuckets",

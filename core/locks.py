@@ -9,11 +9,15 @@ from functools import cache
 import redis
 from django.conf import settings
 
-from provisioning.aws import AwsError
+from core.errors import ExternalError
 
 # Longer than a read-modify-write takes, short enough that a SIGKILLed worker's lock frees itself
 # (settings.PORTAL_POLICY_LOCK_SECONDS, 60 by default; the fault tests shorten it).
 WAIT_SECONDS = 30
+
+
+class LockBusy(ExternalError):
+    """Another task holds the lock: nothing failed, the task tries again later."""
 
 
 @cache
@@ -25,7 +29,7 @@ def _redis() -> redis.Redis:
 def policy_lock(name: str) -> Iterator[None]:
     lock = _redis().lock(f"portal:policy-lock:{name}", timeout=settings.PORTAL_POLICY_LOCK_SECONDS)
     if not lock.acquire(blocking_timeout=WAIT_SECONDS):
-        raise AwsError(f"Another task holds the policy of {name}; trying again.", retryable=True)
+        raise LockBusy(f"Another task holds the policy of {name}; trying again.", retryable=True)
     try:
         yield
     finally:

@@ -5,7 +5,7 @@ account records; never from settings or the database. `AWS_ENDPOINT_URL` points 
 embedded emulator in development; unset, it is real AWS.
 """
 
-from provisioning.aws.core import (
+from aws.core import (
     AssumedRole,
     AwsError,
     Credentials,
@@ -14,7 +14,7 @@ from provisioning.aws.core import (
     emulator_client,
     role_credentials,
 )
-from provisioning.aws.iam import (
+from aws.iam import (
     RolePermissions,
     RoleState,
     role_delete,
@@ -24,20 +24,20 @@ from provisioning.aws.iam import (
     role_put,
     role_read,
 )
-from provisioning.aws.inventory import InventoryItem, account_inventory
-from provisioning.aws.organizations import (
+from aws.inventory import InventoryItem, account_inventory
+from aws.organizations import (
     OrganizationScp,
     OrganizationSnapshot,
     organization_snapshot,
 )
-from provisioning.aws.resource_policies import (
+from aws.resource_policies import (
     PolicyHolder,
     policy_delete,
     policy_read,
     policy_write,
     resource_exists,
 )
-from provisioning.aws.s3_acls import (
+from aws.s3_acls import (
     AclState,
     acl_read,
     acl_write,

@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from provisioning.aws.core import Credentials, client_for, translate_error
+from aws.core import Credentials, client_for, translate_error
 
 
 @dataclass(frozen=True)

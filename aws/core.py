@@ -16,7 +16,8 @@ import botocore.exceptions
 from botocore.config import Config
 from django.conf import settings
 
-from provisioning.policy.arns import arn_parse
+from core.errors import ExternalError
+from policy.arns import arn_parse
 
 _CLIENT_CONFIG = Config(
     connect_timeout=5,
@@ -44,13 +45,12 @@ _RETRYABLE_EXCEPTIONS = (
 )
 
 
-class AwsError(Exception):
+class AwsError(ExternalError):
     """An AWS call failed. `retryable` says whether trying again later can help."""
 
     def __init__(self, message: str, *, code: str = "", retryable: bool = False) -> None:
-        super().__init__(message)
+        super().__init__(message, retryable=retryable)
         self.code = code
-        self.retryable = retryable
 
 
 @dataclass(frozen=True)
