@@ -18,8 +18,6 @@ from policy.acls import acl_target_for, permissions_for_actions
 from policy.arns import ROLE_ARN_RE, account_root_arn, role_arn
 from policy.resource_policies import holder_for, resource_statement
 
-RESOURCE_POLICY_PREFIX = "resource_policy:"
-ACL_PREFIX = "acl:"
 # A preview names the role after the request number it will get on submit.
 PREVIEW_ID = "<id>"
 CANONICAL_ID_PLACEHOLDER = "<canonical user id of the source account, looked up on submit>"
@@ -137,7 +135,7 @@ def _resource_policy(
         holder = holder_for(resource)
         holders.setdefault(holder.arn, (holder, []))[1].append(resource)
     for holder, held in holders.values():
-        documents[f"{RESOURCE_POLICY_PREFIX}{holder.arn}"] = {
+        documents[f"{builders.RESOURCE_POLICY_PREFIX}{holder.arn}"] = {
             "title": _HOLDER_TITLES.get(holder.service, "Resource policy statement"),
             "account_id": target_account.account_id,
             "where": f"statement {names.sid} added to the policy of {holder.arn}; the "
@@ -180,7 +178,7 @@ def _acl(
         target = acl_target_for(resource)
         permissions, _inexpressible = permissions_for_actions(actions, target)
         label = f"{target.bucket}/{target.key}" if target.key else target.bucket
-        documents[f"{ACL_PREFIX}{label}"] = {
+        documents[f"{builders.ACL_PREFIX}{label}"] = {
             "title": "Object ACL grant" if target.key else "Bucket ACL grant",
             "account_id": target_account.account_id,
             "where": f"ACL of s3://{label}, written by the owner of "

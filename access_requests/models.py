@@ -2,33 +2,30 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Account
+from provisioning.models import AccessVia, Lifecycle, Mechanism
 
-
-class Mechanism(models.TextChoices):
-    ASSUME_ROLE = "assume_role", "Assume role"
-    RESOURCE_POLICY = "resource_policy", "Resource-based policy"
-    ACL = "acl", "S3 ACL"
+__all__ = ["AccessRequest", "AccessVia", "Approval", "Mechanism"]
 
 
 class AccessRequest(models.Model):
     """One engineer's ask for access to resources in another account, and its whole lifecycle."""
 
     class Status(models.TextChoices):
+        """Pending until decided; from the approval on, the grant's Lifecycle."""
+
         PENDING = "pending", "Pending approval"
-        APPROVED = "approved", "Approved"
-        PROVISIONING = "provisioning", "Provisioning"
-        ACTIVE = "active", "Active"
-        REVOKING = "revoking", "Revoking"
-        EXPIRED = "expired", "Expired"
-        REVOKED = "revoked", "Revoked"
+        APPROVED = Lifecycle.APPROVED.value, Lifecycle.APPROVED.label
+        PROVISIONING = Lifecycle.PROVISIONING.value, Lifecycle.PROVISIONING.label
+        ACTIVE = Lifecycle.ACTIVE.value, Lifecycle.ACTIVE.label
+        REVOKING = Lifecycle.REVOKING.value, Lifecycle.REVOKING.label
+        EXPIRED = Lifecycle.EXPIRED.value, Lifecycle.EXPIRED.label
+        REVOKED = Lifecycle.REVOKED.value, Lifecycle.REVOKED.label
         REJECTED = "rejected", "Rejected"
         CANCELLED = "cancelled", "Cancelled"
-        FAILED = "failed", "Failed"
+        FAILED = Lifecycle.FAILED.value, Lifecycle.FAILED.label
         EXTENDED = "extended", "Extension applied"
 
-    class AccessVia(models.TextChoices):
-        PORTAL = "portal", "Sessions from the portal"
-        OWN_IDENTITY = "own_identity", "The source principal's own identity"
+    AccessVia = AccessVia
 
     class RequestedMechanism(models.TextChoices):
         AUTO = "auto", "Recommended"

@@ -1,4 +1,4 @@
-"""Which mechanism fits a request, and why: the article's decision tree, made explicit (SPEC 4.4).
+"""Which mechanism fits a request, and why: the article's decision tree, made explicit.
 
 Pure: the facts that need AWS (who owns an object, whether a bucket has ACLs on) come in `Facts`.
 """

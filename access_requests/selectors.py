@@ -8,7 +8,10 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from access_requests.models import AccessRequest, Approval
 from accounts.models import Account
+from accounts.selectors import user_approves_for
 from audit.models import AuditEvent
+from provisioning.explain import role_of
+from provisioning.models import Grant
 
 
 def _accounts_approved_by(user: AbstractBaseUser) -> tuple[QuerySet[Account], QuerySet[Account]]:
@@ -40,6 +43,39 @@ def access_requests_visible_to(*, user: AbstractBaseUser) -> QuerySet[AccessRequ
     return requests.filter(access_requests_visible_q(user=user))
 
 
+def access_requests_filtered(
+    requests: QuerySet[AccessRequest],
+    *,
+    status: str = "",
+    source_account: str = "",
+    target_account: str = "",
+    requester: str = "",
+    mechanism: str = "",
+    query: str = "",
+) -> QuerySet[AccessRequest]:
+    """The list filters of the request pages and `GET /api/v1/requests/`: each one given narrows
+    the requests (accounts by id, the requester by username); `query` matches the number, the
+    target account, the requester, the ticket or the justification."""
+    exact = {
+        "status": status,
+        "source_account__account_id": source_account,
+        "target_account__account_id": target_account,
+        "requester__username": requester,
+        "mechanism": mechanism,
+    }
+    requests = requests.filter(**{field: value for field, value in exact.items() if value})
+    if not query:
+        return requests
+    match = Q(justification__icontains=query) | Q(ticket__icontains=query)
+    match |= Q(target_account__account_id__icontains=query)
+    match |= Q(target_account__name__icontains=query)
+    match |= Q(requester__username__icontains=query)
+    number = query.lstrip("#")
+    if number.isascii() and number.isdigit() and len(number) < 19:
+        match |= Q(pk=int(number))
+    return requests.filter(match)
+
+
 def access_requests_awaiting(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
     """Pending requests this user may decide and has not voted on yet."""
     as_target, as_source = _accounts_approved_by(user)
@@ -57,13 +93,6 @@ def access_requests_awaiting(*, user: AbstractBaseUser) -> QuerySet[AccessReques
                 )
             )
         )
-    )
-
-
-def user_approves_for(*, user: AbstractBaseUser, account: Account) -> bool:
-    return (
-        account.approver_group_id is not None
-        and user.groups.filter(pk=account.approver_group_id).exists()
     )
 
 
@@ -85,6 +114,34 @@ def access_request_may_decide(*, user: AbstractBaseUser, access_request: AccessR
             approver=user, documents_hash=access_request.documents_hash
         ).exists()
     )
+
+
+def grants_visible_to(*, user: AbstractBaseUser) -> QuerySet[Grant]:
+    """Grants of the requests `user` can see: the visibility rule on the grant's own joins (not
+    `IN` every visible request), with the accounts and the requester."""
+    return Grant.objects.select_related(
+        "access_request__source_account",
+        "access_request__target_account",
+        "access_request__requester",
+    ).filter(access_requests_visible_q(user=user, prefix="access_request__"))
+
+
+def user_may_explain(*, user: AbstractBaseUser, principal: str, resource: str) -> bool:
+    """Policies are not for everyone's eyes: admins and approvers may ask about anything; others
+    about the principals and resources of their own requests."""
+    if user.is_superuser or user.groups.filter(approved_accounts__isnull=False).exists():
+        return True
+    _, role_name = role_of(principal)
+    for access_request in AccessRequest.objects.filter(requester=user).select_related("grant"):
+        grant = getattr(access_request, "grant", None)
+        mine = {grant.role_arn, grant.role_name, grant.source_role_name} if grant else set()
+        if resource in access_request.resources or resource in mine or role_name in mine - {""}:
+            return True
+        if any(
+            resource.startswith(r.rstrip("*")) for r in access_request.resources if r.endswith("*")
+        ):
+            return True
+    return False
 
 
 def accounts_selectable() -> QuerySet[Account]:

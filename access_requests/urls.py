@@ -1,7 +1,7 @@
 from django.urls import path
 from django.views.generic import RedirectView
 
-from access_requests import views, wizard
+from access_requests import grant_views, views, wizard
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard"), name="home"),
@@ -32,4 +32,15 @@ urlpatterns = [
     ),
     path("requests/<int:pk>/cancel/", views.request_cancel, name="request_cancel"),
     path("requests/<int:pk>/edit/", views.request_edit, name="request_edit"),
+    path("grants/<int:pk>/session/", grant_views.grant_session, name="grant_session"),
+    path("grants/<int:pk>/revoke/", grant_views.grant_revoke, name="grant_revoke"),
+    path("grants/<int:pk>/retry/", grant_views.grant_retry, name="grant_retry"),
+    path("grants/<int:pk>/extend/", grant_views.grant_extend, name="grant_extend"),
+    path("grants/<int:pk>/reapply/", grant_views.grant_reapply, name="grant_reapply"),
+    path(
+        "grants/emergency-revoke/",
+        grant_views.grants_emergency_revoke,
+        name="grants_emergency_revoke",
+    ),
+    path("why-denied/", grant_views.why_denied, name="why_denied"),
 ]

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -11,10 +10,12 @@ from django.views.decorators.http import require_GET, require_POST
 from access_requests import selectors, services
 from access_requests.forms import AccessRequestForm, DecisionForm
 from access_requests.models import AccessRequest
+from access_requests.policy_changes import resource_policy_changes
 from access_requests.services.decisions import quorum
+from accounts.selectors import user_approves_for
 from core.errors import ServiceError
 from core.http import client_address, flash_error
-from provisioning.selectors import resource_policy_changes
+from provisioning.selectors import user_may_manage
 
 PAGE_SIZE = 25
 
@@ -34,9 +35,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
             requester=request.user
         )
     status = request.GET.get("status", "")
-    if status in AccessRequest.Status.values:
-        requests = requests.filter(status=status)
-    requests = _searched(requests, query)
+    if status not in AccessRequest.Status.values:
+        status = ""
+    requests = selectors.access_requests_filtered(requests, status=status, query=query)
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     awaiting = selectors.access_requests_awaiting(user=request.user).count()
     return render(
@@ -53,20 +54,6 @@ def request_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _searched(requests, query: str):
-    """Requests whose number, account, requester, ticket or justification match `query`."""
-    if not query:
-        return requests
-    match = Q(justification__icontains=query) | Q(ticket__icontains=query)
-    match |= Q(target_account__account_id__icontains=query)
-    match |= Q(target_account__name__icontains=query)
-    match |= Q(requester__username__icontains=query)
-    number = query.lstrip("#")
-    if number.isascii() and number.isdigit() and len(number) < 19:
-        match |= Q(pk=int(number))
-    return requests.filter(match)
-
-
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
@@ -74,7 +61,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     waiting = selectors.access_requests_awaiting(user=request.user)
     total = waiting.count() if query else None
-    waiting = _searched(waiting, query).order_by("created_at", "id")
+    waiting = selectors.access_requests_filtered(waiting, query=query).order_by("created_at", "id")
     page = Paginator(waiting, 10).get_page(request.GET.get("page"))
     return render(
         request, "access_requests/inbox.html", {"page": page, "query": query, "total": total}
@@ -138,7 +125,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     approvals = selectors.access_request_approvals(access_request=access_request)
     waiting_for = quorum(access_request)[1] if access_request.is_pending else ""
     grant = getattr(access_request, "grant", None)
-    approves_target = request.user.is_superuser or selectors.user_approves_for(
+    approves_target = request.user.is_superuser or user_approves_for(
         user=request.user, account=access_request.target_account
     )
     return render(
@@ -163,7 +150,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 user=request.user, access_request=access_request
             ),
             "is_requester": access_request.requester_id == request.user.pk,
-            "may_manage": approves_target or access_request.requester_id == request.user.pk,
+            "may_manage": user_may_manage(user=request.user, access_request=access_request),
             "decision_form": DecisionForm(),
             "waiting_for": waiting_for,
             "pending_extension": _pending_extension(grant),

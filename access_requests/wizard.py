@@ -15,11 +15,10 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.inventory import accounts_requestable, inventory_refresh, resources_search
-from accounts.models import Account, Resource, ServiceControlPolicy
+from accounts.models import Account, Resource
+from accounts.scps import scp_denials
 from policy.arns import arn_matches_template, arn_parse
 from policy.catalog import Action, action_lookup, actions_of_service, service_known
-from policy.evaluation import PolicySet, RequestContext, evaluate
-from provisioning.simulation import ALLOW_ALL
 
 MAX_QUERY = 100
 MAX_RESOURCES = 50
@@ -164,31 +163,6 @@ def _candidates(resources: list[str], query: str) -> tuple[list[tuple[Action, li
     return candidates, bool(services)
 
 
-def _scp_denied(accounts: list[Account], actions: list[Action], resources: list[str]) -> dict:
-    """action -> the name of an SCP that denies it in one of these accounts (one query each)."""
-    denied: dict[str, str] = {}
-    for account in accounts:
-        levels = account.organization_levels
-        if not levels:
-            continue
-        scps = list(ServiceControlPolicy.objects.filter(target__in=levels))
-        for action in actions:
-            for resource in resources or ["*"]:
-                for scp in scps:
-                    if action.qualified in denied:
-                        break
-                    context = RequestContext(
-                        principal=account.root_arn,
-                        action=action.qualified,
-                        resource=resource,
-                        resource_account=account.account_id,
-                    )
-                    policies = PolicySet(scps=[[scp.document]], identity=[ALLOW_ALL])
-                    if evaluate(context, policies).decision == "ExplicitlyDenied":
-                        denied[action.qualified] = scp.name
-    return denied
-
-
 @_json_login_required
 @require_GET
 def wizard_actions(request: HttpRequest) -> JsonResponse:
@@ -200,7 +174,11 @@ def wizard_actions(request: HttpRequest) -> JsonResponse:
     ids = [i for i in (request.GET.get("source", ""), request.GET.get("target", "")) if i]
     accounts = list(Account.objects.filter(account_id__in=ids[:2])) if ids else []
     preselect = [a for a, applies in candidates if a.access_level == PRESELECTED_LEVEL and applies]
-    denied = _scp_denied(accounts, preselect, resources) if accounts else {}
+    denied: dict[str, str] = {}
+    if accounts:
+        qualified = [action.qualified for action in preselect]
+        for denial in scp_denials(accounts=accounts, actions=qualified, resources=resources):
+            denied.setdefault(denial.action, denial.scp)
     groups: dict[str, list[dict]] = {level: [] for level in ACCESS_LEVELS}
     shown = 0
     exact = query.lower()

@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 
 from accounts import inventory
-from core.retry import retry_countdown
+from core.retry import retry_later
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +23,8 @@ def inventory_sync_task(self, account_id: int) -> dict | None:
             account_id=account_id, message="Internal error while listing; see the worker log."
         )
         return None
-    if result.retryable and self.request.retries < self.max_retries:
-        raise self.retry(countdown=retry_countdown(self.request.retries))
+    if result.retryable:
+        retry_later(self)
     return {"added": result.added, "removed": result.removed, "error": result.error}
 
 

@@ -18,6 +18,7 @@ SERVICE_ERROR_STATUS = {
     ServiceError.FORBIDDEN: status.HTTP_403_FORBIDDEN,
     ServiceError.NOT_FOUND: status.HTTP_404_NOT_FOUND,
     ServiceError.CONFLICT: status.HTTP_409_CONFLICT,
+    ServiceError.UNAVAILABLE: status.HTTP_502_BAD_GATEWAY,
 }
 
 

@@ -1,4 +1,4 @@
-"""/api/v1/: SPEC section 7."""
+"""/api/v1/: the REST API for automation (portal-cli, CI jobs, scripts)."""
 
 from django.urls import path
 

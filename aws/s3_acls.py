@@ -1,4 +1,4 @@
-"""S3 ACLs and ownership: what an ACL grant reads and writes (SPEC 4.3).
+"""S3 ACLs and ownership: what an ACL grant reads and writes.
 
 An ACL PUT replaces the whole ACL and the emulator ignores an AccessControlPolicy body, so every
 write goes through the x-amz-grant-* headers and carries every grant already there. Who owns a
@@ -13,8 +13,6 @@ import botocore.exceptions
 
 from aws.core import AwsError, Credentials, client_for, translate_error
 from policy.acls import AclGrant, AclTarget, grant_headers
-
-OBJECT_OWNERSHIP_SETTINGS = ("BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter")
 
 
 @dataclass(frozen=True)

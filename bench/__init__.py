@@ -1,1 +1,1 @@
-"""`make bench`: the portal's benchmarks (issue 9). See bench/run.py."""
+"""`make bench`: the portal's benchmarks. See bench/run.py."""

@@ -1,4 +1,4 @@
-"""`make bench`: issue 9's benchmarks side by side in one table, each against its floor.
+"""`make bench`: the benchmarks side by side in one table, each against its floor.
 
 1. Provisioning: N approved assume-role requests drained by real Celery worker processes (1, 2 and
    4), from the approval's commit until every grant is active, against the same AWS calls made
@@ -148,7 +148,7 @@ _POLICIES = PolicySet(
 
 def _evaluate() -> object:
     """The typical cross-account request: identity policy with one condition, bucket policy, two
-    SCP levels (issue 6's target: 20,000 per second on one core)."""
+    SCP levels (target: 20,000 per second on one core)."""
     return evaluate(_CROSS_ACCOUNT, _POLICIES)
 
 

@@ -1,5 +1,5 @@
 """The portal against its floor, on real parts: the moto server over HTTP, PostgreSQL, Redis,
-real Celery worker processes and gunicorn (issue 9's benchmarks 1, 2, 3 and 5).
+real Celery worker processes and gunicorn (provisioning, credentials and API reads).
 
 Each function takes the running `World` and returns a JSON-able dict of figures.
 """

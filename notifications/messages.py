@@ -8,8 +8,7 @@ documents (a trust policy carries the ExternalId), what AWS holds, or credential
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from access_requests.models import AccessRequest
+from typing import Any
 
 REQUESTER = "requester"
 APPROVERS = "approvers"
@@ -68,7 +67,7 @@ class Email:
 
 
 def facts_from(
-    access_request: AccessRequest,
+    access_request: Any,
     *,
     grant=None,
     reason: str = "",

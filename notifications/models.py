@@ -1,6 +1,21 @@
+from typing import Any
+
+from django.apps import apps
 from django.db import models
 
-from access_requests.models import AccessRequest
+# Notifications sit below the apps that notify (requests and provisioning call `notify()`), so they
+# name the request model by its label, as Django's own apps name the user model
+# (AUTH_USER_MODEL, get_user_model()), instead of importing the app above them.
+REQUEST_MODEL = "access_requests.AccessRequest"
+APPROVAL_MODEL = "access_requests.Approval"
+
+
+def request_model() -> Any:
+    return apps.get_model(REQUEST_MODEL)
+
+
+def approval_model() -> Any:
+    return apps.get_model(APPROVAL_MODEL)
 
 
 class Notification(models.Model):
@@ -18,7 +33,7 @@ class Notification(models.Model):
     key = models.CharField(max_length=64, help_text="The Celery task id of one notification.")
     event = models.CharField(max_length=32)
     access_request = models.ForeignKey(
-        AccessRequest, on_delete=models.CASCADE, related_name="notifications"
+        REQUEST_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
     channel = models.CharField(max_length=8, choices=Channel.choices)
     recipient = models.CharField(max_length=254)

@@ -1,18 +1,18 @@
 """Who gets a notification's email."""
 
 import logging
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from access_requests.models import AccessRequest
 from notifications.messages import APPROVERS, REQUESTER, REQUESTER_AND_APPROVERS
 
 logger = logging.getLogger(__name__)
 
 
-def approvers_of(*, access_request: AccessRequest):
+def approvers_of(*, access_request: Any):
     """The active users who may decide on this request: the target account's approver group,
     and the source account's when it asks for two-party approval. Never the requester."""
     groups = [access_request.target_account.approver_group_id]
@@ -27,7 +27,7 @@ def approvers_of(*, access_request: AccessRequest):
     )
 
 
-def recipient_emails(*, audience: str, access_request: AccessRequest) -> list[str]:
+def recipient_emails(*, audience: str, access_request: Any) -> list[str]:
     """The addresses of the event's audience, once each; users without a (valid) email are
     skipped."""
     users = []

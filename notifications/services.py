@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import get_connection
@@ -15,9 +16,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from access_requests.models import AccessRequest, Approval
 from notifications import channels, messages
-from notifications.models import Notification
+from notifications.models import Notification, approval_model, request_model
 from notifications.selectors import recipient_emails
 
 logger = logging.getLogger(__name__)
@@ -54,9 +54,9 @@ def _enqueue(event: str, access_request_id: int) -> None:
         )
 
 
-def _reject_reason(access_request: AccessRequest) -> str:
+def _reject_reason(access_request: Any) -> str:
     last = (
-        access_request.approvals.filter(decision=Approval.Decision.REJECT)
+        access_request.approvals.filter(decision=approval_model().Decision.REJECT)
         .order_by("-created_at", "-id")
         .first()
     )
@@ -79,9 +79,8 @@ def notification_deliver(*, key: str, event: str, access_request_id: int) -> int
     """Send the event's emails and webhook message that were not sent yet under `key`; returns
     how many failed in a way worth retrying. No transaction is held while sending."""
     access_request = (
-        AccessRequest.objects.select_related(
-            "requester", "source_account", "target_account", "extends", "grant"
-        )
+        request_model()
+        .objects.select_related("requester", "source_account", "target_account", "extends", "grant")
         .defer(*_UNSHOWN)
         .filter(pk=access_request_id)
         .first()
@@ -139,7 +138,7 @@ def notification_deliver(*, key: str, event: str, access_request_id: int) -> int
 
 
 def _unsent(
-    key: str, event: str, access_request: AccessRequest, recipients: list[tuple[str, str]]
+    key: str, event: str, access_request: Any, recipients: list[tuple[str, str]]
 ) -> set[tuple[str, str]]:
     """Record a row per recipient under `key` unless there is one (a retried or redelivered task
     finds its rows), and return the (channel, recipient) pairs not sent yet: two statements,
@@ -167,7 +166,7 @@ def _unsent(
 def _deliver_once(
     key: str,
     event: str,
-    access_request: AccessRequest,
+    access_request: Any,
     channel: str,
     recipient: str,
     send: Callable[[], None],

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from core.retry import retry_countdown
+from core.retry import retry_later
 from notifications import services
 
 logger = logging.getLogger(__name__)
@@ -22,8 +22,7 @@ def notification_send_task(self, event: str, access_request_id: int) -> None:
     )
     if not failed:
         return
-    if self.request.retries < self.max_retries:
-        raise self.retry(countdown=retry_countdown(self.request.retries))
+    retry_later(self)
     logger.error(
         "notification %s for request %s: %s message(s) not delivered after %s retries",
         event,

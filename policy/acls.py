@@ -1,4 +1,4 @@
-"""S3 ACL grants (SPEC 4.3): which ACL permissions a request needs, and the grant lists and
+"""S3 ACL grants: which ACL permissions a request needs, and the grant lists and
 `x-amz-grant-*` headers the portal writes. Pure: no Django, no boto3.
 
 ACL permissions and the policy actions each one stands for, from "Mapping of ACL permissions and

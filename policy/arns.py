@@ -11,8 +11,6 @@ ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 REGION_RE = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 # Bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 BUCKET_RE = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-# Role names: https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
-ROLE_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
 ROLE_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$")
 ROOT_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):root$")
 

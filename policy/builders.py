@@ -20,6 +20,10 @@ Document = dict[str, Any]
 TRUST_POLICY = "trust_policy"
 PERMISSION_POLICY = "permission_policy"
 SOURCE_IDENTITY_POLICY = "source_identity_policy"
+# Keys of the documents written into resources: "resource_policy:<holder ARN>" and
+# "acl:<bucket>/<key>".
+RESOURCE_POLICY_PREFIX = "resource_policy:"
+ACL_PREFIX = "acl:"
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""A linter for IAM policy documents (SPEC 6.2): identity, trust, resource, session and SCP.
+"""A linter for IAM policy documents: identity, trust, resource, session and SCP.
 
 Pure: a document in, findings out. Each finding names the statement (its Sid, or its index), the
 field, what is wrong and, when there is one, the corrected value. The article's own three wrong

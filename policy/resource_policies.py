@@ -1,4 +1,4 @@
-"""Resource-based policies (SPEC 4.2): which resource carries the policy, the one statement the
+"""Resource-based policies: which resource carries the policy, the one statement the
 portal adds to it, and the read-modify-write that keeps everyone else's statements.
 
 Pure functions: no Django, no boto3. Every function returns a new document and never changes the

@@ -8,7 +8,6 @@ from provisioning import health
 
 urlpatterns = [
     path("", include("access_requests.urls")),
-    path("", include("provisioning.urls")),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("audit/", include("audit.urls")),
     path("accounts/", include("django.contrib.auth.urls")),

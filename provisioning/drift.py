@@ -7,17 +7,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from access_requests.models import AccessRequest, Mechanism
 from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
 from provisioning import writers
-from provisioning.models import Grant
-from provisioning.services import may_manage
+from provisioning.models import Grant, Lifecycle, Mechanism
+from provisioning.selectors import user_may_manage
 from provisioning.writers import role, writer_for
 
 logger = logging.getLogger(__name__)
-Status = AccessRequest.Status
+Status = Lifecycle
 
 
 def _grant(grant_id: int) -> Grant:
@@ -86,7 +85,7 @@ def grant_reapply_request(
             .get(pk=grant.pk)
         )
         access_request = locked.access_request
-        if not may_manage(user, access_request):
+        if not user_may_manage(user=user, access_request=access_request):
             raise ServiceError("You cannot re-apply this grant.", kind=ServiceError.FORBIDDEN)
         if access_request.status != Status.ACTIVE or locked.drifted_at is None:
             raise ServiceError(

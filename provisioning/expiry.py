@@ -5,13 +5,12 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from access_requests.models import AccessRequest
 from audit.services import audit_record
 from notifications.services import notify
-from provisioning.models import Grant
+from provisioning.models import Grant, Lifecycle
 from provisioning.services import revoke_start
 
-Status = AccessRequest.Status
+Status = Lifecycle
 
 
 def grants_expire() -> int:

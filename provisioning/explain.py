@@ -7,10 +7,10 @@ from typing import Any
 
 import aws
 from accounts.models import Account
+from accounts.scps import scp_levels
 from policy.arns import arn_parse
 from policy.evaluation import Evaluation, PolicySet, RequestContext, evaluate
 from policy.resource_policies import holder_for
-from provisioning.simulation import scp_levels
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Explanation:
     fixes: list[str] = field(default_factory=list)
 
 
-def _role_of(principal: str) -> tuple[str, str]:
+def role_of(principal: str) -> tuple[str, str]:
     """(account, role name) of a role or one of its sessions; role name "" for others."""
     arn = arn_parse(principal)
     if arn is None:
@@ -47,7 +47,7 @@ def explain(
 ) -> Explanation:
     accounts = _managed_accounts()
     considered: list[str] = []
-    account_id, role_name = _role_of(principal)
+    account_id, role_name = role_of(principal)
     identity: list[dict] = []
     boundary = None
     credentials = _credentials(accounts.get(account_id))
@@ -149,23 +149,3 @@ def _fixes(evaluation: Evaluation, action: str, resource: str) -> list[str]:
         elif layer.verdict == "ImplicitlyDenied":
             fixes.append(f"The {layer.layer} layer allows nothing here: {layer.detail}")
     return fixes
-
-
-def may_explain(*, user: Any, principal: str, resource: str) -> bool:
-    """Policies are not for everyone's eyes: admins and approvers may ask about anything; others
-    about the principals and resources of their own requests."""
-    from access_requests.models import AccessRequest
-
-    if user.is_superuser or user.groups.filter(approved_accounts__isnull=False).exists():
-        return True
-    _, role_name = _role_of(principal)
-    for access_request in AccessRequest.objects.filter(requester=user).select_related("grant"):
-        grant = getattr(access_request, "grant", None)
-        mine = {grant.role_arn, grant.role_name, grant.source_role_name} if grant else set()
-        if resource in access_request.resources or resource in mine or role_name in mine - {""}:
-            return True
-        if any(
-            resource.startswith(r.rstrip("*")) for r in access_request.resources if r.endswith("*")
-        ):
-            return True
-    return False

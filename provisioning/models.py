@@ -1,7 +1,40 @@
+from typing import Any, TypeAlias
+
 from django.conf import settings
 from django.db import models
 
-from access_requests.models import AccessRequest
+# The access_requests.AccessRequest a grant carries out. Provisioning sits below the requests app:
+# it reads the request through Grant.access_request (its documents, accounts, duration) and moves
+# its status through the Lifecycle values, without importing the app above it.
+ApprovedRequest: TypeAlias = Any
+
+
+class Mechanism(models.TextChoices):
+    """How a grant gives access: the article's three ways."""
+
+    ASSUME_ROLE = "assume_role", "Assume role"
+    RESOURCE_POLICY = "resource_policy", "Resource-based policy"
+    ACL = "acl", "S3 ACL"
+
+
+class AccessVia(models.TextChoices):
+    """Who uses the access: sessions the portal vends, or the source principal itself."""
+
+    PORTAL = "portal", "Sessions from the portal"
+    OWN_IDENTITY = "own_identity", "The source principal's own identity"
+
+
+class Lifecycle(models.TextChoices):
+    """A request's status from its approval on. Provisioning alone moves it (services.py), as it
+    writes, verifies, revokes and expires the request's grant."""
+
+    APPROVED = "approved", "Approved"
+    PROVISIONING = "provisioning", "Provisioning"
+    ACTIVE = "active", "Active"
+    REVOKING = "revoking", "Revoking"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+    FAILED = "failed", "Failed"
 
 
 class Grant(models.Model):
@@ -14,8 +47,9 @@ class Grant(models.Model):
         REVOKED = "revoked", "Revoked"
         EXPIRED = "expired", "Expired"
 
+    # The approved request: what to write (its documents) and its status (a Lifecycle value).
     access_request = models.OneToOneField(
-        AccessRequest, on_delete=models.PROTECT, related_name="grant"
+        "access_requests.AccessRequest", on_delete=models.PROTECT, related_name="grant"
     )
     # Assume role: the role and its inline permission policy in the target account.
     role_arn = models.CharField(max_length=2048, blank=True)

@@ -8,6 +8,7 @@ that lands while AWS is being written wins, and the provisioning task then clean
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from celery import Task
 from django.contrib.auth.models import AbstractBaseUser
@@ -16,22 +17,21 @@ from django.db.models import Q
 from django.utils import timezone
 
 import aws
-from access_requests.models import AccessRequest
-from access_requests.selectors import user_approves_for
 from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
 from policy import builders
 from provisioning import writers
-from provisioning.models import Grant
+from provisioning.models import ApprovedRequest, Grant, Lifecycle, Mechanism
+from provisioning.selectors import user_may_manage
 from provisioning.simulation import simulate_written
 from provisioning.writers import writer_for
 
 logger = logging.getLogger(__name__)
-Status = AccessRequest.Status
+Status = Lifecycle
 
 
-def _lock(grant_id: int) -> tuple[Grant, AccessRequest]:
+def _lock(grant_id: int) -> tuple[Grant, ApprovedRequest]:
     """The grant and its request, both rows locked, in one statement (`FOR UPDATE OF` the two:
     the accounts and the requester come along unlocked). Grant.DoesNotExist if it is gone."""
     grant = (
@@ -47,7 +47,7 @@ def _lock(grant_id: int) -> tuple[Grant, AccessRequest]:
 
 
 def _move(
-    access_request: AccessRequest,
+    access_request: ApprovedRequest,
     to: str,
     *,
     actor: AbstractBaseUser | None,
@@ -69,7 +69,7 @@ def _move(
     )
 
 
-def _begin_provisioning(grant_id: int) -> tuple[Grant, AccessRequest] | None:
+def _begin_provisioning(grant_id: int) -> tuple[Grant, ApprovedRequest] | None:
     """Move the request to provisioning and count the attempt; the locked rows, to write from,
     or None when there is nothing to provision (any more)."""
     with transaction.atomic():
@@ -137,6 +137,47 @@ def grant_provision(*, grant_id: int) -> None:
         notify(event="grant.activated", access_request_id=access_request.pk)
 
 
+def grant_create(*, access_request: ApprovedRequest) -> Grant:
+    """The grant of an approved request, recording the names of everything it will write before
+    anything is written; its provisioning is queued after the commit (call it inside the
+    approval's transaction)."""
+    names = builders.names_for(access_request.pk)
+    documents = access_request.documents
+    source_document = documents[builders.SOURCE_IDENTITY_POLICY]
+    grant = Grant(
+        access_request=access_request,
+        source_role_name=source_document.get("role_name", ""),
+        source_policy_name=names.policy_name if source_document["written_by_portal"] else "",
+        external_id=access_request.external_id,
+        max_session_duration=access_request.target_account.max_session_duration,
+    )
+    if access_request.mechanism == Mechanism.ASSUME_ROLE:
+        grant.role_name = names.role_name
+        grant.permission_policy_name = names.policy_name
+    elif access_request.mechanism == Mechanism.RESOURCE_POLICY:
+        grant.resource_statements = [
+            {"holder": entry["holder"], "sid": entry["document"]["Sid"], "created_policy": None}
+            for key, entry in documents.items()
+            if key.startswith(builders.RESOURCE_POLICY_PREFIX)
+        ]
+    else:
+        grant.acl_grants = [
+            {
+                "bucket": entry["bucket"],
+                "key": entry["key"],
+                "grantee": entry["document"]["Grantee"]["ID"],
+                "permission": permission,
+                "writer_account": "",
+            }
+            for key, entry in documents.items()
+            if key.startswith(builders.ACL_PREFIX)
+            for permission in entry["document"]["Permissions"]
+        ]
+    grant.save()
+    transaction.on_commit(partial(grant_provision_enqueue, grant.pk))
+    return grant
+
+
 def grant_provision_failed(*, grant_id: int, message: str) -> None:
     """Provisioning gave up: the grant shows `failed` with the reason and can be retried."""
     with transaction.atomic():
@@ -148,19 +189,11 @@ def grant_provision_failed(*, grant_id: int, message: str) -> None:
             notify(event="grant.failed", access_request_id=access_request.pk)
 
 
-def may_manage(user: AbstractBaseUser, access_request: AccessRequest) -> bool:
-    return (
-        user.is_superuser
-        or access_request.requester_id == user.pk
-        or user_approves_for(user=user, account=access_request.target_account)
-    )
-
-
 def grant_retry(*, grant: Grant, user: AbstractBaseUser, client_address: str | None = None) -> None:
     """Try a failed provisioning again, or a revoke that stopped on an error."""
     with transaction.atomic():
         grant, access_request = _lock(grant.pk)
-        if not may_manage(user, access_request):
+        if not user_may_manage(user=user, access_request=access_request):
             raise ServiceError("You cannot retry this grant.", kind=ServiceError.FORBIDDEN)
         grant_id = grant.pk
         if access_request.status == Status.FAILED:
@@ -203,7 +236,7 @@ def revoke_start(
 ) -> bool:
     with transaction.atomic():
         grant, access_request = _lock(grant_id)
-        if user is not None and not may_manage(user, access_request):
+        if user is not None and not user_may_manage(user=user, access_request=access_request):
             raise ServiceError("You cannot revoke this grant.", kind=ServiceError.FORBIDDEN)
         if access_request.status not in (Status.ACTIVE, Status.PROVISIONING, Status.FAILED):
             if user is None:
@@ -291,12 +324,19 @@ def grants_requeue_stalled(*, older_than: timedelta) -> int:
             access_request__updated_at__lt=now - older_than,
         )
         .filter(Q(last_error="") | Q(last_error__startswith=QUEUE_ERROR))
-        .values_list("pk", "access_request_id", "access_request__status")
+        .values_list("pk", "access_request__status")
     )
     requeued = 0
-    for grant_id, access_request_id, status in stalled:
-        # Touched, so the next sweep waits another `older_than` before queueing it again.
-        AccessRequest.objects.filter(pk=access_request_id, status=status).update(updated_at=now)
+    for grant_id, status in stalled:
+        with transaction.atomic():
+            try:
+                _grant, access_request = _lock(grant_id)
+            except Grant.DoesNotExist:
+                continue
+            if access_request.status != status:
+                continue  # it moved meanwhile
+            # Touched, so the next sweep waits another `older_than` before queueing it again.
+            access_request.save(update_fields=["updated_at"])
         logger.warning(
             "grant %s has been %s since before %s; queueing it again",
             grant_id,

@@ -12,11 +12,16 @@ from django.db import transaction
 from django.utils import timezone
 
 import aws
-from access_requests.models import AccessRequest, Mechanism
 from accounts.models import ROLE_CHAINING_SECONDS_MAX, SESSION_SECONDS_MIN
 from audit.services import audit_record
 from core.errors import ServiceError
-from provisioning.models import CredentialIssue, Grant
+from provisioning.models import (
+    AccessVia,
+    CredentialIssue,
+    Grant,
+    Lifecycle,
+    Mechanism,
+)
 
 # RoleSessionName and SourceIdentity: 2 to 64 of [\w+=,.@-], where AWS's \w is ASCII only.
 # https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
@@ -93,12 +98,12 @@ def session_may_start(*, grant: Grant, user: AbstractBaseUser) -> None:
         )
     if access_request.mechanism != Mechanism.ASSUME_ROLE:
         raise ServiceError("Sessions exist only for role grants.", kind=ServiceError.CONFLICT)
-    if access_request.access_via != AccessRequest.AccessVia.PORTAL:
+    if access_request.access_via != AccessVia.PORTAL:
         raise ServiceError(
             "This grant is used with the source principal's own identity.",
             kind=ServiceError.CONFLICT,
         )
-    if access_request.status != AccessRequest.Status.ACTIVE or grant.expires_at <= timezone.now():
+    if access_request.status != Lifecycle.ACTIVE or grant.expires_at <= timezone.now():
         raise ServiceError(
             f"This grant is {access_request.get_status_display().lower()}.",
             kind=ServiceError.CONFLICT,
@@ -111,7 +116,8 @@ def session_start(
     """Assume the granted role for the requester, through the source account's broker role.
 
     The grant is read here, as it is now (Grant.DoesNotExist when there is none), and refused
-    (ServiceError) before any AWS call unless `user` may start a session on it. RoleSessionName
+    (ServiceError) before any AWS call unless `user` may start a session on it; AWS's refusal is
+    a ServiceError of kind UNAVAILABLE. RoleSessionName
     and SourceIdentity carry the requester, so CloudTrail in the target account names the person.
     Returns the session, its record, and what capped its duration."""
     grant = (
@@ -121,17 +127,22 @@ def session_start(
     )
     session_may_start(grant=grant, user=user)
     source = grant.access_request.source_account
-    broker = aws.role_credentials(source.broker_role_arn, session_name="access-portal-broker")
     duration, capped_by = session_duration(grant=grant, role_chained=True)
     name = session_name_for(user)
-    assumed = aws.assume_role(
-        role_arn=grant.role_arn,
-        session_name=name,
-        via=broker,
-        duration=duration,
-        external_id=grant.external_id,
-        source_identity=name,
-    )
+    try:
+        broker = aws.role_credentials(source.broker_role_arn, session_name="access-portal-broker")
+        assumed = aws.assume_role(
+            role_arn=grant.role_arn,
+            session_name=name,
+            via=broker,
+            duration=duration,
+            external_id=grant.external_id,
+            source_identity=name,
+        )
+    except aws.AwsError as error:
+        raise ServiceError(
+            f"AWS refused the session: {error}", kind=ServiceError.UNAVAILABLE
+        ) from error
     with transaction.atomic():
         issue = CredentialIssue.objects.create(
             grant=grant,

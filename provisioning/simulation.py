@@ -1,5 +1,5 @@
 """Will this work? The request's documents, the organization's SCPs and the AWS evaluation logic,
-for every requested action on every requested resource (SPEC 6.3).
+for every requested action on every requested resource.
 
 Used before approval (on the documents that will be written) and after provisioning (on the
 documents read back from AWS). The emulator enforces no IAM, so this is the proof.
@@ -8,64 +8,14 @@ documents read back from AWS). The emulator enforces no IAM, so this is the proo
 from dataclasses import asdict
 from typing import Any
 
-from access_requests.documents import ACL_PREFIX, RESOURCE_POLICY_PREFIX
-from access_requests.models import Mechanism
-from accounts.models import Account, ServiceControlPolicy
+from accounts.models import Account
+from accounts.scps import ALLOW_ALL, scp_levels_of
 from policy import builders
 from policy.acls import BUCKET_ACL_ACTIONS, OBJECT_ACL_ACTIONS, AclTarget
 from policy.arns import arn_parse
+from policy.builders import ACL_PREFIX, RESOURCE_POLICY_PREFIX
 from policy.evaluation import PolicySet, RequestContext, evaluate
-
-ALLOW_ALL = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
-}
-
-
-def scp_levels(account: Account) -> list[list[dict[str, Any]]]:
-    """The SCP documents at each level of the account's organization path, root first."""
-    return _scp_levels_of(account)[0]
-
-
-def _scp_levels_of(*accounts: Account) -> list[list[list[dict[str, Any]]]]:
-    """`scp_levels` of each account, in one query (the source and target of a request share
-    their organization's upper levels)."""
-    by_target: dict[str, list[dict[str, Any]]] = {
-        level: [] for account in accounts for level in account.organization_levels
-    }
-    if by_target:
-        for target, document in ServiceControlPolicy.objects.filter(
-            target__in=list(by_target)
-        ).values_list("target", "document"):
-            by_target[target].append(document)
-    return [[by_target[level] for level in account.organization_levels] for account in accounts]
-
-
-def scp_denials(*, accounts: list[Account], actions: list[str], resources: list[str]) -> list[str]:
-    """The SCPs that deny a requested action to the principals of these accounts, by name."""
-    denials = []
-    for account in accounts:
-        levels = account.organization_levels
-        if not levels:
-            continue
-        scps = list(ServiceControlPolicy.objects.filter(target__in=levels))
-        for action in actions:
-            for resource in resources or ["*"]:
-                for scp in scps:
-                    verdict = evaluate(
-                        RequestContext(
-                            principal=account.root_arn,
-                            action=action,
-                            resource=resource,
-                            resource_account=account.account_id,
-                        ),
-                        PolicySet(scps=[[scp.document]], identity=[ALLOW_ALL]),
-                    )
-                    if verdict.decision == "ExplicitlyDenied":
-                        label = f"{scp.name} ({scp.target}) denies {action} in {account.name}"
-                        if label not in denials:
-                            denials.append(label)
-    return denials
+from provisioning.models import Mechanism
 
 
 def _resource_account(resource: str, target: Account) -> str:
@@ -86,7 +36,7 @@ def simulate(
 ) -> dict[str, Any]:
     """Every action on every resource as the grant's user will call it, layer by layer."""
     checks = []
-    source_scps, target_scps = _scp_levels_of(source_account, target_account)
+    source_scps, target_scps = scp_levels_of(source_account, target_account)
     source_policy = documents.get(builders.SOURCE_IDENTITY_POLICY, {})
     source_identity = [source_policy["document"]] if source_policy.get("document") else []
     if mechanism == Mechanism.ASSUME_ROLE:

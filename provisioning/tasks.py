@@ -6,8 +6,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from aws import AwsError
-from core.retry import retry_countdown
+from core.errors import ExternalError
+from core.retry import retry_if_transient
 from provisioning import expiry, services
 from provisioning.models import Grant
 
@@ -29,10 +29,9 @@ def grant_provision_task(self, grant_id: int) -> None:
         services.grant_provision(grant_id=grant_id)
     except Grant.DoesNotExist:
         _vanished(grant_id, "provisioning")
-    except AwsError as error:
-        if error.retryable and self.request.retries < self.max_retries:
-            logger.warning("provisioning grant %s: %s; retrying", grant_id, error)
-            raise self.retry(countdown=retry_countdown(self.request.retries)) from error
+    except ExternalError as error:
+        logger.warning("provisioning grant %s: %s", grant_id, error)
+        retry_if_transient(self, error)
         services.grant_provision_failed(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("provisioning grant %s failed", grant_id)
@@ -47,10 +46,9 @@ def grant_revoke_task(self, grant_id: int) -> None:
         services.grant_revoke(grant_id=grant_id)
     except Grant.DoesNotExist:
         _vanished(grant_id, "revoking")
-    except AwsError as error:
-        if error.retryable and self.request.retries < self.max_retries:
-            logger.warning("revoking grant %s: %s; retrying", grant_id, error)
-            raise self.retry(countdown=retry_countdown(self.request.retries)) from error
+    except ExternalError as error:
+        logger.warning("revoking grant %s: %s", grant_id, error)
+        retry_if_transient(self, error)
         services.grant_error_record(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("revoking grant %s failed", grant_id)
@@ -89,9 +87,8 @@ def grant_drift_check_task(self, grant_id: int) -> None:
 
     try:
         grant_drift_check(grant_id=grant_id)
-    except AwsError as error:
-        if error.retryable and self.request.retries < self.max_retries:
-            raise self.retry(countdown=retry_countdown(self.request.retries)) from error
+    except ExternalError as error:
+        retry_if_transient(self, error)
         logger.warning("drift check of grant %s: %s", grant_id, error)
 
 
@@ -103,9 +100,8 @@ def grant_reapply_task(self, grant_id: int) -> None:
         grant_reapply(grant_id=grant_id)
     except Grant.DoesNotExist:
         _vanished(grant_id, "re-applying")
-    except AwsError as error:
-        if error.retryable and self.request.retries < self.max_retries:
-            raise self.retry(countdown=retry_countdown(self.request.retries)) from error
+    except ExternalError as error:
+        retry_if_transient(self, error)
         services.grant_error_record(grant_id=grant_id, message=f"Re-applying: {error}")
 
 
@@ -115,8 +111,7 @@ def scps_sync_task(self) -> int | None:
 
     try:
         return scps_sync()
-    except AwsError as error:
-        if error.retryable and self.request.retries < self.max_retries:
-            raise self.retry(countdown=retry_countdown(self.request.retries)) from error
+    except ExternalError as error:
+        retry_if_transient(self, error)
         logger.warning("syncing SCPs from AWS Organizations: %s", error)
         return None

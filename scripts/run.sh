@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: the whole portal on this machine (SPEC 2): the embedded AWS emulator, seeded with the
+# `make run`: the whole portal on this machine: the embedded AWS emulator, seeded with the
 # demo world, a Celery worker and beat on the local Redis, and gunicorn. Ctrl-C stops everything;
 # so does any part dying. Logs go to var/log/.
 #

@@ -40,7 +40,7 @@ def emulator():
 
 @pytest.fixture
 def demo(db):
-    """The demo world's accounts and users (SPEC 8) in the test database."""
+    """The demo world's accounts and users in the test database."""
     demo_database_seed()
     users = {user.username: user for user in get_user_model().objects.all()}
     accounts = {account.name: account for account in Account.objects.all()}

@@ -1,21 +1,17 @@
 """Deciding on a request: approve, reject, the quorum rules, and what an approval starts."""
 
-from functools import partial
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from access_requests.documents import ACL_PREFIX, RESOURCE_POLICY_PREFIX
-from access_requests.models import AccessRequest, Approval, Mechanism
-from access_requests.selectors import user_approves_for, user_may_decide_for
+from access_requests.models import AccessRequest, Approval
+from access_requests.selectors import user_may_decide_for
 from access_requests.services.extensions import extension_apply
+from accounts.selectors import user_approves_for
 from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
-from policy import builders
-from provisioning.models import Grant
-from provisioning.services import grant_provision_enqueue
+from provisioning.services import grant_create
 
 
 def locked_request(access_request: AccessRequest) -> AccessRequest:
@@ -145,7 +141,10 @@ def access_request_approve(
     if reached and locked.extends_id:
         extension_apply(locked, approver=approver, client_address=client_address)
     elif reached:
-        grant = _grant_create(locked)
+        # Provisioning is queued after the commit; a broker that does not answer leaves the
+        # approval standing, the failure recorded on the grant, and grants_requeue_task queues it
+        # again.
+        grant = grant_create(access_request=locked)
         request_decided(
             locked,
             AccessRequest.Status.APPROVED,
@@ -155,50 +154,9 @@ def access_request_approve(
             grant=grant.pk,
             approvals=approvals,
         )
-        # After the commit; a broker that does not answer leaves the approval standing, the
-        # failure recorded on the grant, and grants_requeue_task queues it again.
-        transaction.on_commit(partial(grant_provision_enqueue, grant.pk))
         notify(event="request.approved", access_request_id=locked.pk)
     access_request.refresh_from_db()
     return approval
-
-
-def _grant_create(access_request: AccessRequest) -> Grant:
-    """The grant records the names of everything it will write, before anything is written."""
-    names = builders.names_for(access_request.pk)
-    documents = access_request.documents
-    source_document = documents[builders.SOURCE_IDENTITY_POLICY]
-    grant = Grant(
-        access_request=access_request,
-        source_role_name=source_document.get("role_name", ""),
-        source_policy_name=names.policy_name if source_document["written_by_portal"] else "",
-        external_id=access_request.external_id,
-        max_session_duration=access_request.target_account.max_session_duration,
-    )
-    if access_request.mechanism == Mechanism.ASSUME_ROLE:
-        grant.role_name = names.role_name
-        grant.permission_policy_name = names.policy_name
-    elif access_request.mechanism == Mechanism.RESOURCE_POLICY:
-        grant.resource_statements = [
-            {"holder": entry["holder"], "sid": entry["document"]["Sid"], "created_policy": None}
-            for key, entry in documents.items()
-            if key.startswith(RESOURCE_POLICY_PREFIX)
-        ]
-    else:
-        grant.acl_grants = [
-            {
-                "bucket": entry["bucket"],
-                "key": entry["key"],
-                "grantee": entry["document"]["Grantee"]["ID"],
-                "permission": permission,
-                "writer_account": "",
-            }
-            for key, entry in documents.items()
-            if key.startswith(ACL_PREFIX)
-            for permission in entry["document"]["Permissions"]
-        ]
-    grant.save()
-    return grant
 
 
 @transaction.atomic

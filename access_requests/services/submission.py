@@ -9,16 +9,17 @@ from django.db import transaction
 
 from access_requests.documents import documents_with_stand_in_id
 from access_requests.drafts import Draft, draft_build
+from access_requests.facts import request_facts
 from access_requests.models import AccessRequest, Mechanism
 from access_requests.services.decisions import locked_request, request_decided
 from accounts.models import Account
+from accounts.scps import scp_denials
 from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
 from policy import builders
 from policy.lint import documents_lint
-from provisioning.inventory import request_facts
-from provisioning.simulation import scp_denials, simulate
+from provisioning.simulation import simulate
 
 
 def access_request_preview(
@@ -44,7 +45,7 @@ def access_request_preview(
     draft = draft_build(
         request_id=request_id,
         external_id=external_id,
-        facts=replace(facts, scp_denials=tuple(denials)),
+        facts=replace(facts, scp_denials=tuple(denial.label for denial in denials)),
         grantee_canonical_id=grantee_canonical_id,
         **fields,
     )

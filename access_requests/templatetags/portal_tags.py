@@ -15,11 +15,6 @@ _TOKEN = re.compile(
 
 
 @register.filter
-def json_pretty(value: Any) -> str:
-    return json.dumps(value, indent=2)
-
-
-@register.filter
 def json_highlight(value: Any) -> SafeString:
     """Pretty JSON with spans for keys, strings, numbers and literals; everything escaped."""
     text = json.dumps(value, indent=2)
@@ -46,11 +41,6 @@ def seconds_human(seconds: int | None) -> str:
         return f"{hours} hour{'s' if hours != 1 else ''}"
     minutes = seconds // 60
     return f"{minutes} minutes"
-
-
-@register.filter
-def dict_get(mapping: dict, key: str) -> Any:
-    return mapping.get(key) if isinstance(mapping, dict) else None
 
 
 @register.filter

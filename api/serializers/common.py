@@ -1,6 +1,5 @@
 """Serializers shared by several endpoints, and the error bodies the schema describes."""
 
-from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 
 from accounts.models import Account
@@ -12,13 +11,6 @@ class ErrorSerializer(serializers.Serializer):
     """Every refusal: a sentence for the user."""
 
     detail = serializers.CharField()
-
-
-class FieldErrorsSerializer(serializers.Serializer):
-    """Bad input: a sentence, and a list of messages per field (any field name of the body)."""
-
-    detail = serializers.CharField()
-    non_field_errors = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 def field_errors_schema():
@@ -75,6 +67,3 @@ class AccountIdField(serializers.SlugRelatedField):
         if not (len(value) == 12 and value.isascii() and value.isdigit()):
             self.fail("invalid")
         return super().to_internal_value(value)
-
-
-EMPTY_BODY = inline_serializer(name="EmptyBody", fields={})

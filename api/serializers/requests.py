@@ -1,4 +1,4 @@
-"""Access requests in and out of the API (SPEC 7's field names)."""
+"""Access requests in and out of the API (field names are a contract: scripts depend on them)."""
 
 from datetime import datetime
 
@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from access_requests.models import AccessRequest, Approval, Mechanism
+from access_requests.models import AccessRequest, Approval
 from accounts.models import SESSION_SECONDS_MIN
 from api.serializers.common import AccountIdField
 from policy.lint import documents_lint
@@ -252,6 +252,3 @@ class AccessRequestDetailSerializer(AccessRequestListSerializer):
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_simulation(self, access_request: AccessRequest) -> dict:
         return access_request.simulation or {}
-
-
-MECHANISMS = Mechanism.values

@@ -1,12 +1,13 @@
 """What every API view shares: the documented error responses and the visibility lookups."""
 
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework.request import Request
 
 from access_requests.models import AccessRequest
-from access_requests.selectors import access_requests_visible_q, access_requests_visible_to
+from access_requests.selectors import access_requests_visible_to, grants_visible_to
 from api.serializers.common import ErrorSerializer, field_errors_schema
 from provisioning.models import Grant
 
@@ -63,14 +64,9 @@ def visible_request(request: Request, pk: int) -> AccessRequest:
     return get_object_or_404(access_requests_visible_to(user=request.user), pk=pk)
 
 
-def grants_visible(request: Request):
-    """Grants of the requests the caller can see: the visibility rule on the grant's own joins
-    (not `IN` every visible request)."""
-    return Grant.objects.select_related(
-        "access_request__source_account",
-        "access_request__target_account",
-        "access_request__requester",
-    ).filter(access_requests_visible_q(user=request.user, prefix="access_request__"))
+def grants_visible(request: Request) -> QuerySet[Grant]:
+    """Grants of the requests the caller can see."""
+    return grants_visible_to(user=request.user)
 
 
 def visible_grant(request: Request, pk: int) -> Grant:

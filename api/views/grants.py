@@ -22,7 +22,6 @@ from api.serializers.requests import AccessRequestDetailSerializer
 from api.throttles import CredentialsRateThrottle
 from api.views.common import client_address, errors, grants_visible, valid_id, visible_grant
 from api.views.requests import _detail
-from aws import AwsError
 from core.errors import ServiceError
 from provisioning import services, sessions
 from provisioning.models import Grant
@@ -108,17 +107,17 @@ class GrantCredentialsView(APIView):
             )
         except Grant.DoesNotExist:
             raise Http404 from None
-        except ServiceError:
+        except ServiceError as error:
+            if error.kind == ServiceError.UNAVAILABLE:
+                logger.warning("session for grant %s: %s", grant_id, error)
+                return Response(
+                    {"detail": error.message},
+                    status=status.HTTP_502_BAD_GATEWAY,
+                    headers={"Cache-Control": "no-store"},
+                )
             # Refused before any AWS call. Who may not see the grant learns nothing of it: 404.
             visible_grant(request, grant_id)
             raise
-        except AwsError as error:
-            logger.warning("session for grant %s refused by AWS: %s", grant_id, error)
-            return Response(
-                {"detail": f"AWS refused the session: {error}"},
-                status=status.HTTP_502_BAD_GATEWAY,
-                headers={"Cache-Control": "no-store"},
-            )
         document = sessions.credential_process_document(assumed.credentials)
         return Response(document, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 

@@ -94,16 +94,10 @@ class RequestListView(generics.ListAPIView):
             requests = selectors.access_requests_awaiting(user=user)
         else:
             requests = selectors.access_requests_visible_to(user=user)
-        if "status" in values:
-            requests = requests.filter(status=values["status"])
-        if "source_account" in values:
-            requests = requests.filter(source_account__account_id=values["source_account"])
-        if "target_account" in values:
-            requests = requests.filter(target_account__account_id=values["target_account"])
-        if "requester" in values:
-            requests = requests.filter(requester__username=values["requester"])
-        if "mechanism" in values:
-            requests = requests.filter(mechanism=values["mechanism"])
+        narrowing = ("status", "source_account", "target_account", "requester", "mechanism")
+        requests = selectors.access_requests_filtered(
+            requests, **{name: values[name] for name in narrowing if name in values}
+        )
         return requests.order_by("-created_at", "-id")
 
     def list(self, request: Request, *args, **kwargs) -> Response:

@@ -1,4 +1,4 @@
-"""Pure-Python evaluator of the AWS policy evaluation logic (SPEC 6.3). No Django, no boto3.
+"""Pure-Python evaluator of the AWS policy evaluation logic. No Django, no boto3.
 
 Written from the AWS documentation:
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html

@@ -8,7 +8,7 @@ Both are idempotent: a task that runs again after a crash redoes them harmlessly
 
 from types import ModuleType
 
-from access_requests.models import Mechanism
+from provisioning.models import Mechanism
 from provisioning.writers import acl, resource_policy, role, source
 
 

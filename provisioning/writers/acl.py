@@ -10,11 +10,10 @@ from dataclasses import asdict
 from typing import Any
 
 import aws
-from access_requests.models import AccessRequest
 from accounts.models import Account
 from core.locks import policy_lock
 from policy.acls import AclGrant, AclTarget, acl_grants_add, acl_grants_remove
-from provisioning.models import Grant
+from provisioning.models import ApprovedRequest, Grant
 
 
 def _grant_of(entry: dict[str, Any]) -> AclGrant:
@@ -31,7 +30,7 @@ def _label(target: AclTarget) -> str:
     return f"s3://{target.bucket}/{target.key}" if target.key else f"s3://{target.bucket}"
 
 
-def _owner_account(access_request: AccessRequest, target: AclTarget) -> Account:
+def _owner_account(access_request: ApprovedRequest, target: AclTarget) -> Account:
     """The managed account that owns the bucket or object, whose credentials may change its ACL.
 
     A bucket's owner is the account that lists it. An object's owner is matched by canonical user
@@ -67,7 +66,7 @@ def _owner_account(access_request: AccessRequest, target: AclTarget) -> Account:
     )
 
 
-def _record_writers(grant: Grant, access_request: AccessRequest) -> None:
+def _record_writers(grant: Grant, access_request: ApprovedRequest) -> None:
     entries = []
     for entry in grant.acl_grants:
         if not entry.get("writer_account"):
@@ -90,7 +89,7 @@ def _credentials(entry: dict[str, Any]) -> aws.Credentials:
     return aws.role_credentials(account.provisioner_role_arn)
 
 
-def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any]:
+def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
     _record_writers(grant, access_request)
     written: dict[str, Any] = {}
     for entry in grant.acl_grants:
@@ -116,7 +115,7 @@ def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any]:
     return written
 
 
-def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
+def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
     removed = []
     for entry in grant.acl_grants:
         if not entry.get("writer_account") or entry.get("already_present") is not False:
@@ -132,7 +131,7 @@ def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
     return removed
 
 
-def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
+def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]:
     differences = []
     for entry in grant.acl_grants:
         if not entry.get("writer_account"):

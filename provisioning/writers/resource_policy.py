@@ -9,9 +9,8 @@ the portal created it and nothing else is left in it.
 from typing import Any
 
 import aws
-from access_requests.documents import RESOURCE_POLICY_PREFIX
-from access_requests.models import AccessRequest
 from core.locks import policy_lock
+from policy.builders import RESOURCE_POLICY_PREFIX
 from policy.resource_policies import (
     SIZE_LIMITS,
     PolicyHolder,
@@ -21,10 +20,10 @@ from policy.resource_policies import (
     statement_remove,
     statements_except,
 )
-from provisioning.models import Grant
+from provisioning.models import ApprovedRequest, Grant
 
 
-def _credentials(access_request: AccessRequest) -> aws.Credentials:
+def _credentials(access_request: ApprovedRequest) -> aws.Credentials:
     return aws.role_credentials(access_request.target_account.provisioner_role_arn)
 
 
@@ -36,7 +35,7 @@ def _record_created(grant: Grant, index: int, created: bool) -> None:
     Grant.objects.filter(pk=grant.pk).update(resource_statements=statements)
 
 
-def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any]:
+def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
     credentials = _credentials(access_request)
     written: dict[str, Any] = {}
     for index, entry in enumerate(grant.resource_statements):
@@ -72,7 +71,7 @@ def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
     return statements if isinstance(statements, list) else [statements]
 
 
-def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
+def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
     credentials = _credentials(access_request)
     removed = []
     for entry in grant.resource_statements:
@@ -91,7 +90,7 @@ def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
     return removed
 
 
-def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
+def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]:
     """Only the portal's own statement counts: others may change their statements as they like."""
     credentials = _credentials(access_request)
     differences = []

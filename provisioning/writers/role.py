@@ -5,19 +5,18 @@ from typing import Any
 from django.conf import settings
 
 import aws
-from access_requests.models import AccessRequest
 from policy import builders
-from provisioning.models import Grant
+from provisioning.models import ApprovedRequest, Grant
 
 MANAGED_BY_TAG = ("portal:managed-by", "access-portal")
 REQUEST_TAG = "portal:request-id"
 
 
-def _document(access_request: AccessRequest, key: str) -> dict:
+def _document(access_request: ApprovedRequest, key: str) -> dict:
     return access_request.documents[key]["document"]
 
 
-def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any]:
+def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
     trust = _document(access_request, builders.TRUST_POLICY)
     permission = _document(access_request, builders.PERMISSION_POLICY)
     credentials = aws.role_credentials(access_request.target_account.provisioner_role_arn)
@@ -63,7 +62,7 @@ def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any]:
     return written
 
 
-def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
+def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
     """Delete the inline policy and the role, only if the role carries this request's tag."""
     target = access_request.target_account
     credentials = aws.role_credentials(target.provisioner_role_arn)
@@ -85,7 +84,7 @@ def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
     return removed
 
 
-def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
+def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]:
     """How the role in AWS differs from what was approved (nothing: an empty list)."""
     credentials = aws.role_credentials(access_request.target_account.provisioner_role_arn)
     role = aws.role_read(credentials, role_name=grant.role_name)
@@ -118,7 +117,7 @@ def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
     return differences
 
 
-def extra_policies_remove(grant: Grant, access_request: AccessRequest) -> list[str]:
+def extra_policies_remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
     """Re-applying restores the approved role: inline policies added to the portal's own role out
     of band would widen the access beyond what was approved."""
     credentials = aws.role_credentials(access_request.target_account.provisioner_role_arn)

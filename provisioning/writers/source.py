@@ -4,13 +4,12 @@ access needs an allow on both sides."""
 from typing import Any
 
 import aws
-from access_requests.models import AccessRequest
 from aws.iam import role_policy_read
 from policy import builders
-from provisioning.models import Grant
+from provisioning.models import ApprovedRequest, Grant
 
 
-def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any] | None:
+def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any] | None:
     if not grant.source_policy_name:
         return None
     document = access_request.documents[builders.SOURCE_IDENTITY_POLICY]["document"]
@@ -33,7 +32,7 @@ def write(grant: Grant, access_request: AccessRequest) -> dict[str, Any] | None:
     return written
 
 
-def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
+def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
     if not grant.source_policy_name:
         return []
     source = access_request.source_account
@@ -48,7 +47,7 @@ def remove(grant: Grant, access_request: AccessRequest) -> list[str]:
     return []
 
 
-def drift(grant: Grant, access_request: AccessRequest) -> list[dict[str, Any]]:
+def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]:
     if not grant.source_policy_name:
         return []
     expected = access_request.documents[builders.SOURCE_IDENTITY_POLICY]["document"]

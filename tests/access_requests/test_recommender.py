@@ -1,4 +1,4 @@
-"""The decision tree of SPEC 4.4 and the article's "When to Use What?", one row per situation."""
+"""The decision tree of the article's "When to Use What?", one row per situation."""
 
 import pytest
 

@@ -285,7 +285,7 @@ def test_request_page_with_timeline_fits_a_phone(portal, new_page, active_reques
 
 
 def test_policy_diff_lines_mark_every_line_added_removed_or_kept():
-    from provisioning.selectors import policy_diff_lines
+    from access_requests.policy_changes import policy_diff_lines
 
     kept = {"Sid": "Theirs", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}
     before = {"Version": "2012-10-17", "Statement": [kept, {"Sid": "Old", "Effect": "Deny"}]}

@@ -1,5 +1,5 @@
 """Pure ACL code: which ACL permissions a request needs and the grants and headers the portal
-writes (SPEC 4.3)."""
+writes."""
 
 import pytest
 

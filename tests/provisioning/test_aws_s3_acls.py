@@ -1,4 +1,4 @@
-"""S3 ACL and ownership adapters against the emulator over HTTP (SPEC 4.3 and 2.1)."""
+"""S3 ACL and ownership adapters against the emulator over HTTP."""
 
 import uuid
 

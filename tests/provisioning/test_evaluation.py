@@ -1,4 +1,4 @@
-"""The policy evaluator (SPEC 6.3, issue 6 item 2): table-driven cases grouped by the AWS
+"""The policy evaluator: table-driven cases grouped by the AWS
 documentation page each group follows. Pure: no database, no AWS."""
 
 import pytest

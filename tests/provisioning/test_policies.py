@@ -76,7 +76,7 @@ def test_documents_hash_is_stable_and_changes_with_content():
 @pytest.mark.parametrize(
     ("wrong", "corrected"),
     [
-        # SPEC 6.2: the article's own mistakes.
+        # The article's own mistakes.
         ("arn:aws:s3:eu-central-1:999999999999:MyBucket/*", "arn:aws:s3:::mybucket/*"),
         (
             "arn:aws:dynamodb:eu-central-1:999999999999:role/MyTableCrossAccount",

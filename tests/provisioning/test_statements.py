@@ -1,5 +1,5 @@
 """What provisioning and a notification cost in SQL statements: a fixed number, whatever the
-number of live grants (issue 9's benchmark counts them; tests never time them)."""
+number of live grants (make bench counts them; tests never time them)."""
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext

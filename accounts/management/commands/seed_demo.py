@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the demo world of SPEC 8, in the portal's database and in the emulator.
+"""`manage.py seed_demo`: the demo world, in the portal's database and in the emulator.
 
 Run by `make run` at every start: everything converges to the seed (update_or_create, passwords
 set again), so reruns neither fail nor duplicate. Refused where PORTAL_DEMO_ALLOWED is false
@@ -186,7 +186,7 @@ def demo_database_seed() -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Seed the demo world (SPEC 8): accounts, users and, in the emulator, roles and data."
+    help = "Seed the demo world : accounts, users and, in the emulator, roles and data."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(

@@ -10,27 +10,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from access_requests.forms import ExtensionForm
-from access_requests.selectors import access_requests_visible_to
+from access_requests.grant_forms import EmergencyRevokeForm, WhyDeniedForm
+from access_requests.selectors import grants_visible_to, user_may_explain
 from access_requests.services import grant_extension_request
-from aws import AwsError
 from core.errors import ServiceError
 from core.http import client_address, flash_error
 from provisioning import drift, services, sessions
-from provisioning.explain import explain, may_explain
-from provisioning.forms import EmergencyRevokeForm, WhyDeniedForm
+from provisioning.explain import explain
 from provisioning.models import Grant
 
 
 def _visible_grant(request: HttpRequest, pk: int) -> Grant:
-    visible = access_requests_visible_to(user=request.user)
-    return get_object_or_404(
-        Grant.objects.select_related(
-            "access_request__source_account",
-            "access_request__target_account",
-            "access_request__requester",
-        ).filter(access_request__in=visible),
-        pk=pk,
-    )
+    return get_object_or_404(grants_visible_to(user=request.user), pk=pk)
 
 
 @never_cache
@@ -62,10 +53,7 @@ def grant_session(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except ServiceError as error:
             context["refusal"] = error.message
-            status = 409
-        except AwsError as error:
-            context["refusal"] = f"AWS refused the session: {error}"
-            status = 502
+            status = 502 if error.kind == ServiceError.UNAVAILABLE else 409
         else:
             credentials = assumed.credentials
             context.update(
@@ -184,7 +172,7 @@ def why_denied(request: HttpRequest) -> HttpResponse:
     form = WhyDeniedForm(request.GET or None)
     result = None
     if request.GET and form.is_valid():
-        if not may_explain(
+        if not user_may_explain(
             user=request.user,
             principal=form.cleaned_data["principal"].strip(),
             resource=form.cleaned_data["resource"].strip(),

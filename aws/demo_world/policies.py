@@ -1,0 +1,206 @@
+"""The demo accounts, the portal's own roles in them, and the policies of those roles."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from policy.arns import account_root_arn
+
+# The article's world lives in Frankfurt; its ARNs name eu-central-1.
+DEMO_REGION = "eu-central-1"
+PROVISIONER_ROLE = "PortalProvisioner"
+BROKER_ROLE = "PortalBroker"
+PROVISIONER_POLICY = "portal-provisioner"
+
+# What the portal does with a provisioner session (aws.iam: role_put, role_read,
+# role_policy_put, role_policy_delete, role_delete), and nothing else.
+PORTAL_ROLE_ACTIONS = [
+    "iam:CreateRole",
+    "iam:GetRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:UpdateRole",
+    "iam:TagRole",
+    "iam:DeleteRole",
+    "iam:PutRolePolicy",
+    "iam:GetRolePolicy",
+    "iam:ListRolePolicies",
+    "iam:DeleteRolePolicy",
+]
+# On source-account roles the portal only adds and removes the per-grant identity policies.
+SOURCE_ROLE_ACTIONS = [
+    "iam:GetRole",
+    "iam:PutRolePolicy",
+    "iam:GetRolePolicy",
+    "iam:ListRolePolicies",
+    "iam:DeleteRolePolicy",
+]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """What one emulated account holds: the portal's roles and the resources to share."""
+
+    account_id: str
+    broker: bool = False
+    tables: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    buckets: dict[str, dict[str, str]] = field(default_factory=dict)
+    queues: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    key_aliases: tuple[str, ...] = ()
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+DEMO_ACCOUNTS = [
+    DemoAccount(account_id="111111111111", broker=True),
+    DemoAccount(
+        account_id="999999999999",
+        tables={
+            "MyTable": [
+                {"id": "1", "name": "first item"},
+                {"id": "2", "name": "second item"},
+                {"id": "3", "name": "third item"},
+            ]
+        },
+        buckets={
+            "mybucket": {
+                "README.txt": "The article's bucket. S3 bucket names are lower case: mybucket.\n",
+                "reports/2026-11.csv": "day,requests\n2026-11-01,42\n2026-11-02,57\n",
+            }
+        },
+        queues=("myqueue",),
+        topics=("mytopic",),
+        key_aliases=("alias/mykey",),
+        # The emulator's demo secret, published with the demo (not a credential of anything).
+        secrets={"mysecret": json.dumps({"username": "demo", "password": "not-a-real-secret"})},  # nosec B105
+    ),
+    DemoAccount(
+        account_id="222222222222",
+        tables={
+            "Orders": [
+                {"id": "o-1001", "customer": "acme", "total": "129.90"},
+                {"id": "o-1002", "customer": "globex", "total": "18.00"},
+            ]
+        },
+        buckets={"prod-reports": {"reports/2026-11.csv": "day,orders\n2026-11-01,1200\n"}},
+    ),
+]
+
+
+def tooling_trust_policy() -> dict[str, Any]:
+    """Trust the tooling account, whose credentials the portal runs with."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PortalTooling",
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root_arn(settings.PORTAL_TOOLING_ACCOUNT_ID)},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+# Resource policies and ACLs (aws.resource_policies and s3_acls): read and write the
+# policies of the account's resources; they only ever add or remove the portal's statements.
+RESOURCE_POLICY_ACTIONS = [
+    "s3:ListAllMyBuckets",
+    "s3:ListBucket",
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketAcl",
+    "s3:PutBucketAcl",
+    "s3:GetObjectAcl",
+    "s3:PutObjectAcl",
+    "sqs:GetQueueUrl",
+    "sqs:GetQueueAttributes",
+    "sqs:SetQueueAttributes",
+    "sns:GetTopicAttributes",
+    "sns:SetTopicAttributes",
+    "kms:DescribeKey",
+    "kms:GetKeyPolicy",
+    "kms:PutKeyPolicy",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetResourcePolicy",
+    "secretsmanager:PutResourcePolicy",
+    "secretsmanager:DeleteResourcePolicy",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetResourcePolicy",
+    "dynamodb:PutResourcePolicy",
+    "dynamodb:DeleteResourcePolicy",
+    "lambda:GetFunction",
+    "lambda:GetPolicy",
+    "lambda:AddPermission",
+    "lambda:RemovePermission",
+]
+# The wizard's inventory (aws.inventory): list the resources engineers pick from.
+INVENTORY_ACTIONS = [
+    "dynamodb:ListTables",
+    "s3:ListAllMyBuckets",
+    "s3:GetBucketLocation",
+    "sqs:ListQueues",
+    "sns:ListTopics",
+    "kms:ListKeys",
+    "kms:ListAliases",
+    "kms:DescribeKey",
+    "secretsmanager:ListSecrets",
+]
+# A role in the source account that engineers use with their own identity.
+ANALYST_ROLE = "DataAnalyst"
+
+
+def own_account_trust_policy(account_id: str) -> dict[str, Any]:
+    """Trust the account's own identities, whose IAM policies decide who may assume the role."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": account_root_arn(account_id)},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+
+
+def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, Any]:
+    """Least privilege for the provisioner role: manage roles under the portal's path, and in a
+    source account the inline identity policies that let its roles assume a granted role: the
+    broker role's for portal sessions, and any role's that a request names as its source
+    principal (IAM cannot narrow PutRolePolicy by policy name, so this covers every role)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ManagePortalRoles",
+            "Effect": "Allow",
+            "Action": PORTAL_ROLE_ACTIONS,
+            "Resource": f"arn:aws:iam::{account_id}:role{settings.PORTAL_ROLE_PATH}*",
+        },
+        {
+            # Resource-level scoping differs per service; the account boundary is what matters.
+            "Sid": "ManageResourcePolicies",
+            "Effect": "Allow",
+            "Action": RESOURCE_POLICY_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            # The List* actions take no resource ARN: "*" is the only resource they accept.
+            "Sid": "ListInventory",
+            "Effect": "Allow",
+            "Action": INVENTORY_ACTIONS,
+            "Resource": "*",
+        },
+    ]
+    if broker_role:
+        statements.append(
+            {
+                "Sid": "SourceIdentityPolicies",
+                "Effect": "Allow",
+                "Action": SOURCE_ROLE_ACTIONS,
+                "Resource": f"arn:aws:iam::{account_id}:role/*",
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
