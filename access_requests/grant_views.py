@@ -1,4 +1,7 @@
-"""HTML pages for grants: the session page, revoke and retry."""
+"""HTML pages for grants: the session page, revoke, retry, extend, re-apply, emergency revoke and
+*Why denied?*."""
+
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,6 +25,20 @@ from provisioning.models import Grant
 
 def _visible_grant(request: HttpRequest, pk: int) -> Grant:
     return get_object_or_404(grants_visible_to(user=request.user), pk=pk)
+
+
+def _grant_button(
+    request: HttpRequest, pk: int, action: Callable[..., object], done: str
+) -> HttpResponse:
+    """A button of the request page that calls one grant service: what came of it as a message,
+    and back to the request."""
+    grant = _visible_grant(request, pk)
+    try:
+        action(grant=grant, user=request.user, client_address=client_address(request))
+        messages.success(request, done)
+    except ServiceError as error:
+        flash_error(request, error)
+    return redirect("request_detail", pk=grant.access_request_id)
 
 
 @never_cache
@@ -73,27 +90,18 @@ def grant_session(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    grant = _visible_grant(request, pk)
-    try:
-        services.grant_revoke_request(
-            grant=grant, user=request.user, client_address=client_address(request)
-        )
-        messages.success(request, "Revoking: the portal removes exactly what it wrote.")
-    except ServiceError as error:
-        flash_error(request, error)
-    return redirect("request_detail", pk=grant.access_request_id)
+    return _grant_button(
+        request,
+        pk,
+        services.grant_revoke_request,
+        "Revoking: the portal removes exactly what it wrote.",
+    )
 
 
 @login_required
 @require_POST
 def grant_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    grant = _visible_grant(request, pk)
-    try:
-        services.grant_retry(grant=grant, user=request.user, client_address=client_address(request))
-        messages.success(request, "Trying again.")
-    except ServiceError as error:
-        flash_error(request, error)
-    return redirect("request_detail", pk=grant.access_request_id)
+    return _grant_button(request, pk, services.grant_retry, "Trying again.")
 
 
 @login_required
@@ -131,15 +139,9 @@ def grant_extend(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def grant_reapply(request: HttpRequest, pk: int) -> HttpResponse:
-    grant = _visible_grant(request, pk)
-    try:
-        drift.grant_reapply_request(
-            grant=grant, user=request.user, client_address=client_address(request)
-        )
-        messages.success(request, "Re-applying the approved documents.")
-    except ServiceError as error:
-        flash_error(request, error)
-    return redirect("request_detail", pk=grant.access_request_id)
+    return _grant_button(
+        request, pk, drift.grant_reapply_request, "Re-applying the approved documents."
+    )
 
 
 @login_required

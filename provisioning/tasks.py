@@ -8,7 +8,7 @@ from django.conf import settings
 
 from core.errors import ExternalError
 from core.retry import retry_if_transient
-from provisioning import expiry, services
+from provisioning import expiry, queue, services
 from provisioning.models import Grant
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def grants_expire_task() -> int:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def grants_requeue_task() -> int:
-    return services.grants_requeue_stalled(
+    return queue.grants_requeue_stalled(
         older_than=timedelta(seconds=settings.PORTAL_TASK_REQUEUE_AFTER)
     )
 

@@ -10,29 +10,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from provisioning.models import Grant
+from tests.factories import submitted
 
 URL = reverse("dashboard")
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
 
 def client_for(user) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def submitted(demo, justification: str = "Read MyTable") -> AccessRequest:
-    return access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification=justification,
-    )
 
 
 def activated(demo, access_request: AccessRequest, *, left: timedelta) -> Grant:

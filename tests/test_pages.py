@@ -5,9 +5,9 @@ from django.test import Client
 from django.urls import reverse
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_submit
+from tests import factories
+from tests.factories import TABLE_ARN
 
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 FORM = {
     "source_account": "111111111111",
     "target_account": "999999999999",
@@ -28,15 +28,8 @@ def client_for(user) -> Client:
 
 
 def submitted(demo) -> AccessRequest:
-    return access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification="<b>bold</b> & <script>alert(1)</script>",
-    )
+    """A request whose justification is HTML a page must escape."""
+    return factories.submitted(demo, justification="<b>bold</b> & <script>alert(1)</script>")
 
 
 @pytest.mark.parametrize("name", ["request_list", "request_new", "audit_list"])

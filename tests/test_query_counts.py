@@ -12,8 +12,8 @@ from access_requests.models import AccessRequest, Approval
 from access_requests.services import access_request_submit
 from audit.models import AuditEvent
 from provisioning.models import Grant
+from tests.factories import TABLE_ARN
 
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 FEW, MANY = 10, 1000
 
 

@@ -12,27 +12,14 @@ from access_requests.services import (
     access_request_approve,
     access_request_edit,
     access_request_reject,
-    access_request_submit,
     grant_extension_request,
 )
 from audit.models import AuditEvent
 from core.errors import ServiceError
 from provisioning.models import Grant
+from tests.factories import submitted
 
 TABLE = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
-
-
-def submit(demo, **overrides) -> AccessRequest:
-    fields = {
-        "requester": demo.alice,
-        "source_account": demo.dev,
-        "target_account": demo.data,
-        "actions": ["dynamodb:GetItem"],
-        "resources": [TABLE],
-        "duration": 3600,
-        "justification": "report",
-    }
-    return access_request_submit(**(fields | overrides))
 
 
 @pytest.fixture
@@ -50,7 +37,7 @@ def two_party(demo, django_user_model):
 
 def test_two_party_needs_the_source_accounts_approver_too(two_party):
     demo = two_party
-    access_request = submit(demo)
+    access_request = submitted(demo)
     access_request_approve(access_request=access_request, approver=demo.bob)
     assert access_request.status == "pending", "the target's quorum alone is not enough"
     access_request_approve(access_request=access_request, approver=demo.dana)
@@ -59,7 +46,7 @@ def test_two_party_needs_the_source_accounts_approver_too(two_party):
 
 def test_two_party_source_approval_alone_is_not_enough(two_party):
     demo = two_party
-    access_request = submit(demo)
+    access_request = submitted(demo)
     access_request_approve(access_request=access_request, approver=demo.dana)
     assert access_request.status == "pending"
 
@@ -67,7 +54,7 @@ def test_two_party_source_approval_alone_is_not_enough(two_party):
 def test_two_party_one_person_in_both_groups_does_not_count_twice(two_party):
     demo = two_party
     demo.bob.groups.add(demo.dev.approver_group)
-    access_request = submit(demo)
+    access_request = submitted(demo)
     access_request_approve(access_request=access_request, approver=demo.bob)
     assert access_request.status == "pending"
     access_request_approve(access_request=access_request, approver=demo.carol)
@@ -75,7 +62,7 @@ def test_two_party_one_person_in_both_groups_does_not_count_twice(two_party):
 
 
 def test_an_edit_makes_earlier_approvals_stop_counting_and_approvers_vote_again(demo):
-    access_request = submit(
+    access_request = submitted(
         demo,
         target_account=demo.prod,
         resources=[TABLE.replace("999999999999", "222222222222").replace("MyTable", "Orders")],
@@ -105,7 +92,7 @@ def test_an_edit_makes_earlier_approvals_stop_counting_and_approvers_vote_again(
 
 
 def test_only_the_requester_edits_and_only_while_pending(demo):
-    access_request = submit(demo)
+    access_request = submitted(demo)
     arguments = {
         "actions": ["dynamodb:GetItem"],
         "resources": [TABLE],
@@ -122,7 +109,7 @@ def test_only_the_requester_edits_and_only_while_pending(demo):
 
 
 def test_a_bad_edit_changes_nothing(demo):
-    access_request = submit(demo)
+    access_request = submitted(demo)
     before = (access_request.documents_hash, access_request.actions)
     with pytest.raises(ServiceError):
         access_request_edit(
@@ -139,7 +126,7 @@ def test_a_bad_edit_changes_nothing(demo):
 
 def _active(demo) -> Grant:
     """A grant made active the way the worker does, without AWS (extensions write nothing)."""
-    access_request = submit(demo)
+    access_request = submitted(demo)
     access_request_approve(access_request=access_request, approver=demo.bob)
     grant = Grant.objects.get(access_request=access_request)
     now = timezone.now()

@@ -8,14 +8,13 @@ from access_requests.services import (
     access_request_cancel,
     access_request_preview,
     access_request_reject,
-    access_request_submit,
 )
 from audit.models import AuditEvent
 from core.errors import ServiceError
 from provisioning.models import Grant
-from provisioning.services import grant_provision_enqueue
+from provisioning.queue import grant_provision_enqueue
+from tests.factories import TABLE_ARN, submitted
 
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 PROD_TABLE_ARN = "arn:aws:dynamodb:eu-central-1:222222222222:table/Orders"
 
 
@@ -24,21 +23,8 @@ def provisioning_enqueued(callbacks: list) -> list:
     return [c for c in callbacks if getattr(c, "func", None) is grant_provision_enqueue]
 
 
-def submit(demo, **overrides) -> AccessRequest:
-    fields = {
-        "requester": demo.alice,
-        "source_account": demo.dev,
-        "target_account": demo.data,
-        "actions": ["dynamodb:GetItem"],
-        "resources": [TABLE_ARN],
-        "duration": 3600,
-        "justification": "Read MyTable for the monthly report",
-    }
-    return access_request_submit(**(fields | overrides))
-
-
 def test_submit_stores_the_exact_documents_of_the_article_corrected(demo):
-    access_request = submit(demo)
+    access_request = submitted(demo)
     documents = access_request.documents
     role_arn = f"arn:aws:iam::999999999999:role/portal/portal-access-{access_request.pk}"
 
@@ -73,7 +59,7 @@ def test_submit_stores_the_exact_documents_of_the_article_corrected(demo):
 
 
 def test_third_party_source_gets_an_external_id_condition(demo):
-    access_request = submit(demo, third_party=True)
+    access_request = submitted(demo, third_party=True)
     assert len(access_request.external_id) == 32
     condition = access_request.documents["trust_policy"]["document"]["Statement"][0]["Condition"]
     assert condition == {"StringEquals": {"sts:ExternalId": access_request.external_id}}
@@ -117,7 +103,7 @@ def test_third_party_source_gets_an_external_id_condition(demo):
 )
 def test_bad_input_is_refused_per_field_and_nothing_is_saved(demo, overrides, field, message):
     with pytest.raises(ServiceError) as refused:
-        submit(demo, **overrides)
+        submitted(demo, **overrides)
     assert any(message in text for text in refused.value.field_errors[field]), (
         refused.value.field_errors
     )
@@ -127,26 +113,26 @@ def test_bad_input_is_refused_per_field_and_nothing_is_saved(demo, overrides, fi
 
 def test_same_account_and_unmanaged_target_are_refused(demo):
     with pytest.raises(ServiceError) as same:
-        submit(
+        submitted(
             demo,
             target_account=demo.dev,
             resources=[TABLE_ARN.replace("999999999999", "111111111111")],
         )
     assert "same account" in same.value.field_errors["target_account"][0]
     with pytest.raises(ServiceError) as unmanaged:
-        submit(demo, target_account=demo.vendor)
+        submitted(demo, target_account=demo.vendor)
     assert "cannot write policies" in unmanaged.value.field_errors["target_account"][0]
 
 
 def test_markup_in_free_text_is_stored_verbatim(demo):
     text = "<script>alert('x')</script> ünïcödé ✓"
-    access_request = submit(demo, justification=text)
+    access_request = submitted(demo, justification=text)
     assert access_request.justification == text
 
 
 def test_requester_cannot_approve_their_own_request(demo):
     demo.alice.groups.add(demo.data.approver_group)
-    access_request = submit(demo)
+    access_request = submitted(demo)
     with pytest.raises(ServiceError) as refused:
         access_request_approve(access_request=access_request, approver=demo.alice)
     assert refused.value.kind == "forbidden"
@@ -159,7 +145,7 @@ def test_approver_of_another_account_cannot_decide(demo, django_user_model):
     outsider = django_user_model.objects.create_user("dave", password="dave-pass-123")
     group = Group.objects.create(name="elsewhere-approvers")
     outsider.groups.add(group)
-    access_request = submit(demo)
+    access_request = submitted(demo)
     for decide in (access_request_approve, access_request_reject):
         with pytest.raises(ServiceError) as refused:
             kwargs = {"comment": "ok"} if decide is access_request_approve else {"reason": "no"}
@@ -172,7 +158,7 @@ def test_approver_of_another_account_cannot_decide(demo, django_user_model):
 def test_one_approval_activates_the_data_account_and_enqueues_once(
     demo, django_capture_on_commit_callbacks
 ):
-    access_request = submit(demo)
+    access_request = submitted(demo)
     with django_capture_on_commit_callbacks() as callbacks:
         access_request_approve(access_request=access_request, approver=demo.bob, comment="ok")
     access_request.refresh_from_db()
@@ -182,7 +168,7 @@ def test_one_approval_activates_the_data_account_and_enqueues_once(
 
 
 def test_prod_needs_two_distinct_approvers(demo, django_capture_on_commit_callbacks):
-    access_request = submit(
+    access_request = submitted(
         demo, target_account=demo.prod, resources=[PROD_TABLE_ARN], duration=3600
     )
     with django_capture_on_commit_callbacks() as callbacks:
@@ -204,7 +190,7 @@ def test_prod_needs_two_distinct_approvers(demo, django_capture_on_commit_callba
 
 
 def test_approvals_on_earlier_documents_do_not_count(demo):
-    access_request = submit(demo, target_account=demo.prod, resources=[PROD_TABLE_ARN])
+    access_request = submitted(demo, target_account=demo.prod, resources=[PROD_TABLE_ARN])
     access_request_approve(access_request=access_request, approver=demo.bob)
     AccessRequest.objects.filter(pk=access_request.pk).update(documents_hash="0" * 64)
     access_request_approve(access_request=access_request, approver=demo.carol)
@@ -213,7 +199,7 @@ def test_approvals_on_earlier_documents_do_not_count(demo):
 
 
 def test_any_reject_rejects_and_needs_a_reason(demo):
-    access_request = submit(demo, target_account=demo.prod, resources=[PROD_TABLE_ARN])
+    access_request = submitted(demo, target_account=demo.prod, resources=[PROD_TABLE_ARN])
     access_request_approve(access_request=access_request, approver=demo.bob)
     with pytest.raises(ServiceError):
         access_request_reject(access_request=access_request, approver=demo.carol, reason="  ")
@@ -227,7 +213,7 @@ def test_any_reject_rejects_and_needs_a_reason(demo):
 
 
 def test_deciding_a_decided_request_is_a_conflict(demo):
-    access_request = submit(demo)
+    access_request = submitted(demo)
     access_request_approve(access_request=access_request, approver=demo.bob)
     with pytest.raises(ServiceError) as late:
         access_request_approve(access_request=access_request, approver=demo.carol)
@@ -236,7 +222,7 @@ def test_deciding_a_decided_request_is_a_conflict(demo):
 
 
 def test_only_the_requester_cancels_and_only_while_pending(demo):
-    access_request = submit(demo)
+    access_request = submitted(demo)
     with pytest.raises(ServiceError) as refused:
         access_request_cancel(access_request=access_request, user=demo.bob)
     assert refused.value.kind == "forbidden"
@@ -253,7 +239,7 @@ def test_a_permission_policy_over_the_iam_quota_is_refused(demo):
     prefix = "arn:aws:dynamodb:eu-central-1:999999999999:table/"
     resources = [f"{prefix}{i:03}{'t' * 197}" for i in range(50)]
     with pytest.raises(ServiceError) as refused:
-        submit(demo, resources=resources)
+        submitted(demo, resources=resources)
     (message,) = refused.value.field_errors["resources"]
     assert "The permission policy would be 12," in message
     assert "IAM allows 10,240" in message

@@ -8,10 +8,8 @@ from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from access_requests.models import AccessRequest
-from access_requests.services import access_request_submit
+from tests.factories import TABLE_ARN, submitted  # noqa: F401 (the API tests' helpers)
 
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 SUBMIT = {
     "source_account": "111111111111",
     "target_account": "999999999999",
@@ -59,16 +57,3 @@ def vendor_approver(demo):
     demo.vendor.approver_group = group
     demo.vendor.save(update_fields=["approver_group"])
     return user
-
-
-def submitted(demo, **overrides) -> AccessRequest:
-    fields = {
-        "requester": demo.alice,
-        "source_account": demo.dev,
-        "target_account": demo.data,
-        "actions": ["dynamodb:GetItem"],
-        "resources": [TABLE_ARN],
-        "duration": 3600,
-        "justification": "Read MyTable for the report",
-    }
-    return access_request_submit(**(fields | overrides))

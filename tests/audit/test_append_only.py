@@ -7,8 +7,7 @@ from django.db.models import ProtectedError
 from access_requests.services import access_request_submit
 from audit.models import AuditEvent
 from audit.services import audit_record
-
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
+from tests.factories import TABLE_ARN
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the append-only trigger is PostgreSQL's"

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.chromium import DESKTOP, PHONE  # noqa: F401  (the browser tests import them from here)
+from tests.factories import TABLE_ARN
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORDS = {
@@ -71,9 +72,6 @@ def screenshot(page: Page, name: str) -> Path:
     page.evaluate("document.fonts.ready.then(() => true)")
     page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
-
-
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
 
 @pytest.fixture

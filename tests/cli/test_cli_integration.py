@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import TABLE_ARN
+
 BIN = Path(sys.executable).parent
 PORTAL_CLI = BIN / "portal-cli"
 AWS = BIN / "aws"
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

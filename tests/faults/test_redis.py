@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from provisioning.models import Grant
-from provisioning.services import QUEUE_ERROR
+from provisioning.queue import QUEUE_ERROR
 from tests.faults.conftest import status, submit_role
 from tests.support import RedisServer, python_run, wait_until
 
@@ -33,7 +33,7 @@ print(json.dumps(timings))
 REQUEUE = """
 import datetime, django
 django.setup()
-from provisioning.services import grants_requeue_stalled
+from provisioning.queue import grants_requeue_stalled
 print(grants_requeue_stalled(older_than=datetime.timedelta(0)))
 """
 
@@ -151,7 +151,7 @@ def test_the_requeue_sweep_leaves_moving_and_errored_grants_alone(demo):
     from django.utils import timezone
 
     from access_requests.models import AccessRequest
-    from provisioning.services import grants_requeue_stalled
+    from provisioning.queue import grants_requeue_stalled
 
     access_request = submit_role(demo)
     assert status(access_request) == "approved"

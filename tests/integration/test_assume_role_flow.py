@@ -6,32 +6,18 @@ import pytest
 from botocore.exceptions import ClientError
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from aws import emulator_client
 from provisioning import sessions
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
+from tests.factories import submitted
 from tests.support import wait_until
-
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
 
 def _status(access_request: AccessRequest) -> str:
     access_request.refresh_from_db()
     return access_request.status
-
-
-def _submit(demo, **overrides) -> AccessRequest:
-    fields = {
-        "requester": demo.alice,
-        "source_account": demo.dev,
-        "target_account": demo.data,
-        "actions": ["dynamodb:GetItem"],
-        "resources": [TABLE_ARN],
-        "duration": 3600,
-        "justification": "Read MyTable for the report",
-    }
-    return access_request_submit(**(fields | overrides))
 
 
 def _iam(emulator, account_id: str):
@@ -41,7 +27,7 @@ def _iam(emulator, account_id: str):
 @pytest.mark.django_db(transaction=True)
 def test_request_approve_provision_session_get_item_revoke(aws_demo, worker, emulator):
     demo = aws_demo
-    access_request = _submit(demo, duration=8 * 3600)
+    access_request = submitted(demo, duration=8 * 3600)
     access_request_approve(access_request=access_request, approver=demo.bob)
 
     wait_until(lambda: _status(access_request) == "active", timeout=30, what="an active grant")

@@ -14,9 +14,8 @@ from audit.models import AuditEvent
 from aws import emulator_client
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
+from tests.factories import TABLE_ARN, submitted
 from tests.support import SlowProxy, Worker, wait_until
-
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
 
 def _iam(emulator, account_id: str):
@@ -29,14 +28,8 @@ def _status(access_request: AccessRequest) -> str:
 
 
 def _approved_request(demo) -> AccessRequest:
-    access_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem", "dynamodb:Query"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification="fault test",
+    access_request = submitted(
+        demo, actions=["dynamodb:GetItem", "dynamodb:Query"], justification="fault test"
     )
     access_request_approve(access_request=access_request, approver=demo.bob)
     return access_request

@@ -10,11 +10,11 @@ from access_requests.models import AccessRequest
 from accounts.models import Account
 from notifications import messages
 from provisioning.models import Grant
+from tests.factories import TABLE_ARN
 
 BASE = "https://portal.example.com"
 EXTERNAL_ID = "3f1e0c0ffee0ddba11deadbeef123456"
 NOW = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
 
 def _request(**overrides) -> AccessRequest:

@@ -15,28 +15,13 @@ from access_requests.models import AccessRequest
 from access_requests.services import (
     access_request_approve,
     access_request_reject,
-    access_request_submit,
     grant_extension_request,
 )
 from notifications.models import Notification
 from notifications.services import notification_deliver, notify
+from tests.factories import TABLE_ARN, submitted
 from tests.notifications.sinks import WebhookSink
 from tests.support import free_port, python_run
-
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
-
-
-def submit(demo, **overrides) -> AccessRequest:
-    fields = {
-        "requester": demo.alice,
-        "source_account": demo.dev,
-        "target_account": demo.data,
-        "actions": ["dynamodb:GetItem"],
-        "resources": [TABLE_ARN],
-        "duration": 3600,
-        "justification": "Read MyTable for the monthly report",
-    }
-    return access_request_submit(**(fields | overrides))
 
 
 def deliver(event: str, access_request: AccessRequest, key: str = "k1") -> int:
@@ -58,7 +43,7 @@ def test_a_new_request_mails_each_approver_of_the_target_account_but_not_the_req
     demo, mailoutbox, settings
 ):
     settings.PORTAL_BASE_URL = "https://portal.example.com"
-    access_request = submit(demo)
+    access_request = submitted(demo)
     assert deliver("request.submitted", access_request) == 0
     assert recipients(mailoutbox) == ["bob@example.com", "carol@example.com"]
     message = mailoutbox[0]
@@ -81,7 +66,7 @@ def test_two_party_approval_also_mails_the_source_accounts_approvers(demo, mailo
     demo.dev.approver_group = dev_approvers
     demo.dev.source_approval_required = True
     demo.dev.save()
-    deliver("request.submitted", submit(demo))
+    deliver("request.submitted", submitted(demo))
     assert recipients(mailoutbox) == ["admin@example.com", "bob@example.com", "carol@example.com"]
 
 
@@ -90,12 +75,12 @@ def test_users_without_an_email_or_inactive_are_skipped(demo, mailoutbox):
     demo.carol.save()
     demo.bob.is_active = False
     demo.bob.save()
-    assert deliver("request.submitted", submit(demo)) == 0
+    assert deliver("request.submitted", submitted(demo)) == 0
     assert mailoutbox == []
 
 
 def test_a_rejection_tells_the_requester_the_reason(demo, mailoutbox):
-    access_request = submit(demo)
+    access_request = submitted(demo)
     access_request_reject(
         access_request=access_request, approver=demo.carol, reason="Use the replica"
     )
@@ -106,7 +91,7 @@ def test_a_rejection_tells_the_requester_the_reason(demo, mailoutbox):
 
 
 def _active_grant(demo) -> AccessRequest:
-    access_request = submit(demo)
+    access_request = submitted(demo)
     access_request_approve(access_request=access_request, approver=demo.bob)
     access_request.refresh_from_db()
     grant = access_request.grant
@@ -154,7 +139,7 @@ def test_the_webhook_gets_the_request_and_a_retry_resends_only_what_failed(
     webhook.failures = 1
     demo.data.notification_webhook_url = webhook.url
     demo.data.save()
-    access_request = submit(demo)
+    access_request = submitted(demo)
 
     assert deliver("request.submitted", access_request, key="task-1") == 1  # the webhook's 500
     assert len(mailoutbox) == 2
@@ -176,7 +161,7 @@ def test_the_webhook_gets_the_request_and_a_retry_resends_only_what_failed(
 def test_a_webhook_that_is_not_http_is_not_called(demo, mailoutbox):
     demo.data.notification_webhook_url = "ftp://127.0.0.1/hook"
     demo.data.save()
-    assert deliver("request.submitted", submit(demo)) == 0  # not worth retrying
+    assert deliver("request.submitted", submitted(demo)) == 0  # not worth retrying
     row = Notification.objects.get(channel="webhook")
     assert row.sent_at is None
     assert "not an http(s) URL" in row.error
@@ -185,7 +170,7 @@ def test_a_webhook_that_is_not_http_is_not_called(demo, mailoutbox):
 def test_notify_waits_for_the_commit_and_forgets_a_rollback(
     demo, django_capture_on_commit_callbacks
 ):
-    access_request = submit(demo)
+    access_request = submitted(demo)
     with (
         django_capture_on_commit_callbacks() as callbacks,
         pytest.raises(RuntimeError),

@@ -4,16 +4,19 @@ server (aiosmtpd) and POSTs to a local webhook receiver."""
 import pytest
 from django.db import transaction
 
-from access_requests.models import AccessRequest
-from access_requests.services import access_request_submit
 from notifications.services import notify
+from tests.factories import TABLE_ARN, submitted
 from tests.notifications.sinks import WebhookSink
 from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 APPROVERS = ["bob@example.com", "carol@example.com"]
+
+MONTHLY_REPORT = {
+    "actions": ["dynamodb:GetItem", "dynamodb:Query"],
+    "justification": "Monthly report",
+}
 
 
 @pytest.fixture
@@ -21,18 +24,6 @@ def webhook():
     sink = WebhookSink()
     yield sink
     sink.stop()
-
-
-def _submit(demo) -> AccessRequest:
-    return access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem", "dynamodb:Query"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification="Monthly report",
-    )
 
 
 def _mails(smtp_server, subject: str, *, count: int):
@@ -48,7 +39,9 @@ def test_a_submitted_request_mails_the_approvers_and_posts_to_the_webhook(
 ):
     demo.data.notification_webhook_url = webhook.url
     demo.data.save()
-    access_request = _submit(demo)  # the service notifies the approvers after its commit
+    access_request = submitted(
+        demo, actions=["dynamodb:GetItem", "dynamodb:Query"], justification="Monthly report"
+    )  # the service notifies the approvers after its commit
 
     subject = f"[Access portal] Request #{access_request.pk} awaits your approval"
     mails = _mails(smtp_server, subject, count=2)
@@ -76,7 +69,9 @@ def test_a_refused_recipient_is_retried_without_mailing_the_others_twice(
     webhook.failures = 1
     demo.data.notification_webhook_url = webhook.url
     demo.data.save()
-    access_request = _submit(demo)
+    access_request = submitted(
+        demo, actions=["dynamodb:GetItem", "dynamodb:Query"], justification="Monthly report"
+    )
     smtp_server.refuse_once.add("carol@example.com")
     with transaction.atomic():
         notify(event="request.cancelled", access_request_id=access_request.pk)
@@ -93,7 +88,9 @@ def test_a_refused_recipient_is_retried_without_mailing_the_others_twice(
 
 
 def test_a_rolled_back_change_sends_nothing(worker, demo, smtp_server):
-    access_request = _submit(demo)
+    access_request = submitted(
+        demo, actions=["dynamodb:GetItem", "dynamodb:Query"], justification="Monthly report"
+    )
     with pytest.raises(RuntimeError), transaction.atomic():
         notify(event="request.approved", access_request_id=access_request.pk)
         raise RuntimeError("the approval failed")

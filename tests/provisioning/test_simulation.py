@@ -5,30 +5,18 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from core.errors import ServiceError
 from provisioning import services
 from provisioning.models import Grant
+from tests.factories import submitted
 
 TABLE = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 ORDERS = "arn:aws:dynamodb:eu-central-1:222222222222:table/Orders"
 
 
-def submit(demo, **overrides):
-    fields = {
-        "requester": demo.alice,
-        "source_account": demo.dev,
-        "target_account": demo.data,
-        "actions": ["dynamodb:GetItem"],
-        "resources": [TABLE],
-        "duration": 3600,
-        "justification": "simulation",
-    }
-    return access_request_submit(**(fields | overrides))
-
-
 def test_the_articles_role_is_simulated_allowed_before_approval(demo):
-    access_request = submit(demo)
+    access_request = submitted(demo)
     simulation = access_request.simulation
     assert simulation["decision"] == "Allowed"
     checked = [(c["action"], c["resource"]) for c in simulation["checks"]]
@@ -38,7 +26,7 @@ def test_the_articles_role_is_simulated_allowed_before_approval(demo):
 
 
 def test_a_bucket_policy_grant_is_simulated_cross_account(demo):
-    access_request = submit(
+    access_request = submitted(
         demo,
         access_via="own_identity",
         source_principal="arn:aws:iam::111111111111:role/DataAnalyst",
@@ -53,13 +41,13 @@ def test_a_bucket_policy_grant_is_simulated_cross_account(demo):
 
 def test_an_scp_denial_blocks_every_mechanism_and_names_the_scp(demo):
     with pytest.raises(ServiceError) as refused:
-        submit(demo, target_account=demo.prod, actions=["dynamodb:Scan"], resources=[ORDERS])
+        submitted(demo, target_account=demo.prod, actions=["dynamodb:Scan"], resources=[ORDERS])
     message = " ".join(refused.value.field_errors["actions"])
     assert "DenyProdTableScans (ou-prod) denies dynamodb:Scan in prod" in message
 
 
 def test_after_provisioning_the_read_back_documents_are_simulated(aws_demo):
-    access_request = submit(aws_demo)
+    access_request = submitted(aws_demo)
     access_request_approve(access_request=access_request, approver=aws_demo.bob)
     grant = Grant.objects.get(access_request=access_request)
     services.grant_provision(grant_id=grant.pk)
@@ -68,7 +56,7 @@ def test_after_provisioning_the_read_back_documents_are_simulated(aws_demo):
 
 
 def test_why_denied_explains_from_the_grants_the_user_can_see(aws_demo):
-    access_request = submit(aws_demo)
+    access_request = submitted(aws_demo)
     access_request_approve(access_request=access_request, approver=aws_demo.bob)
     grant = Grant.objects.get(access_request=access_request)
     services.grant_provision(grant_id=grant.pk)
@@ -143,7 +131,7 @@ def test_the_simulate_api(demo):
 
 
 def _active(demo, **overrides):
-    access_request = submit(demo, **overrides)
+    access_request = submitted(demo, **overrides)
     access_request_approve(access_request=access_request, approver=demo.bob)
     grant = Grant.objects.get(access_request=access_request)
     services.grant_provision(grant_id=grant.pk)
@@ -236,7 +224,7 @@ def test_a_grant_that_would_not_work_is_never_verified(aws_demo):
     from accounts.models import ServiceControlPolicy
     from aws import AwsError
 
-    access_request = submit(aws_demo)
+    access_request = submitted(aws_demo)
     access_request_approve(access_request=access_request, approver=aws_demo.bob)
     grant = Grant.objects.get(access_request=access_request)
     ServiceControlPolicy.objects.create(
