@@ -47,8 +47,8 @@ def test_the_dashboard_needs_a_login(client, db):
 
 
 def test_alice_sees_her_requests_her_live_grant_with_its_countdown_and_her_events(demo):
-    pending = submitted(demo, "still pending")
-    live = submitted(demo, "live one")
+    pending = submitted(demo, justification="still pending")
+    live = submitted(demo, justification="live one")
     grant = activated(demo, live, left=timedelta(hours=2))
 
     response = client_for(demo.alice).get(URL)
@@ -114,7 +114,7 @@ def _queries(user) -> int:
 def test_query_count_does_not_grow_with_the_requests(demo, django_assert_max_num_queries, who):
     def add(count: int) -> None:
         for n in range(count):
-            access_request = submitted(demo, f"request {n}")
+            access_request = submitted(demo, justification=f"request {n}")
             if n % 3 == 0:
                 activated(demo, access_request, left=timedelta(hours=1 + n))
 
