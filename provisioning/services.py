@@ -141,6 +141,39 @@ def grant_create(*, access_request: ApprovedRequest) -> Grant:
     return grant
 
 
+def grant_extend(
+    *,
+    grant_id: int,
+    seconds: int,
+    actor: AbstractBaseUser,
+    extension_id: int,
+    client_address: str | None = None,
+) -> Grant:
+    """An approved extension: the active grant expires `seconds` later (counted from now if its
+    expiry has passed), and is warned again before the new expiry. Nothing in AWS changes. Call it
+    inside the approval's transaction."""
+    grant, access_request = grant_lock(grant_id)
+    if access_request.status != Status.ACTIVE:
+        state = access_request.get_status_display().lower()
+        raise ServiceError(
+            f"The grant is {state}: there is nothing to extend.", kind=ServiceError.CONFLICT
+        )
+    before = grant.expires_at
+    grant.expires_at = max(grant.expires_at, timezone.now()) + timedelta(seconds=seconds)
+    grant.expiry_notice_at = None
+    grant.save(update_fields=["expires_at", "expiry_notice_at"])
+    audit_record(
+        actor=actor,
+        verb="grant.extended",
+        obj=grant,
+        access_request_id=access_request.pk,
+        before={"expires_at": before.isoformat()},
+        after={"expires_at": grant.expires_at.isoformat(), "extension": extension_id},
+        client_address=client_address,
+    )
+    return grant
+
+
 def grant_provision_failed(*, grant_id: int, message: str) -> None:
     """Provisioning gave up: the grant shows `failed` with the reason and can be retried."""
     with transaction.atomic():

@@ -4,8 +4,6 @@ Nothing is revoked or written again in between: an approved extension only moves
 rejected one leaves the grant running until its original expiry.
 """
 
-from datetime import timedelta
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +14,7 @@ from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
 from provisioning.models import Grant
+from provisioning.services import grant_extend
 
 Status = AccessRequest.Status
 
@@ -98,29 +97,16 @@ def extension_apply(
     extension: AccessRequest, *, approver: AbstractBaseUser, client_address: str | None = None
 ) -> None:
     """The quorum approved an extension (called inside the approval's transaction and lock)."""
-    grant = Grant.objects.select_for_update().get(pk=extension.extends_id)
-    original = AccessRequest.objects.select_for_update().get(pk=grant.access_request_id)
-    if original.status != Status.ACTIVE:
-        raise ServiceError(
-            f"The grant is {original.get_status_display().lower()}: there is nothing to extend.",
-            kind=ServiceError.CONFLICT,
-        )
-    before = grant.expires_at
-    grant.expires_at = max(grant.expires_at, timezone.now()) + timedelta(seconds=extension.duration)
-    grant.expiry_notice_at = None
-    grant.save(update_fields=["expires_at", "expiry_notice_at"])
+    grant = grant_extend(
+        grant_id=extension.extends_id,
+        seconds=extension.duration,
+        actor=approver,
+        extension_id=extension.pk,
+        client_address=client_address,
+    )
     extension.status = Status.EXTENDED
     extension.decided_at = timezone.now()
     extension.save(update_fields=["status", "decided_at", "updated_at"])
-    audit_record(
-        actor=approver,
-        verb="grant.extended",
-        obj=grant,
-        access_request_id=original.pk,
-        before={"expires_at": before.isoformat()},
-        after={"expires_at": grant.expires_at.isoformat(), "extension": extension.pk},
-        client_address=client_address,
-    )
     audit_record(
         actor=approver,
         verb="extension.applied",
