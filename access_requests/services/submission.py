@@ -81,6 +81,25 @@ def _checked_draft(fields: dict[str, Any], *, request_id: int | None, external_i
     return draft
 
 
+def _columns(draft: Draft, fields: dict[str, Any]) -> dict[str, Any]:
+    """What a request stores of its checked draft and of the fields as typed: the same on submit
+    and on edit (the accounts, the external id and the documents are set by each)."""
+    return {
+        "source_principal": draft.source_principal,
+        "actions": draft.actions,
+        "resources": draft.resources,
+        "access_via": fields["access_via"],
+        "requested_mechanism": fields["mechanism"],
+        "mechanism": draft.mechanism,
+        "recommended_mechanism": draft.recommended_mechanism,
+        "recommendation_reasons": draft.recommendation_reasons,
+        "duration": fields["duration"],
+        "justification": fields["justification"].strip(),
+        "ticket": fields["ticket"].strip(),
+        "third_party": draft.third_party,
+    }
+
+
 @transaction.atomic
 def access_request_submit(
     *,
@@ -118,19 +137,8 @@ def access_request_submit(
         requester=requester,
         source_account=source_account,
         target_account=target_account,
-        source_principal=draft.source_principal,
-        actions=draft.actions,
-        resources=draft.resources,
-        access_via=access_via,
-        requested_mechanism=mechanism,
-        mechanism=draft.mechanism,
-        recommended_mechanism=draft.recommended_mechanism,
-        recommendation_reasons=draft.recommendation_reasons,
-        duration=duration,
-        justification=justification.strip(),
-        ticket=ticket.strip(),
-        third_party=draft.third_party,
         external_id=external_id,
+        **_columns(draft, fields),
     )
     # The same checks again, with the request's number in the names.
     final = _checked_draft(fields, request_id=access_request.pk, external_id=external_id)
@@ -193,15 +201,8 @@ def access_request_edit(
     external_id = locked.external_id or secrets.token_hex(16)
     draft = _checked_draft(fields, request_id=locked.pk, external_id=external_id)
     before_hash = locked.documents_hash
-    locked.source_principal = draft.source_principal
-    locked.actions, locked.resources = draft.actions, draft.resources
-    locked.access_via, locked.requested_mechanism = access_via, mechanism
-    locked.mechanism = draft.mechanism
-    locked.recommended_mechanism = draft.recommended_mechanism
-    locked.recommendation_reasons = draft.recommendation_reasons
-    locked.duration = duration
-    locked.justification, locked.ticket = justification.strip(), ticket.strip()
-    locked.third_party = draft.third_party
+    for column, value in _columns(draft, fields).items():
+        setattr(locked, column, value)
     locked.external_id = external_id if draft.third_party else ""
     locked.documents = draft.documents
     locked.documents_hash = builders.documents_hash(draft.documents)

@@ -266,3 +266,15 @@ def test_a_preview_of_a_sound_request_has_no_lint_errors(demo):
     assert not draft.errors
     assert "portal-access-<id>" in str(draft.documents)
     assert [f for f in draft.findings if f["severity"] == "error"] == []
+
+
+def test_a_submit_that_fails_after_its_insert_leaves_no_request(demo, monkeypatch):
+    """Submit is one transaction: the request, its documents and its audit event, or nothing."""
+
+    def audit_down(**_fields):
+        raise RuntimeError("the audit trail refused the event")
+
+    monkeypatch.setattr("access_requests.services.submission.audit_record", audit_down)
+    with pytest.raises(RuntimeError):
+        submitted(demo)
+    assert not AccessRequest.objects.exists()
