@@ -14,7 +14,7 @@ help:
 	@echo "make venv    create .venv from the pinned requirements (again only when they change)"
 	@echo "make run     the portal with Redis, Celery, the AWS emulator and demo data: http://127.0.0.1:8000/"
 	@echo "make test    lint, migration check and the test suite (PostgreSQL and Redis must run)"
-	@echo "make lint    ruff check and ruff format --check"
+	@echo "make lint    ruff check, ruff format --check and mypy"
 	@echo "make fmt     ruff fixes and formatting"
 	@echo "make bench   provisioning, credentials, API reads, evaluator against their floors, into var/bench/"
 	@echo "make lock    re-pin requirements.txt and requirements-dev.txt from the .in files"
@@ -38,6 +38,7 @@ test: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive .
+	$(BIN)/mypy
 	bash scripts/ensure-wapiti.sh $(PYTHON)
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
@@ -45,6 +46,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 fmt: venv
 	$(BIN)/ruff check --fix .
@@ -74,5 +76,5 @@ lock:
 	@echo "Pinned. Review with: git diff requirements.txt requirements-dev.txt"
 
 clean:
-	rm -rf var staticfiles .pytest_cache .ruff_cache test-results
+	rm -rf var staticfiles .pytest_cache .ruff_cache .mypy_cache test-results
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

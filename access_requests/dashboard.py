@@ -1,13 +1,14 @@
 """The signed-in user's start page: requests, live grants, approvals waiting, recent events."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from access_requests.selectors import access_requests_awaiting, access_requests_visible_to
 from audit.selectors import audit_events_visible_to
+from portal.http import AuthenticatedHttpRequest
 from provisioning.selectors import grants_active_of
 
 SHOWN = 10
@@ -15,7 +16,7 @@ SHOWN = 10
 
 @login_required
 @require_GET
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     awaiting = access_requests_awaiting(user=user)
     return render(

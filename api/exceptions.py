@@ -43,7 +43,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, Throttled):
         view = context.get("view")
         scope = _throttled_scope(view)
-        wait = int(exc.wait) if exc.wait is not None else None
+        # Throttled sets `wait` in __init__; the DRF stubs leave the attribute out.
+        raw_wait = exc.wait  # type: ignore[attr-defined]
+        wait = int(raw_wait) if raw_wait is not None else None
         message = f"Too many {scope}: slow down"
         message += f" and try again in {wait} seconds." if wait is not None else "."
         response = exception_handler(exc, context)

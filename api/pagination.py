@@ -18,5 +18,7 @@ class ValuesPaginator(Paginator):
 
     values: tuple[str, ...] = ()
 
+    # Paginator's hook for building a page (django/core/paginator.py), missing from django-stubs.
     def _get_page(self, object_list, *args, **kwargs):
-        return super()._get_page(object_list.values(*self.values), *args, **kwargs)
+        page = super()._get_page  # type: ignore[misc]
+        return page(object_list.values(*self.values), *args, **kwargs)

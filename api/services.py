@@ -1,7 +1,7 @@
 """API tokens: issue, revoke, and the admin's list. One token per user (DRF's authtoken); its key is
 shown once, when it is issued, and only a prefix afterwards."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 from rest_framework.authtoken.models import Token
@@ -13,7 +13,7 @@ KEY_PREFIX_LENGTH = 6
 
 
 @transaction.atomic
-def api_token_issue(*, user: AbstractBaseUser, client_address: str | None = None) -> Token:
+def api_token_issue(*, user: User, client_address: str | None = None) -> Token:
     """The user's token, created on first use. Logging in again returns the same token until it
     is revoked, so a second machine's login does not break the first."""
     token, created = Token.objects.get_or_create(user=user)
@@ -31,8 +31,8 @@ def api_token_issue(*, user: AbstractBaseUser, client_address: str | None = None
 @transaction.atomic
 def api_token_revoke(
     *,
-    actor: AbstractBaseUser,
-    owner: AbstractBaseUser,
+    actor: User,
+    owner: User,
     client_address: str | None = None,
 ) -> None:
     """Revoke `owner`'s token: their own, or anyone's for a platform admin."""
@@ -54,6 +54,6 @@ def api_token_revoke(
     )
 
 
-def api_tokens_visible_to(*, user: AbstractBaseUser) -> QuerySet[Token]:
+def api_tokens_visible_to(*, user: User) -> QuerySet[Token]:
     tokens = Token.objects.select_related("user").order_by("-created")
     return tokens if user.is_superuser else tokens.filter(user=user)

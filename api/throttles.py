@@ -13,7 +13,8 @@ class _SettingsRate:
     scope = ""
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        # The DRF stubs type the rates as numbers; DRF's are strings such as "10/minute".
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)  # type: ignore[return-value]
 
 
 class TokenRateThrottle(_SettingsRate, SimpleRateThrottle):

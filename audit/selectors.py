@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -14,7 +14,7 @@ FILTER_MAX_LENGTH = 64
 BIGINT_MAX = 2**63 - 1
 
 
-def audit_events_visible_to(*, user: AbstractBaseUser) -> QuerySet[AuditEvent]:
+def audit_events_visible_to(*, user: User) -> QuerySet[AuditEvent]:
     """Admins see every event; everyone else sees the events they caused."""
     events = AuditEvent.objects.select_related("actor")
     if user.is_superuser:
@@ -29,7 +29,7 @@ def _day_start(day: date) -> datetime:
 
 def audit_events_filtered(
     *,
-    user: AbstractBaseUser,
+    user: User,
     request_id: int | None = None,
     actor: str = "",
     verb: str = "",

@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 
 from audit.models import AuditEvent
@@ -8,7 +8,7 @@ from audit.models import AuditEvent
 
 def audit_record(
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | AnonymousUser | None,
     verb: str,
     obj: models.Model,
     access_request_id: int | None = None,

@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from audit.models import AuditEvent
 from audit.selectors import audit_events_filtered, audit_filters_parse
+from portal.http import AuthenticatedHttpRequest
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 1000
@@ -38,8 +39,9 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 @login_required
 @require_GET
-def audit_list(request: HttpRequest) -> HttpResponse:
+def audit_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     filters = audit_filters_parse(request.GET)
+    events: QuerySet[AuditEvent]
     if filters.errors:
         events = AuditEvent.objects.none()
     else:
@@ -59,7 +61,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def audit_export(request: HttpRequest, export_format: str) -> HttpResponse:
+def audit_export(
+    request: AuthenticatedHttpRequest, export_format: str
+) -> HttpResponse | StreamingHttpResponse:
     """The filtered events, every page of them, as a CSV or JSON download. Streamed from a
     server-side cursor, so memory and the number of queries stay flat however many rows match."""
     filters = audit_filters_parse(request.GET)

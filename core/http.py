@@ -1,9 +1,17 @@
 """Small helpers shared by the HTML views."""
 
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from core.errors import ServiceError
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a view behind login_required, whose user is signed in (django-stubs'
+    pattern: an annotation only, nothing checks it at run time)."""
+
+    user: User
 
 
 def client_address(request: HttpRequest) -> str | None:

@@ -6,7 +6,7 @@ for after the caller's commit (a rolled-back change sends nothing), and swallows
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -138,7 +138,7 @@ def notification_deliver(*, key: str, event: str, access_request_id: int) -> int
 
 
 def _unsent(
-    key: str, event: str, access_request: Any, recipients: list[tuple[str, str]]
+    key: str, event: str, access_request: Any, recipients: Sequence[tuple[str, str]]
 ) -> set[tuple[str, str]]:
     """Record a row per recipient under `key` unless there is one (a retried or redelivered task
     finds its rows), and return the (channel, recipient) pairs not sent yet: two statements,

@@ -220,7 +220,7 @@ def _sid_of(statement: Any) -> Any:
 def statement_find(policy: Document | None, sid: str) -> Document | None:
     """A copy of the statement with this Sid, or None."""
     for statement in _statement_list(policy):
-        if _sid_of(statement) == sid:
+        if isinstance(statement, dict) and statement.get("Sid") == sid:
             return copy.deepcopy(statement)
     return None
 

@@ -67,6 +67,8 @@ def _resource_error(resource: str, actions: list[Action], target_account_id: str
     if error := _resource_shape_error(resource, target_account_id):
         return error
     arn = arn_parse(resource)
+    if arn is None:  # never: the shape check refuses what does not parse
+        raise ValueError(f"{resource!r} is not an ARN")
     services = {action.service for action in actions}
     if arn.service not in services:
         return (

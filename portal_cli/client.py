@@ -4,6 +4,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 
 from portal_cli import __version__
 
@@ -15,7 +16,9 @@ MAX_PAGES = 100
 class ApiError(Exception):
     """The API refused (4xx), failed (5xx) or could not be reached; str() is the user's message."""
 
-    def __init__(self, message: str, *, status: int | None = None, details: list[str] = ()):
+    def __init__(
+        self, message: str, *, status: int | None = None, details: Sequence[str] = ()
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.details = list(details)

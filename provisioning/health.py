@@ -7,6 +7,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu.transport import redis as redis_transport
 
 import aws
 
@@ -22,7 +23,10 @@ def _database() -> str:
 def _broker() -> str:
     with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=0, timeout=2)
-        conn.default_channel.client.ping()
+        channel = conn.default_channel
+        if not isinstance(channel, redis_transport.Channel):
+            raise TypeError(f"the broker is not Redis but {type(channel).__name__}")
+        channel.client.ping()
     return "ok"
 
 

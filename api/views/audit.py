@@ -4,7 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import ValidationError
 
-from api.views.common import errors
+from api.views.common import caller, errors
 from audit.models import AuditEvent
 from audit.selectors import audit_events_filtered, audit_filters_parse
 
@@ -51,7 +51,7 @@ class AuditListView(generics.ListAPIView):
             filters.errors.append("Filters are plain text: no NUL or surrogate characters.")
         if filters.errors:
             raise ValidationError({"detail": " ".join(filters.errors), "filters": filters.errors})
-        return audit_events_filtered(user=self.request.user, **filters.arguments()).order_by(
+        return audit_events_filtered(user=caller(self.request), **filters.arguments()).order_by(
             "-created_at", "-id"
         )
 

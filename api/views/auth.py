@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from api.services import KEY_PREFIX_LENGTH, api_token_issue, api_token_revoke, api_tokens_visible_to
 from api.throttles import TokenRateThrottle
-from api.views.common import BIGINT_MAX, client_address, errors
+from api.views.common import BIGINT_MAX, caller, client_address, errors
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -83,9 +83,8 @@ class TokenView(APIView):
         return response
 
     def delete(self, request: Request) -> Response:
-        api_token_revoke(
-            actor=request.user, owner=request.user, client_address=client_address(request)
-        )
+        user = caller(request)
+        api_token_revoke(actor=user, owner=user, client_address=client_address(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -99,7 +98,7 @@ class TokenListView(generics.ListAPIView):
     serializer_class = TokenListSerializer
 
     def get_queryset(self):
-        return api_tokens_visible_to(user=self.request.user)
+        return api_tokens_visible_to(user=caller(self.request))
 
 
 @extend_schema(
@@ -110,9 +109,9 @@ class TokenRevokeView(APIView):
     def delete(self, request: Request, pk: int) -> Response:
         if not 0 < pk <= BIGINT_MAX:
             raise Http404
-        visible = api_tokens_visible_to(user=request.user).filter(user_id=pk).first()
+        visible = api_tokens_visible_to(user=caller(request)).filter(user_id=pk).first()
         if visible is None:
             raise Http404
         owner = get_user_model().objects.get(pk=pk)
-        api_token_revoke(actor=request.user, owner=owner, client_address=client_address(request))
+        api_token_revoke(actor=caller(request), owner=owner, client_address=client_address(request))
         return Response(status=status.HTTP_204_NO_CONTENT)

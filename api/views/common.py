@@ -1,9 +1,11 @@
 """What every API view shares: the documented error responses and the visibility lookups."""
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
 
 from access_requests.models import AccessRequest
@@ -42,6 +44,15 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: table[code] for code in (401, *codes)}
 
 
+def caller(request: Request) -> User:
+    """The signed-in caller. Every endpoint but the token login needs IsAuthenticated (the default
+    permission class), so no anonymous request gets this far; were one to, it is a 401."""
+    user = request.user
+    if not user.is_authenticated:
+        raise NotAuthenticated
+    return user
+
+
 def client_address(request: Request) -> str | None:
     from core.http import client_address as address
 
@@ -61,12 +72,12 @@ def valid_id(pk: int) -> int:
 def visible_request(request: Request, pk: int) -> AccessRequest:
     """A request the caller may see; others' are 404, as if they did not exist (no IDOR leak)."""
     pk = valid_id(pk)
-    return get_object_or_404(access_requests_visible_to(user=request.user), pk=pk)
+    return get_object_or_404(access_requests_visible_to(user=caller(request)), pk=pk)
 
 
 def grants_visible(request: Request) -> QuerySet[Grant]:
     """Grants of the requests the caller can see."""
-    return grants_visible_to(user=request.user)
+    return grants_visible_to(user=caller(request))
 
 
 def visible_grant(request: Request, pk: int) -> Grant:

@@ -20,7 +20,14 @@ from api.serializers.grants import (
 )
 from api.serializers.requests import AccessRequestDetailSerializer
 from api.throttles import CredentialsRateThrottle
-from api.views.common import client_address, errors, grants_visible, valid_id, visible_grant
+from api.views.common import (
+    caller,
+    client_address,
+    errors,
+    grants_visible,
+    valid_id,
+    visible_grant,
+)
 from api.views.requests import _detail
 from core.errors import ServiceError
 from provisioning import services, sessions
@@ -103,7 +110,7 @@ class GrantCredentialsView(APIView):
         grant_id = valid_id(pk)
         try:
             assumed, _issue, _capped_by = sessions.session_start(
-                grant_id=grant_id, user=request.user, client_address=client_address(request)
+                grant_id=grant_id, user=caller(request), client_address=client_address(request)
             )
         except Grant.DoesNotExist:
             raise Http404 from None
@@ -131,7 +138,7 @@ class GrantRevokeView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         grant = visible_grant(request, pk)
         services.grant_revoke_request(
-            grant=grant, user=request.user, client_address=client_address(request)
+            grant=grant, user=caller(request), client_address=client_address(request)
         )
         return Response(
             GrantDetailSerializer(visible_grant(request, pk)).data, status=status.HTTP_202_ACCEPTED
@@ -150,7 +157,7 @@ class GrantExtendView(APIView):
         body.is_valid(raise_exception=True)
         extension = grant_extension_request(
             grant=grant,
-            user=request.user,
+            user=caller(request),
             duration=body.validated_data["duration"],
             justification=body.validated_data["justification"],
             client_address=client_address(request),

@@ -122,7 +122,9 @@ class SimulateRequestSerializer(serializers.Serializer):
     resource_account = serializers.RegexField(
         ACCOUNT_ID_REGEX, required=False, default="", help_text="Owner of the resource."
     )
-    context = serializers.DictField(
+    # DRF's serializer metaclass takes declared fields off the class, so this field does not
+    # replace Field.context (the serializer's context); the stubs cannot tell.
+    context = serializers.DictField(  # type: ignore[assignment]
         child=serializers.JSONField(), required=False, default=dict, help_text="Condition keys."
     )
 
@@ -160,22 +162,20 @@ class SimulateSerializer(serializers.Serializer):
         return data
 
 
-LAYER_FIELDS = {
+LAYER_FIELDS: dict[str, serializers.Field] = {
     "layer": serializers.CharField(),
     "verdict": serializers.CharField(),
     "statements": serializers.ListField(child=serializers.CharField()),
     "detail": serializers.CharField(),
 }
-SimulateResult = inline_serializer(
-    name="PolicySimulation",
-    fields={
-        "decision": serializers.ChoiceField(
-            choices=["Allowed", "ExplicitlyDenied", "ImplicitlyDenied"]
-        ),
-        "explanation": serializers.CharField(),
-        "layers": inline_serializer(name="LayerVerdict", fields=LAYER_FIELDS, many=True),
-    },
-)
+SIMULATION_FIELDS: dict[str, serializers.Field] = {
+    "decision": serializers.ChoiceField(
+        choices=["Allowed", "ExplicitlyDenied", "ImplicitlyDenied"]
+    ),
+    "explanation": serializers.CharField(),
+    "layers": inline_serializer(name="LayerVerdict", fields=LAYER_FIELDS, many=True),
+}
+SimulateResult = inline_serializer(name="PolicySimulation", fields=SIMULATION_FIELDS)
 
 
 @extend_schema(

@@ -1,5 +1,6 @@
 """/api/v1/requests/: list, submit, one request, approve, reject, cancel."""
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
@@ -20,7 +21,7 @@ from api.serializers.requests import (
     RejectSerializer,
     list_row,
 )
-from api.views.common import client_address, errors, visible_request
+from api.views.common import caller, client_address, errors, visible_request
 
 
 class RequestFilters(serializers.Serializer):
@@ -89,7 +90,7 @@ class RequestListView(generics.ListAPIView):
         filters = RequestFilters(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         values = filters.validated_data
-        user = self.request.user
+        user = caller(self.request)
         if values.get("awaiting"):
             requests = selectors.access_requests_awaiting(user=user)
         else:
@@ -103,13 +104,15 @@ class RequestListView(generics.ListAPIView):
     def list(self, request: Request, *args, **kwargs) -> Response:
         """A page of rows straight from their values (api.serializers.requests.list_row)."""
         page = self.paginate_queryset(self.get_queryset())
+        if page is None:
+            raise ImproperlyConfigured("RequestListView lists in pages: it needs a paginator.")
         return self.get_paginated_response([list_row(values) for values in page])
 
     def post(self, request: Request) -> Response:
         body = AccessRequestCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         access_request = services.access_request_submit(
-            requester=request.user, client_address=client_address(request), **body.validated_data
+            requester=caller(request), client_address=client_address(request), **body.validated_data
         )
         return Response(_detail(access_request), status=status.HTTP_201_CREATED)
 
@@ -135,7 +138,7 @@ class RequestApproveView(APIView):
         body.is_valid(raise_exception=True)
         services.access_request_approve(
             access_request=access_request,
-            approver=request.user,
+            approver=caller(request),
             comment=body.validated_data["comment"],
             client_address=client_address(request),
         )
@@ -154,7 +157,7 @@ class RequestRejectView(APIView):
         body.is_valid(raise_exception=True)
         services.access_request_reject(
             access_request=access_request,
-            approver=request.user,
+            approver=caller(request),
             reason=body.validated_data["reason"],
             client_address=client_address(request),
         )
@@ -170,6 +173,8 @@ class RequestCancelView(APIView):
     def post(self, request: Request, pk: int) -> Response:
         access_request = visible_request(request, pk)
         services.access_request_cancel(
-            access_request=access_request, user=request.user, client_address=client_address(request)
+            access_request=access_request,
+            user=caller(request),
+            client_address=client_address(request),
         )
         return Response(_detail(access_request))

@@ -22,6 +22,7 @@ import ipaddress
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TypeVar
 
 from policy.evaluation.matching import pieces_match
 from policy.evaluation.variables import split
@@ -82,7 +83,13 @@ def _date(text: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _compare(parse: Callable[[str], object], test: Callable[[object, object], bool]) -> Matcher:
+# What a numeric or date operator compares: both sides parse to the same type.
+Comparable = TypeVar("Comparable", float, datetime)
+
+
+def _compare(
+    parse: Callable[[str], Comparable | None], test: Callable[[Comparable, Comparable], bool]
+) -> Matcher:
     def matcher(policy: str, value: str, ctx: Mapping[str, object], variables: bool) -> bool:
         resolved = split(policy, ctx, variables)
         if resolved is None:

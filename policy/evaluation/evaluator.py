@@ -25,6 +25,7 @@ that must enable IAM, S3 object ownership) are not modelled.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from policy.evaluation.matching import arn_account, session_role_arn
 from policy.evaluation.statements import Match, match_policy
@@ -46,11 +47,11 @@ class RequestContext:
 
 @dataclass(frozen=True)
 class PolicySet:
-    scps: Sequence[Sequence[dict]] = ()
-    identity: Sequence[dict] = ()
-    boundary: dict | None = None
-    session: dict | None = None
-    resource: dict | None = None
+    scps: Sequence[Sequence[dict[str, Any]]] = ()
+    identity: Sequence[dict[str, Any]] = ()
+    boundary: dict[str, Any] | None = None
+    session: dict[str, Any] | None = None
+    resource: dict[str, Any] | None = None
 
 
 @dataclass
@@ -112,7 +113,7 @@ def _verdict(layer: str, match: Match | None, present: bool, what: str) -> Layer
 
 
 def _scp_layer(
-    request: RequestContext, levels: Sequence[Sequence[dict]], ctx: Mapping
+    request: RequestContext, levels: Sequence[Sequence[dict[str, Any]]], ctx: Mapping[str, object]
 ) -> LayerVerdict:
     if not levels or not request.principal.startswith("arn:"):
         return LayerVerdict("scp", NOT_APPLICABLE, [], "no SCPs apply")

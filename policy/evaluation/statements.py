@@ -8,6 +8,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_not
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from policy.evaluation.conditions import conditions_match
 from policy.evaluation.matching import (
@@ -46,12 +47,12 @@ def _list(value: object) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list | tuple) else [str(value)]
 
 
-def statements_of(policy: Mapping) -> list[dict]:
+def statements_of(policy: Mapping[str, Any]) -> list[dict[str, Any]]:
     raw = policy.get("Statement", [])
     return [raw] if isinstance(raw, dict) else [s for s in raw if isinstance(s, dict)]
 
 
-def label(statement: Mapping, index: int, prefix: str = "") -> str:
+def label(statement: Mapping[str, Any], index: int, prefix: str = "") -> str:
     return f"{prefix}{statement.get('Sid') or f'#{index}'}"
 
 
@@ -63,7 +64,9 @@ def _any_action(patterns: list[str], action: str) -> bool:
     return False
 
 
-def _resource_matches(patterns: list[str], resource: str, ctx: Mapping, variables: bool) -> bool:
+def _resource_matches(
+    patterns: list[str], resource: str, ctx: Mapping[str, object], variables: bool
+) -> bool:
     for pattern in patterns:
         pieces = split(pattern, ctx, variables)
         if pieces is not None and pieces_match(pieces, resource):
@@ -72,11 +75,11 @@ def _resource_matches(patterns: list[str], resource: str, ctx: Mapping, variable
 
 
 def statement_applies(
-    statement: Mapping,
+    statement: Mapping[str, Any],
     action: str,
     resource: str,
     principal: str,
-    ctx: Mapping,
+    ctx: Mapping[str, object],
     variables: bool,
     resource_policy: bool,
     has_boundary: bool = False,
@@ -117,11 +120,11 @@ def statement_applies(
 
 
 def match_policy(
-    policy: Mapping | None,
+    policy: Mapping[str, Any] | None,
     action: str,
     resource: str,
     principal: str,
-    ctx: Mapping,
+    ctx: Mapping[str, object],
     *,
     resource_policy: bool = False,
     prefix: str = "",
