@@ -77,13 +77,21 @@ start() { # start NAME COMMAND...: in the background, output to var/log/NAME.log
     ORDER+=("$name")
 }
 
+# A signal while stopping must not cut the stopping short and leave the children running: a
+# SIGTERM to the process group comes again, passed on by make and by scripts/embedded.py.
+STOPPING=0
+# shellcheck disable=SC2317  # called by the traps
+on_signal() { # on_signal STATUS
+    ((STOPPING)) && return
+    STOPPING=1
+    exit "$1"
+}
+
 # shellcheck disable=SC2317  # called by the EXIT trap
 stop_all() {
     local status=$?
-    # A second signal (a SIGTERM to the process group also comes passed on by make and by
-    # scripts/embedded.py) must not cut the stopping short and leave the children running.
+    STOPPING=1
     trap - EXIT
-    trap '' INT TERM HUP
     ((${#ORDER[@]})) || exit "$status"
     say "Stopping: ${ORDER[*]}"
     local i name pid alive
@@ -108,9 +116,9 @@ stop_all() {
     exit "$status"
 }
 trap stop_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+trap 'on_signal 129' HUP
 
 show_log_tail() {
     echo "---- last lines of var/log/$1.log ----" >&2
