@@ -7,13 +7,17 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 LOCK := var/lock
+# Runs a command with Redis (and PostgreSQL) at hand: the machine's when they answer or a URL says
+# where, else embedded ones under var/, stopped when the command ends (scripts/embedded.py).
+WITH_SERVERS := $(BIN)/python scripts/embedded.py
 
-.PHONY: help venv run test lint fmt bench lock clean
+.PHONY: help venv run test test-suite lint fmt bench lock clean
 
 help:
 	@echo "make venv    create .venv from the pinned requirements (again only when they change)"
 	@echo "make run     the portal with Redis, Celery, the AWS emulator and demo data: http://127.0.0.1:8000/"
-	@echo "make test    lint, migration check and the test suite (PostgreSQL and Redis must run)"
+	@echo "make test    lint, types, migration check and the test suite (on embedded PostgreSQL and Redis if none run)"
+	@echo "             (PORTAL_EMBEDDED=1 make run|test: embedded Redis/PostgreSQL even if the machine has them)"
 	@echo "make lint    ruff check, ruff format --check and mypy"
 	@echo "make fmt     ruff fixes and formatting"
 	@echo "make bench   provisioning, credentials, API reads, evaluator against their floors, into var/bench/"
@@ -30,7 +34,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	touch $@
 
 run: venv
-	bash scripts/run.sh
+	$(WITH_SERVERS) --redis REDIS_URL -- bash scripts/run.sh
 
 test: venv
 	bash scripts/ensure-chromium.sh
@@ -40,6 +44,10 @@ test: venv
 	$(BIN)/bandit --quiet --configfile pyproject.toml --recursive .
 	$(BIN)/mypy
 	bash scripts/ensure-wapiti.sh $(PYTHON)
+	$(WITH_SERVERS) --redis TEST_REDIS_URL --postgres DATABASE_URL -- $(MAKE) --no-print-directory test-suite
+
+# The part of `make test` that needs PostgreSQL and Redis; `make test` runs it with them at hand.
+test-suite:
 	DJANGO_SETTINGS_MODULE=portal.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # `make run`: the whole portal on this machine: the embedded AWS emulator, seeded with the
 # demo world, a Celery worker and beat on the local Redis, and gunicorn. Ctrl-C stops everything;
-# so does any part dying. Logs go to var/log/.
+# so does any part dying. Logs go to var/log/. `make run` runs this through scripts/embedded.py,
+# which starts an embedded Redis when none answers (or always, with PORTAL_EMBEDDED=1).
 #
 # Environment (all optional; .env is read too, by the settings):
-#   REDIS_URL             broker, default redis://127.0.0.1:6379/0 (must be running already)
+#   REDIS_URL             broker, default redis://127.0.0.1:6379/0; `make run` sets it to its
+#                         embedded Redis when neither this nor a Redis at 127.0.0.1:6379 is there
+#   PORTAL_EMBEDDED       "1": `make run` starts its own Redis even when the machine runs one
 #   PORTAL_BIND           where gunicorn listens, default 127.0.0.1:8000
 #   PORTAL_WEB_WORKERS    gunicorn workers, default 2 to 4 by CPU count
 #   PORTAL_TASK_QUEUE     Celery queue, default portal
@@ -44,9 +47,8 @@ if ! "$PY" -c 'import sys, redis
 redis.Redis.from_url(sys.argv[1], socket_connect_timeout=2, socket_timeout=2).ping()' \
     "$REDIS_URL_SETTING" 2>/dev/null; then
     fail "Redis does not answer PING at $redis_shown.
-The portal's Celery broker is Redis. Start one, e.g.
-    redis-server --daemonize yes --bind 127.0.0.1 --port 6379
-or point REDIS_URL at a running one:  REDIS_URL=redis://host:6379/0 make run"
+The portal's Celery broker is Redis. Point REDIS_URL at a running one (REDIS_URL=redis://host:6379/0
+make run), or leave REDIS_URL unset: \`make run\` then starts an embedded one when none answers."
 fi
 
 # port_busy HOST:PORT: true when something already listens there.
@@ -75,10 +77,21 @@ start() { # start NAME COMMAND...: in the background, output to var/log/NAME.log
     ORDER+=("$name")
 }
 
+# A signal while stopping must not cut the stopping short and leave the children running: a
+# SIGTERM to the process group comes again, passed on by make and by scripts/embedded.py.
+STOPPING=0
+# shellcheck disable=SC2317  # called by the traps
+on_signal() { # on_signal STATUS
+    ((STOPPING)) && return
+    STOPPING=1
+    exit "$1"
+}
+
 # shellcheck disable=SC2317  # called by the EXIT trap
 stop_all() {
     local status=$?
-    trap - EXIT INT TERM HUP
+    STOPPING=1
+    trap - EXIT
     ((${#ORDER[@]})) || exit "$status"
     say "Stopping: ${ORDER[*]}"
     local i name pid alive
@@ -103,9 +116,9 @@ stop_all() {
     exit "$status"
 }
 trap stop_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+trap 'on_signal 129' HUP
 
 show_log_tail() {
     echo "---- last lines of var/log/$1.log ----" >&2

