@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 
 from access_requests.selectors import access_requests_awaiting, access_requests_visible_to
 from audit.selectors import audit_events_visible_to
-from portal.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest
 from provisioning.selectors import grants_active_of
 
 SHOWN = 10

@@ -6,6 +6,7 @@ Each entry: {"title", "account_id", "where", "written_by_portal", "document", ..
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -14,9 +15,9 @@ from django.conf import settings
 from access_requests.models import AccessRequest, Mechanism
 from accounts.models import Account
 from policy import builders
-from policy.acls import acl_target_for, permissions_for_actions
+from policy.acls import acl_target, permissions_for_actions
 from policy.arns import ROLE_ARN_RE, account_root_arn, role_arn
-from policy.resource_policies import holder_for, resource_statement
+from policy.resource_policies import resource_holder, resource_statement
 
 # A preview names the role after the request number it will get on submit.
 PREVIEW_ID = "<id>"
@@ -132,7 +133,7 @@ def _resource_policy(
     documents: dict[str, Any] = {}
     holders: dict[str, Any] = {}
     for resource in resources:
-        holder = holder_for(resource)
+        holder = resource_holder(resource)
         holders.setdefault(holder.arn, (holder, []))[1].append(resource)
     for holder, held in holders.values():
         documents[f"{builders.RESOURCE_POLICY_PREFIX}{holder.arn}"] = {
@@ -175,7 +176,7 @@ def _acl(
 ) -> dict[str, Any]:
     documents: dict[str, Any] = {}
     for resource in resources:
-        target = acl_target_for(resource)
+        target = acl_target(resource)
         permissions, _inexpressible = permissions_for_actions(actions, target)
         label = f"{target.bucket}/{target.key}" if target.key else target.bucket
         documents[f"{builders.ACL_PREFIX}{label}"] = {
@@ -206,7 +207,7 @@ def _acl(
     return documents
 
 
-_BUILDERS = {
+_BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
     Mechanism.ASSUME_ROLE: _assume_role,
     Mechanism.RESOURCE_POLICY: _resource_policy,
     Mechanism.ACL: _acl,

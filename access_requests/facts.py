@@ -12,7 +12,7 @@ import time
 import aws
 from access_requests.recommender import Facts
 from accounts.models import Account
-from policy.acls import acl_target_for
+from policy.acls import AclTarget, acl_target_for
 
 logger = logging.getLogger(__name__)
 _TTL = 60.0
@@ -41,8 +41,9 @@ def request_facts(
 
 
 def _look_up(source: Account, target: Account, resources: list[str]) -> tuple[Facts, str]:
-    targets = [acl_target_for(r) for r in resources]
-    if not targets or None in targets:
+    found = [acl_target_for(r) for r in resources]
+    targets = [t for t in found if t is not None]
+    if not found or len(targets) < len(found):
         return Facts(), ""  # not all S3 buckets or objects: neither ACLs nor ownership matter
     foreign: list[str] = []
     disabled: list[str] = []
@@ -52,7 +53,7 @@ def _look_up(source: Account, target: Account, resources: list[str]) -> tuple[Fa
             if aws.object_ownership(credentials, bucket) == "BucketOwnerEnforced":
                 disabled.append(bucket)
         bucket_owners = {
-            bucket: aws.acl_read(credentials, acl_target_for(f"arn:aws:s3:::{bucket}")).owner_id
+            bucket: aws.acl_read(credentials, AclTarget(bucket=bucket, key="")).owner_id
             for bucket in {t.bucket for t in targets if t.key}
         }
         for t in targets:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 
@@ -19,8 +21,8 @@ class EmergencyRevokeForm(forms.Form):
     )
     confirm = forms.BooleanField(label="Yes, revoke them all now")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if bool(data.get("user")) == bool(data.get("account")):
             raise forms.ValidationError("Choose a user or an account, not both.")
         return data

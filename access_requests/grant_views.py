@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -17,18 +17,18 @@ from access_requests.grant_forms import EmergencyRevokeForm, WhyDeniedForm
 from access_requests.selectors import grants_visible_to, user_may_explain
 from access_requests.services import grant_extension_request
 from core.errors import ServiceError
-from core.http import client_address, flash_error
+from core.http import AuthenticatedHttpRequest, client_address, flash_error
 from provisioning import drift, services, sessions
 from provisioning.explain import explain
 from provisioning.models import Grant
 
 
-def _visible_grant(request: HttpRequest, pk: int) -> Grant:
+def _visible_grant(request: AuthenticatedHttpRequest, pk: int) -> Grant:
     return get_object_or_404(grants_visible_to(user=request.user), pk=pk)
 
 
 def _grant_button(
-    request: HttpRequest, pk: int, action: Callable[..., object], done: str
+    request: AuthenticatedHttpRequest, pk: int, action: Callable[..., object], done: str
 ) -> HttpResponse:
     """A button of the request page that calls one grant service: what came of it as a message,
     and back to the request."""
@@ -43,7 +43,7 @@ def _grant_button(
 
 @never_cache
 @login_required
-def grant_session(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_session(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """GET: what a session will be; POST: assume the role and show the credentials once.
 
     The response carries Cache-Control: no-store; the secrets exist only in this response."""
@@ -89,7 +89,7 @@ def grant_session(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_revoke(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _grant_button(
         request,
         pk,
@@ -100,12 +100,12 @@ def grant_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grant_retry(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_retry(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _grant_button(request, pk, services.grant_retry, "Trying again.")
 
 
 @login_required
-def grant_extend(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_extend(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Ask for more time on an active grant, through the same approvals, with no gap."""
     grant = _visible_grant(request, pk)
     form = ExtensionForm(request.POST or None)
@@ -138,14 +138,14 @@ def grant_extend(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def grant_reapply(request: HttpRequest, pk: int) -> HttpResponse:
+def grant_reapply(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _grant_button(
         request, pk, drift.grant_reapply_request, "Re-applying the approved documents."
     )
 
 
 @login_required
-def grants_emergency_revoke(request: HttpRequest) -> HttpResponse:
+def grants_emergency_revoke(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Admins: revoke every live grant of a user or of an account in one action."""
     if not request.user.is_superuser:
         raise PermissionDenied
@@ -169,7 +169,7 @@ def grants_emergency_revoke(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def why_denied(request: HttpRequest) -> HttpResponse:
+def why_denied(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Explain a decision from the SCPs and the grants' documents the user may see."""
     form = WhyDeniedForm(request.GET or None)
     result = None

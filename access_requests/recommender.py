@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from access_requests.models import AccessRequest, Mechanism
 from policy.acls import acl_target_for, permissions_for_actions
-from policy.resource_policies import SERVICES_WITH_RESOURCE_POLICIES, holder_for
+from policy.resource_policies import SERVICES_WITH_RESOURCE_POLICIES, holder_for, resource_holder
 
 PORTAL = AccessRequest.AccessVia.PORTAL
 
@@ -52,13 +52,14 @@ def _resource_policy_validity(access_via: str, actions: list[str], resources: li
     if access_via == PORTAL:
         return "Portal sessions need a role to assume; a resource policy mints no session."
     holders = [holder_for(resource) for resource in resources]
-    if not holders or any(holder is None for holder in holders):
+    found = [holder for holder in holders if holder is not None]
+    if not holders or len(found) < len(holders):
         unsupported = [r for r, h in zip(resources, holders, strict=True) if h is None]
         return (
             f"{', '.join(unsupported) or 'These resources'}: no resource-based policy the portal "
             f"can write (it writes those of {', '.join(SERVICES_WITH_RESOURCE_POLICIES)})."
         )
-    services = {holder.service for holder in holders}
+    services = {holder.service for holder in found}
     if len(services) > 1:
         return "The resources belong to several services; one request, one service's policy."
     service = services.pop()
@@ -73,8 +74,9 @@ def _resource_policy_validity(access_via: str, actions: list[str], resources: li
 def _acl_validity(access_via: str, actions: list[str], resources: list[str], facts: Facts) -> str:
     if access_via == PORTAL:
         return "Portal sessions need a role to assume; an ACL mints no session."
-    targets = [acl_target_for(resource) for resource in resources]
-    if not targets or any(target is None for target in targets):
+    found = [acl_target_for(resource) for resource in resources]
+    targets = [target for target in found if target is not None]
+    if not found or len(targets) < len(found):
         return "ACLs apply only to S3 buckets and single objects (no wildcards)."
     for target in targets:
         if target.bucket in facts.acls_disabled_buckets:
@@ -96,7 +98,7 @@ def recommend(
 ) -> Recommendation:
     """The mechanism and the reasons, in the article's words."""
     facts = facts or Facts()
-    validity = {
+    validity: dict[str, str] = {
         Mechanism.ASSUME_ROLE: "",
         Mechanism.RESOURCE_POLICY: _resource_policy_validity(access_via, actions, resources),
         Mechanism.ACL: _acl_validity(access_via, actions, resources, facts),
@@ -126,7 +128,7 @@ def recommend(
         ]
         return result
     if validity[Mechanism.RESOURCE_POLICY] == "":
-        service = holder_for(resources[0]).service
+        service = resource_holder(resources[0]).service
         result.mechanism = Mechanism.RESOURCE_POLICY
         result.reasons = [
             f"Every resource is {SERVICE_NAMES[service]} resource with its own resource-based "

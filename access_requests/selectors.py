@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from access_requests.models import AccessRequest, Approval
@@ -14,7 +15,7 @@ from provisioning.explain import role_of
 from provisioning.models import Grant
 
 
-def _accounts_approved_by(user: AbstractBaseUser) -> tuple[QuerySet[Account], QuerySet[Account]]:
+def _accounts_approved_by(user: User) -> tuple[QuerySet[Account, Any], QuerySet[Account, Any]]:
     """The accounts whose approver group the user is in, and those of them that also approve as
     source accounts (two-party approval): subqueries, so a request matches once, whatever the
     number of groups (no DISTINCT), and PostgreSQL can use the foreign keys' indexes."""
@@ -22,7 +23,7 @@ def _accounts_approved_by(user: AbstractBaseUser) -> tuple[QuerySet[Account], Qu
     return approved.values("pk"), approved.filter(source_approval_required=True).values("pk")
 
 
-def access_requests_visible_q(*, user: AbstractBaseUser, prefix: str = "") -> Q:
+def access_requests_visible_q(*, user: User, prefix: str = "") -> Q:
     """access_requests_visible_to's condition, for a query of requests (`prefix` "") or of what
     points at one (`prefix` "access_request__": grants), in that query's own joins."""
     if user.is_superuser:
@@ -35,7 +36,7 @@ def access_requests_visible_q(*, user: AbstractBaseUser, prefix: str = "") -> Q:
     )
 
 
-def access_requests_visible_to(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
+def access_requests_visible_to(*, user: User) -> QuerySet[AccessRequest]:
     """Admins see all; others their own requests and those on accounts they approve for."""
     requests = AccessRequest.objects.select_related(
         "requester", "source_account", "target_account", "grant"
@@ -76,7 +77,7 @@ def access_requests_filtered(
     return requests.filter(match)
 
 
-def access_requests_awaiting(*, user: AbstractBaseUser) -> QuerySet[AccessRequest]:
+def access_requests_awaiting(*, user: User) -> QuerySet[AccessRequest]:
     """Pending requests this user may decide and has not voted on yet."""
     as_target, as_source = _accounts_approved_by(user)
     return (
@@ -96,7 +97,7 @@ def access_requests_awaiting(*, user: AbstractBaseUser) -> QuerySet[AccessReques
     )
 
 
-def user_may_decide_for(*, user: AbstractBaseUser, access_request: AccessRequest) -> bool:
+def user_may_decide_for(*, user: User, access_request: AccessRequest) -> bool:
     """An approver of the target account, or of the source account when it asks for two-party
     approval."""
     if user_approves_for(user=user, account=access_request.target_account):
@@ -105,7 +106,7 @@ def user_may_decide_for(*, user: AbstractBaseUser, access_request: AccessRequest
     return source.source_approval_required and user_approves_for(user=user, account=source)
 
 
-def access_request_may_decide(*, user: AbstractBaseUser, access_request: AccessRequest) -> bool:
+def access_request_may_decide(*, user: User, access_request: AccessRequest) -> bool:
     return (
         access_request.is_pending
         and access_request.requester_id != user.pk
@@ -116,7 +117,7 @@ def access_request_may_decide(*, user: AbstractBaseUser, access_request: AccessR
     )
 
 
-def grants_visible_to(*, user: AbstractBaseUser) -> QuerySet[Grant]:
+def grants_visible_to(*, user: User) -> QuerySet[Grant]:
     """Grants of the requests `user` can see: the visibility rule on the grant's own joins (not
     `IN` every visible request), with the accounts and the requester."""
     return Grant.objects.select_related(
@@ -126,7 +127,7 @@ def grants_visible_to(*, user: AbstractBaseUser) -> QuerySet[Grant]:
     ).filter(access_requests_visible_q(user=user, prefix="access_request__"))
 
 
-def user_may_explain(*, user: AbstractBaseUser, principal: str, resource: str) -> bool:
+def user_may_explain(*, user: User, principal: str, resource: str) -> bool:
     """Policies are not for everyone's eyes: admins and approvers may ask about anything; others
     about the principals and resources of their own requests."""
     if user.is_superuser or user.groups.filter(approved_accounts__isnull=False).exists():

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,7 +14,7 @@ from access_requests.policy_changes import resource_policy_changes
 from access_requests.services.decisions import quorum
 from accounts.selectors import user_approves_for
 from core.errors import ServiceError
-from core.http import client_address, flash_error
+from core.http import AuthenticatedHttpRequest, client_address, flash_error
 from provisioning.selectors import user_may_manage
 
 PAGE_SIZE = 25
@@ -22,7 +22,7 @@ PAGE_SIZE = 25
 
 @login_required
 @require_GET
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     scope = request.GET.get("scope", "mine")
     query = request.GET.get("q", "").strip()[:200]
     if scope == "awaiting":
@@ -56,7 +56,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The approver's inbox: every request waiting for my vote, with what approving would write."""
     query = request.GET.get("q", "").strip()[:200]
     waiting = selectors.access_requests_awaiting(user=request.user)
@@ -69,7 +69,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def request_new(request: HttpRequest) -> HttpResponse:
+def request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AccessRequestForm(request.POST or None, initial=_initial(request))
     draft = None
     if request.method == "POST":
@@ -98,7 +98,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _initial(request: HttpRequest) -> dict:
+def _initial(request: AuthenticatedHttpRequest) -> dict:
     """Prefill from the query string, so a request can be linked to ("request this again")."""
     keys = ("source_account", "target_account", "actions", "resources", "source_principal")
     return {key: request.GET[key][:5000] for key in keys if key in request.GET}
@@ -106,7 +106,7 @@ def _initial(request: HttpRequest) -> dict:
 
 @login_required
 @require_POST
-def request_preview(request: HttpRequest) -> HttpResponse:
+def request_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The live preview: the documents and the errors for what is in the form right now."""
     form = AccessRequestForm(request.POST)
     form.is_valid()
@@ -114,13 +114,13 @@ def request_preview(request: HttpRequest) -> HttpResponse:
     return render(request, "access_requests/_preview.html", {"draft": draft, "live": True})
 
 
-def _visible(request: HttpRequest, pk: int) -> AccessRequest:
+def _visible(request: AuthenticatedHttpRequest, pk: int) -> AccessRequest:
     return get_object_or_404(selectors.access_requests_visible_to(user=request.user), pk=pk)
 
 
 @login_required
 @require_GET
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def request_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access_request = _visible(request, pk)
     approvals = selectors.access_request_approvals(access_request=access_request)
     waiting_for = quorum(access_request)[1] if access_request.is_pending else ""
@@ -166,7 +166,7 @@ def _pending_extension(grant) -> AccessRequest | None:
 
 @login_required
 @require_GET
-def request_status(request: HttpRequest, pk: int) -> JsonResponse:
+def request_status(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
     """For the page's live updates: its status, and its newest audit event (an approval that
     does not reach the quorum yet, a session started, an expiry notice)."""
     access_request = _visible(request, pk)
@@ -184,7 +184,7 @@ def request_status(request: HttpRequest, pk: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def request_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
+def request_decide(request: AuthenticatedHttpRequest, pk: int, decision: str) -> HttpResponse:
     access_request = _visible(request, pk)
     form = DecisionForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
@@ -212,7 +212,7 @@ def request_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse
 
 @login_required
 @require_POST
-def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def request_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     access_request = _visible(request, pk)
     try:
         services.access_request_cancel(
@@ -225,7 +225,7 @@ def request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def request_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The requester changes a pending request; approvals on the earlier documents stop counting."""
     access_request = _visible(request, pk)
     if access_request.requester_id != request.user.pk or not access_request.is_pending:

@@ -1,11 +1,11 @@
 """Reads about accounts that need a rule."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from accounts.models import Account
 
 
-def user_approves_for(*, user: AbstractBaseUser, account: Account) -> bool:
+def user_approves_for(*, user: User, account: Account) -> bool:
     """A member of the account's approver group."""
     return (
         account.approver_group_id is not None

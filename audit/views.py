@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 
 from audit.models import AuditEvent
 from audit.selectors import audit_events_filtered, audit_filters_parse
-from portal.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest
 
 PAGE_SIZE = 50
 EXPORT_CHUNK_SIZE = 1000

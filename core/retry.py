@@ -18,9 +18,10 @@ def retry_countdown(retries: int) -> float:
 
 
 def retry_later(task: Task, *, cause: BaseException | None = None) -> None:
-    """Schedule the running (bound) task again, if it has retries left: raises celery's Retry.
-    Returns when the retries are used up, for the caller to record the failure."""
-    if task.request.retries < task.max_retries:
+    """Schedule the running (bound) task again, if it has retries left (max_retries None: no
+    limit): raises celery's Retry. Returns when the retries are used up, for the caller to record
+    the failure."""
+    if task.max_retries is None or task.request.retries < task.max_retries:
         raise task.retry(countdown=retry_countdown(task.request.retries)) from cause
 
 

@@ -120,6 +120,14 @@ def acl_target_for(resource_arn: str) -> AclTarget | None:
     return AclTarget(bucket=bucket, key=key)
 
 
+def acl_target(resource_arn: str) -> AclTarget:
+    """`acl_target_for` a resource already validated for an ACL; ValueError if it has no ACL."""
+    target = acl_target_for(resource_arn)
+    if target is None:
+        raise ValueError(f"{resource_arn} is no S3 bucket or single object: it has no ACL.")
+    return target
+
+
 def permissions_for_actions(actions: list[str], target: AclTarget) -> tuple[list[str], list[str]]:
     """(ACL permissions that together allow these actions on the target, actions no ACL permission
     on that target expresses). Least privilege: never FULL_CONTROL, only the permissions needed.

@@ -148,6 +148,14 @@ def holder_for(resource_arn: str) -> PolicyHolder | None:
     return None
 
 
+def resource_holder(resource_arn: str) -> PolicyHolder:
+    """`holder_for` a resource already validated for a resource policy; ValueError without one."""
+    holder = holder_for(resource_arn)
+    if holder is None:
+        raise ValueError(f"{resource_arn} has no resource-based policy the portal writes.")
+    return holder
+
+
 def holder_shared(resources: list[str]) -> PolicyHolder | None:
     """The one holder every resource belongs to, or None when they need more than one policy
     (or some resource has none): one grant writes one statement into one policy."""

@@ -3,7 +3,7 @@ grant; a difference marks the grant drifted, shows it, and offers re-apply or re
 
 import logging
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -75,9 +75,7 @@ def grants_drift_check() -> int:
     return len(ids)
 
 
-def grant_reapply_request(
-    *, grant: Grant, user: AbstractBaseUser, client_address: str | None = None
-) -> None:
+def grant_reapply_request(*, grant: Grant, user: User, client_address: str | None = None) -> None:
     with transaction.atomic():
         locked = (
             Grant.objects.select_for_update()

@@ -36,8 +36,8 @@ def grants_expiry_notify(*, before: timedelta = timedelta(hours=1)) -> int:
         expires_at__gt=now,
     ).select_related("access_request")
     for grant in due:
-        lead = min(before, (grant.expires_at - grant.activated_at) / 5)
-        if grant.expires_at - now > lead:
+        lead = min(before, (grant.expiry - grant.activation) / 5)
+        if grant.expiry - now > lead:
             continue
         with transaction.atomic():
             if Grant.objects.filter(pk=grant.pk, expiry_notice_at__isnull=True).update(
@@ -48,7 +48,7 @@ def grants_expiry_notify(*, before: timedelta = timedelta(hours=1)) -> int:
                     verb="grant.expiring",
                     obj=grant,
                     access_request_id=grant.access_request_id,
-                    after={"expires_at": grant.expires_at.isoformat()},
+                    after={"expires_at": grant.expiry.isoformat()},
                 )
                 notify(event="grant.expiring", access_request_id=grant.access_request_id)
                 notified += 1

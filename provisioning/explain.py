@@ -92,19 +92,24 @@ def explain(
                 )
                 or ""
             )
-            if owner in accounts:
-                resource_policy = aws.policy_read(_credentials(accounts[owner]), holder)
+            credentials = _credentials(accounts[owner]) if owner in accounts else None
+            if credentials is not None:
+                resource_policy = aws.policy_read(credentials, holder)
                 considered.append(
                     f"policy of {holder.arn}, as AWS holds it now"
                     if resource_policy
                     else f"{holder.arn} has no resource policy"
+                )
+            elif owner in accounts:
+                considered.append(
+                    f"no provisioner role in {owner} to read the policy of {holder.arn} with"
                 )
     except aws.AwsError as error:
         considered.append(f"could not read the resource's policy from AWS: {error}")
 
     account = accounts.get(account_id) or Account.objects.filter(account_id=account_id).first()
     scps = scp_levels(account) if account else []
-    if scps:
+    if account and scps:
         considered.append(f"service control policies of {account.name} ({len(scps)} levels)")
     evaluation = evaluate(
         RequestContext(

@@ -1,7 +1,7 @@
 """The grant and its request as one unit: locked together, and the one place where a request's
 status moves once it is approved (with its audit event, in the same transaction)."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from audit.services import audit_record
 from provisioning.models import ApprovedRequest, Grant
@@ -26,7 +26,7 @@ def request_move(
     access_request: ApprovedRequest,
     to: str,
     *,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     verb: str,
     client_address: str | None = None,
     **after: object,

@@ -1,3 +1,4 @@
+from datetime import datetime
 from typing import Any, TypeAlias
 
 from django.conf import settings
@@ -86,6 +87,21 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"Grant #{self.pk} for request #{self.access_request_id}"
+
+    @property
+    def activation(self) -> datetime:
+        """When the grant went active; ValueError for one that never did."""
+        if self.activated_at is None:
+            raise ValueError(f"{self} never went active.")
+        return self.activated_at
+
+    @property
+    def expiry(self) -> datetime:
+        """When the grant ends: set when it goes active (and moved by extensions), so every grant
+        that went active has one; ValueError for one that never did."""
+        if self.expires_at is None:
+            raise ValueError(f"{self} never went active: it has no expiry.")
+        return self.expires_at
 
 
 class CredentialIssue(models.Model):

@@ -1,13 +1,13 @@
 """Reads of grants that need a rule."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import F, QuerySet
 
 from accounts.selectors import user_approves_for
 from provisioning.models import ApprovedRequest, Grant, Lifecycle
 
 
-def user_may_manage(*, user: AbstractBaseUser, access_request: ApprovedRequest) -> bool:
+def user_may_manage(*, user: User, access_request: ApprovedRequest) -> bool:
     """Who may revoke, retry or re-apply a request's grant, or cancel the request: the requester,
     an approver of the target account, or a platform admin."""
     return (
@@ -17,7 +17,7 @@ def user_may_manage(*, user: AbstractBaseUser, access_request: ApprovedRequest) 
     )
 
 
-def grants_active_of(*, user: AbstractBaseUser) -> QuerySet[Grant]:
+def grants_active_of(*, user: User) -> QuerySet[Grant]:
     """The grants of `user`'s own requests that are live in AWS now, the soonest to expire first.
 
     Status, not the clock, decides "live": a grant past its expiry stays active until the expiry

@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 from functools import partial
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -145,7 +145,7 @@ def grant_extend(
     *,
     grant_id: int,
     seconds: int,
-    actor: AbstractBaseUser,
+    actor: User,
     extension_id: int,
     client_address: str | None = None,
 ) -> Grant:
@@ -158,8 +158,8 @@ def grant_extend(
         raise ServiceError(
             f"The grant is {state}: there is nothing to extend.", kind=ServiceError.CONFLICT
         )
-    before = grant.expires_at
-    grant.expires_at = max(grant.expires_at, timezone.now()) + timedelta(seconds=seconds)
+    before = grant.expiry
+    grant.expires_at = max(before, timezone.now()) + timedelta(seconds=seconds)
     grant.expiry_notice_at = None
     grant.save(update_fields=["expires_at", "expiry_notice_at"])
     audit_record(
@@ -168,7 +168,7 @@ def grant_extend(
         obj=grant,
         access_request_id=access_request.pk,
         before={"expires_at": before.isoformat()},
-        after={"expires_at": grant.expires_at.isoformat(), "extension": extension_id},
+        after={"expires_at": grant.expiry.isoformat(), "extension": extension_id},
         client_address=client_address,
     )
     return grant
@@ -187,7 +187,7 @@ def grant_provision_failed(*, grant_id: int, message: str) -> None:
             notify(event="grant.failed", access_request_id=access_request.pk)
 
 
-def grant_retry(*, grant: Grant, user: AbstractBaseUser, client_address: str | None = None) -> None:
+def grant_retry(*, grant: Grant, user: User, client_address: str | None = None) -> None:
     """Try a failed provisioning again, or a revoke that stopped on an error."""
     with transaction.atomic():
         grant, access_request = grant_lock(grant.pk)
@@ -218,7 +218,7 @@ def grant_retry(*, grant: Grant, user: AbstractBaseUser, client_address: str | N
 
 
 def grant_revoke_request(
-    *, grant: Grant, user: AbstractBaseUser | None, client_address: str | None = None
+    *, grant: Grant, user: User | None, client_address: str | None = None
 ) -> None:
     """Revoke now (requester, an approver of the target account, or an admin)."""
     revoke_start(
@@ -229,9 +229,7 @@ def grant_revoke_request(
     )
 
 
-def revoke_start(
-    *, grant_id: int, user: AbstractBaseUser | None, end_status: str, client_address=None
-) -> bool:
+def revoke_start(*, grant_id: int, user: User | None, end_status: str, client_address=None) -> bool:
     with transaction.atomic():
         grant, access_request = grant_lock(grant_id)
         if user is not None and not user_may_manage(user=user, access_request=access_request):
@@ -283,8 +281,8 @@ def grant_error_record(*, grant_id: int, message: str) -> None:
 
 def grants_revoke_all(
     *,
-    admin: AbstractBaseUser,
-    requester: AbstractBaseUser | None = None,
+    admin: User,
+    requester: User | None = None,
     account_id: str = "",
     client_address: str | None = None,
 ) -> list[int]:

@@ -7,7 +7,7 @@ event hold the access key id only.
 import re
 from datetime import timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -43,7 +43,7 @@ _LARGE_COLUMNS = (
 )
 
 
-def session_name_for(user: AbstractBaseUser) -> str:
+def session_name_for(user: User) -> str:
     """The username as STS accepts it. A name that had to change ends in the user's id, so two
     users whose names map alike ("zoë", "zoé") stay apart in CloudTrail."""
     username = user.get_username()
@@ -56,7 +56,7 @@ def session_name_for(user: AbstractBaseUser) -> str:
 
 def session_duration(*, grant: Grant, role_chained: bool) -> tuple[int, str]:
     """The longest session allowed, and what capped it, in words for the page."""
-    remaining = int((grant.expires_at - timezone.now()).total_seconds())
+    remaining = int((grant.expiry - timezone.now()).total_seconds())
     limits = [(grant.max_session_duration, "the role's maximum session duration")]
     limits.append((remaining, "the time left on the grant"))
     if role_chained:
@@ -90,7 +90,7 @@ def credential_process_document(credentials: aws.Credentials) -> dict:
     }
 
 
-def session_may_start(*, grant: Grant, user: AbstractBaseUser) -> None:
+def session_may_start(*, grant: Grant, user: User) -> None:
     access_request = grant.access_request
     if access_request.requester_id != user.pk:
         raise ServiceError(
@@ -103,7 +103,7 @@ def session_may_start(*, grant: Grant, user: AbstractBaseUser) -> None:
             "This grant is used with the source principal's own identity.",
             kind=ServiceError.CONFLICT,
         )
-    if access_request.status != Lifecycle.ACTIVE or grant.expires_at <= timezone.now():
+    if access_request.status != Lifecycle.ACTIVE or grant.expiry <= timezone.now():
         raise ServiceError(
             f"This grant is {access_request.get_status_display().lower()}.",
             kind=ServiceError.CONFLICT,
@@ -111,7 +111,7 @@ def session_may_start(*, grant: Grant, user: AbstractBaseUser) -> None:
 
 
 def session_start(
-    *, grant_id: int, user: AbstractBaseUser, client_address: str | None = None
+    *, grant_id: int, user: User, client_address: str | None = None
 ) -> tuple[aws.AssumedRole, CredentialIssue, str]:
     """Assume the granted role for the requester, through the source account's broker role.
 

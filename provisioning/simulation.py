@@ -120,7 +120,7 @@ def simulate(
 
 def _acl_actions(entry: dict[str, Any]) -> list[str]:
     target = AclTarget(bucket=entry["bucket"], key=entry["key"])
-    actions = []
+    actions: list[str] = []
     table = BUCKET_ACL_ACTIONS if target.is_bucket else OBJECT_ACL_ACTIONS
     for permission in entry["document"]["Permissions"]:
         actions += table.get(permission, ())

@@ -1,6 +1,6 @@
 """Deciding on a request: approve, reject, the quorum rules, and what an approval starts."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ def request_decided(
     locked: AccessRequest,
     status: str,
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     verb: str,
     client_address: str | None,
     **after: object,
@@ -46,7 +46,7 @@ def request_decided(
     )
 
 
-def _may_decide(locked: AccessRequest, approver: AbstractBaseUser) -> None:
+def _may_decide(locked: AccessRequest, approver: User) -> None:
     if locked.requester_id == approver.pk:
         raise ServiceError("You cannot decide on your own request.", kind=ServiceError.FORBIDDEN)
     if not user_may_decide_for(user=approver, access_request=locked):
@@ -93,7 +93,7 @@ def quorum(locked: AccessRequest) -> tuple[bool, str]:
     return False, f"{needed} approvals of {target.name} besides the one of {source.name}"
 
 
-def _vote(locked: AccessRequest, approver: AbstractBaseUser, decision: str, comment: str):
+def _vote(locked: AccessRequest, approver: User, decision: str, comment: str):
     if len(comment) > 2000:
         raise ServiceError("At most 2000 characters.", field_errors={"comment": ["Too long."]})
     try:
@@ -115,7 +115,7 @@ def _vote(locked: AccessRequest, approver: AbstractBaseUser, decision: str, comm
 def access_request_approve(
     *,
     access_request: AccessRequest,
-    approver: AbstractBaseUser,
+    approver: User,
     comment: str = "",
     client_address: str | None = None,
 ) -> Approval:
@@ -163,7 +163,7 @@ def access_request_approve(
 def access_request_reject(
     *,
     access_request: AccessRequest,
-    approver: AbstractBaseUser,
+    approver: User,
     reason: str = "",
     client_address: str | None = None,
 ) -> Approval:

@@ -4,7 +4,7 @@ Nothing is revoked or written again in between: an approved extension only moves
 rejected one leaves the grant running until its original expiry.
 """
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ Status = AccessRequest.Status
 def grant_extension_request(
     *,
     grant: Grant,
-    user: AbstractBaseUser,
+    user: User,
     duration: int,
     justification: str,
     client_address: str | None = None,
@@ -46,7 +46,7 @@ def grant_extension_request(
         )
     errors: dict[str, list[str]] = {}
     maximum = original.target_account.max_access_duration
-    remaining = int((grant.expires_at - timezone.now()).total_seconds())
+    remaining = int((grant.expiry - timezone.now()).total_seconds())
     if duration < SESSION_SECONDS_MIN:
         errors["duration"] = ["An extension adds at least 15 minutes."]
     elif remaining + duration > maximum:
@@ -94,9 +94,11 @@ def grant_extension_request(
 
 
 def extension_apply(
-    extension: AccessRequest, *, approver: AbstractBaseUser, client_address: str | None = None
+    extension: AccessRequest, *, approver: User, client_address: str | None = None
 ) -> None:
     """The quorum approved an extension (called inside the approval's transaction and lock)."""
+    if extension.extends_id is None:
+        raise ValueError(f"{extension} extends no grant.")
     grant = grant_extend(
         grant_id=extension.extends_id,
         seconds=extension.duration,
@@ -113,7 +115,7 @@ def extension_apply(
         obj=extension,
         access_request_id=extension.pk,
         before={"status": Status.PENDING},
-        after={"status": Status.EXTENDED, "expires_at": grant.expires_at.isoformat()},
+        after={"status": Status.EXTENDED, "expires_at": grant.expiry.isoformat()},
         client_address=client_address,
     )
     notify(event="extension.applied", access_request_id=extension.pk)

@@ -4,7 +4,7 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from access_requests.documents import documents_with_stand_in_id
@@ -103,7 +103,7 @@ def _columns(draft: Draft, fields: dict[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def access_request_submit(
     *,
-    requester: AbstractBaseUser,
+    requester: User,
     source_account: Account | None,
     target_account: Account | None,
     source_principal: str = "",
@@ -132,6 +132,8 @@ def access_request_submit(
         "third_party": third_party,
     }
     draft = _checked_draft(fields, request_id=None, external_id="")
+    if source_account is None or target_account is None:
+        raise ValueError("A checked draft has both accounts.")  # the draft refuses a missing one
     external_id = secrets.token_hex(16) if draft.third_party else ""
     access_request = AccessRequest.objects.create(
         requester=requester,
@@ -162,7 +164,7 @@ def access_request_submit(
 def access_request_edit(
     *,
     access_request: AccessRequest,
-    user: AbstractBaseUser,
+    user: User,
     source_principal: str = "",
     actions: list[str],
     resources: list[str],
@@ -223,7 +225,7 @@ def access_request_edit(
 
 @transaction.atomic
 def access_request_cancel(
-    *, access_request: AccessRequest, user: AbstractBaseUser, client_address: str | None = None
+    *, access_request: AccessRequest, user: User, client_address: str | None = None
 ) -> AccessRequest:
     locked = locked_request(access_request)
     if locked.requester_id != user.pk:

@@ -18,7 +18,8 @@ _TOKEN = re.compile(
 def json_highlight(value: Any) -> SafeString:
     """Pretty JSON with spans for keys, strings, numbers and literals; everything escaped."""
     text = json.dumps(value, indent=2)
-    out, last = [], 0
+    out: list[str] = []
+    last = 0
     for match in _TOKEN.finditer(text):
         out.append(escape(text[last : match.start()]))
         kind = match.lastgroup

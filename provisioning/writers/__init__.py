@@ -13,11 +13,12 @@ from provisioning.writers import acl, resource_policy, role, source
 
 
 def writer_for(mechanism: str) -> ModuleType:
-    return {
+    writers: dict[str, ModuleType] = {
         Mechanism.ASSUME_ROLE: role,
         Mechanism.RESOURCE_POLICY: resource_policy,
         Mechanism.ACL: acl,
-    }[mechanism]
+    }
+    return writers[mechanism]
 
 
 __all__ = ["source", "writer_for"]
