@@ -1,16 +1,26 @@
-from typing import Any
+from typing import Any, Protocol
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import models
+from django.db.models.options import Options
 
 from audit.models import AuditEvent
+
+
+class Recordable(Protocol):
+    """What an event is about: a model instance (or the Protocol of one a lower app uses for a
+    model above it); the event keeps its label and primary key."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def _meta(self) -> "Options[Any]": ...
 
 
 def audit_record(
     *,
     actor: User | AnonymousUser | None,
     verb: str,
-    obj: models.Model,
+    obj: Recordable,
     access_request_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,

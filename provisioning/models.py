@@ -1,13 +1,51 @@
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, Protocol
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
+from django.db.models.options import Options
 
-# The access_requests.AccessRequest a grant carries out. Provisioning sits below the requests app:
-# it reads the request through Grant.access_request (its documents, accounts, duration) and moves
-# its status through the Lifecycle values, without importing the app above it.
-ApprovedRequest: TypeAlias = Any
+from accounts.models import Account
+
+
+class ApprovedRequest(Protocol):
+    """What provisioning reads and moves of the request a grant carries out. The request model
+    (access_requests.AccessRequest) sits above this app, which reaches it through
+    Grant.access_request and never imports it; mypy checks that the model keeps this shape."""
+
+    status: str
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def _meta(self) -> "Options[Any]": ...
+    @property
+    def requester(self) -> User: ...
+    @property
+    def requester_id(self) -> int: ...
+    @property
+    def source_account(self) -> Account: ...
+    @property
+    def target_account(self) -> Account: ...
+    @property
+    def source_principal(self) -> str: ...
+    @property
+    def access_via(self) -> str: ...
+    @property
+    def mechanism(self) -> str: ...
+    @property
+    def actions(self) -> Any: ...
+    @property
+    def resources(self) -> Any: ...
+    @property
+    def documents(self) -> Any: ...
+    @property
+    def duration(self) -> int: ...
+    @property
+    def external_id(self) -> str: ...
+    def get_status_display(self) -> str: ...
+    def save(self, *, update_fields: list[str] | None = None) -> None: ...
 
 
 class Mechanism(models.TextChoices):

@@ -108,7 +108,7 @@ def grant_create(*, access_request: ApprovedRequest) -> Grant:
     documents = access_request.documents
     source_document = documents[builders.SOURCE_IDENTITY_POLICY]
     grant = Grant(
-        access_request=access_request,
+        access_request_id=access_request.pk,
         source_role_name=source_document.get("role_name", ""),
         source_policy_name=names.policy_name if source_document["written_by_portal"] else "",
         external_id=access_request.external_id,
@@ -256,11 +256,11 @@ def grant_revoke(*, grant_id: int) -> None:
     grant = Grant.objects.select_related(
         "access_request__source_account", "access_request__target_account"
     ).get(pk=grant_id)
-    access_request = grant.access_request
-    if access_request.status != Status.REVOKING:
+    approved: ApprovedRequest = grant.access_request
+    if approved.status != Status.REVOKING:
         return
-    removed = writers.source.remove(grant, access_request)
-    removed += writer_for(access_request.mechanism).remove(grant, access_request)
+    removed = writers.source.remove(grant, approved)
+    removed += writer_for(approved.mechanism).remove(grant, approved)
 
     with transaction.atomic():
         grant, access_request = grant_lock(grant_id)
