@@ -9,10 +9,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from access_requests.models import AccessRequest, Approval
-from access_requests.services import access_request_submit
 from audit.models import AuditEvent
 from provisioning.models import Grant
-from tests.factories import TABLE_ARN
+from tests.factories import submitted
 
 FEW, MANY = 10, 1000
 
@@ -26,15 +25,7 @@ def client_for(user) -> Client:
 @pytest.fixture
 def template_request(demo) -> AccessRequest:
     """One request made by the service: the bulk-created ones copy its documents."""
-    return access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification="Read MyTable for the report",
-    )
+    return submitted(demo, justification="Read MyTable for the report")
 
 
 def requests_add(demo, template: AccessRequest, count: int) -> None:

@@ -8,7 +8,7 @@ from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import TABLE_ARN, submitted  # noqa: F401 (the API tests' helpers)
+from tests.factories import TABLE_ARN
 
 SUBMIT = {
     "source_account": "111111111111",

@@ -6,7 +6,8 @@ from access_requests.models import AccessRequest
 from access_requests.services import access_request_cancel
 from audit.models import AuditEvent
 from provisioning.models import Grant
-from tests.api.conftest import api_for, submitted
+from tests.api.conftest import api_for
+from tests.factories import submitted
 
 
 def test_audit_filters_by_request_actor_and_verb(demo):

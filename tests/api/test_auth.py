@@ -8,7 +8,8 @@ from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from provisioning.models import Grant
-from tests.api.conftest import api_for, submitted
+from tests.api.conftest import api_for
+from tests.factories import submitted
 
 
 def token_for(username, password):

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from access_requests.models import AccessRequest
-from tests.api.conftest import SUBMIT, api_for, submitted
+from tests.api.conftest import SUBMIT, api_for
+from tests.factories import submitted
 
 
 def post(client, body, path="/api/v1/requests/"):

@@ -15,7 +15,8 @@ from access_requests.models import AccessRequest
 from access_requests.selectors import access_requests_awaiting, access_requests_visible_to
 from api.serializers.requests import LIST_VALUES, AccessRequestListSerializer, list_row
 from provisioning.models import Grant
-from tests.api.conftest import api_for, submitted
+from tests.api.conftest import api_for
+from tests.factories import submitted
 
 
 def _varied_requests(demo) -> list[AccessRequest]:

@@ -4,7 +4,8 @@ import pytest
 from django.test import Client
 
 from provisioning.models import Grant
-from tests.api.conftest import SUBMIT, api_for, submitted
+from tests.api.conftest import SUBMIT, api_for
+from tests.factories import submitted
 
 
 def test_alice_cannot_approve_her_own_request(demo):

@@ -4,10 +4,9 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.models import ProtectedError
 
-from access_requests.services import access_request_submit
 from audit.models import AuditEvent
 from audit.services import audit_record
-from tests.factories import TABLE_ARN
+from tests.factories import submitted
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the append-only trigger is PostgreSQL's"
@@ -80,15 +79,7 @@ def test_a_transactional_test_can_still_empty_the_table_afterwards(demo):
 
 
 def test_deleting_a_user_or_request_with_events_is_refused(demo):
-    access_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification="Read MyTable",
-    )
+    access_request = submitted(demo, justification="Read MyTable")
     assert AuditEvent.objects.filter(access_request=access_request).exists()
     with pytest.raises(ProtectedError), transaction.atomic():
         access_request.delete()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import audit_record
 from audit.views import csv_cell
+from tests.factories import submitted
 
 CSV_URL = reverse("audit_export_csv")
 JSON_URL = reverse("audit_export_json")
@@ -54,17 +55,8 @@ def exported_json(response) -> list[dict]:
 @pytest.fixture
 def events(demo):
     """Three days of events by alice and bob, one of them tied to a request."""
-    from access_requests.services import access_request_submit
 
-    access_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem"],
-        resources=["arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"],
-        duration=3600,
-        justification="Read MyTable",
-    )
+    access_request = submitted(demo, justification="Read MyTable")
     record(demo.alice, "grant.day1", demo.data, at=datetime(2020, 3, 1, 9, tzinfo=UTC))
     record(demo.bob, "grant.day2", demo.data, at=datetime(2020, 3, 2, 23, 59, tzinfo=UTC))
     record(demo.alice, "session.day3", demo.data, at=datetime(2020, 3, 3, 0, 0, tzinfo=UTC))

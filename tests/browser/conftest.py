@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.chromium import DESKTOP, PHONE  # noqa: F401  (the browser tests import them from here)
-from tests.factories import TABLE_ARN
+from tests.factories import submitted
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORDS = {
@@ -84,18 +84,10 @@ def portal(aws_demo, worker, live_server):
 def active_request(portal):
     """alice's MyTable request, approved by bob through the services and provisioned by the
     worker: for tests about what happens after activation."""
-    from access_requests.services import access_request_approve, access_request_submit
+    from access_requests.services import access_request_approve
     from tests.support import wait_until
 
-    access_request = access_request_submit(
-        requester=portal.alice,
-        source_account=portal.dev,
-        target_account=portal.data,
-        actions=["dynamodb:GetItem"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification="Read MyTable for the report",
-    )
+    access_request = submitted(portal, justification="Read MyTable for the report")
     access_request_approve(access_request=access_request, approver=portal.bob)
 
     def active() -> bool:

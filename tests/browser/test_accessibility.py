@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from access_requests.services import access_request_submit
-from tests.browser.conftest import DESKTOP, PHONE, TABLE_ARN, login
+from tests.browser.conftest import DESKTOP, PHONE, login
+from tests.factories import submitted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,15 +74,7 @@ def assert_accessible(page: Page) -> None:
 
 
 def pending_request(portal):
-    return access_request_submit(
-        requester=portal.alice,
-        source_account=portal.dev,
-        target_account=portal.data,
-        actions=["dynamodb:GetItem"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification="Read MyTable for the report",
-    )
+    return submitted(portal, justification="Read MyTable for the report")
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["laptop", "phone"])
@@ -121,14 +113,11 @@ def test_main_pages_have_no_serious_violations(portal, axe_page, active_request,
 
 
 def test_resource_policy_diff_and_admin_pages_have_no_serious_violations(portal, axe_page):
-    diff_request = access_request_submit(
-        requester=portal.alice,
-        source_account=portal.dev,
-        target_account=portal.data,
+    diff_request = submitted(
+        portal,
         actions=["s3:GetObject"],
         resources=["arn:aws:s3:::mybucket/*"],
         access_via="own_identity",
-        duration=3600,
         justification="Load the partner files",
     )
     admin = axe_page()

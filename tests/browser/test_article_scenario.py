@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from access_requests.models import AccessRequest
-from tests.browser.conftest import TABLE_ARN, login, screenshot
+from tests.browser.conftest import login, screenshot
+from tests.factories import TABLE_ARN, submitted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -209,17 +210,8 @@ def test_bad_action_and_wrong_arn_are_shown_next_to_their_fields(portal, page):
 
 
 def test_rejection_with_a_reason(portal, new_page):
-    from access_requests.services import access_request_submit
 
-    access_request = access_request_submit(
-        requester=portal.alice,
-        source_account=portal.dev,
-        target_account=portal.data,
-        actions=["dynamodb:GetItem"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification="Read MyTable",
-    )
+    access_request = submitted(portal, justification="Read MyTable")
     alice = new_page()
     login(alice, "alice")
     alice.goto(f"/requests/{access_request.pk}/")

@@ -3,7 +3,8 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, TABLE_ARN, login, screenshot
+from tests.browser.conftest import PHONE, login, screenshot
+from tests.factories import TABLE_ARN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,10 +7,11 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from aws import emulator_client
 from provisioning.services import grant_revoke_request
 from tests.browser.conftest import PHONE, login, screenshot
+from tests.factories import submitted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -38,14 +39,11 @@ def timeline(page: Page):
 def bucket_request(portal):
     """The article's second scenario: alice's own identity reads mybucket's objects, through
     a statement in the bucket policy beside the existing AuditorsReadReports."""
-    return access_request_submit(
-        requester=portal.alice,
-        source_account=portal.dev,
-        target_account=portal.data,
+    return submitted(
+        portal,
         actions=["s3:GetObject"],
         resources=[BUCKET_OBJECTS],
         access_via="own_identity",
-        duration=3600,
         justification="Load the partner files into the warehouse",
     )
 
@@ -132,13 +130,10 @@ def test_resource_policy_diff_and_timeline_update_live(portal, new_page):
     assert after["Statement"][1:] == [statement]
 
     # The request list: both of alice's requests with their status, searchable.
-    access_request_submit(
-        requester=portal.alice,
-        source_account=portal.dev,
+    submitted(
+        portal,
         target_account=portal.prod,
-        actions=["dynamodb:GetItem"],
         resources=[ORDERS_ARN],
-        duration=3600,
         justification="Check one order",
         ticket="OPS-7",
     )
@@ -166,14 +161,8 @@ def test_resource_policy_diff_and_timeline_update_live(portal, new_page):
 def test_an_approval_short_of_the_quorum_shows_up_without_a_reload(portal, new_page):
     """prod needs two approvals: bob's first one does not change the status, yet alice's page
     shows it in the timeline by itself."""
-    access_request = access_request_submit(
-        requester=portal.alice,
-        source_account=portal.dev,
-        target_account=portal.prod,
-        actions=["dynamodb:GetItem"],
-        resources=[ORDERS_ARN],
-        duration=3600,
-        justification="Check one order",
+    access_request = submitted(
+        portal, target_account=portal.prod, resources=[ORDERS_ARN], justification="Check one order"
     )
     alice = new_page()
     login(alice, "alice")
@@ -270,15 +259,7 @@ def test_request_page_with_timeline_fits_a_phone(portal, new_page, active_reques
 
     bob = new_page(viewport=PHONE)
     login(bob, "bob")
-    access_request_submit(
-        requester=portal.alice,
-        source_account=portal.dev,
-        target_account=portal.data,
-        actions=["dynamodb:GetItem"],
-        resources=["arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"],
-        duration=3600,
-        justification="Read MyTable",
-    )
+    submitted(portal, justification="Read MyTable")
     bob.goto("/inbox/")
     expect(bob.locator(".inbox-item")).to_have_count(1)
     assert_fits(bob)

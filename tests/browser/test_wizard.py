@@ -8,7 +8,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from access_requests.models import AccessRequest
-from tests.browser.conftest import PHONE, TABLE_ARN, login, screenshot
+from tests.browser.conftest import PHONE, login, screenshot
+from tests.factories import TABLE_ARN
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,7 +6,7 @@ import pytest
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve
 from aws import emulator_client
-from tests.api.conftest import submitted
+from tests.factories import submitted
 from tests.support import Worker, redis_queue_clear
 
 ANALYST = "arn:aws:iam::111111111111:role/DataAnalyst"

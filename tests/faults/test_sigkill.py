@@ -13,11 +13,11 @@ import pytest
 from django.db.models import Sum
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from audit.models import AuditEvent
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
-from tests.api.conftest import TABLE_ARN
+from tests.factories import submitted
 from tests.faults.conftest import ANALYST, iam, s3
 from tests.support import SlowProxy, wait_until
 
@@ -29,13 +29,7 @@ ACL_PREFIX = "faults/acl"
 
 def _submit(demo, index: int) -> AccessRequest:
     """A bucket-policy statement every fourth request, an object ACL every fourth, else a role."""
-    fields = {
-        "requester": demo.alice,
-        "source_account": demo.dev,
-        "target_account": demo.data,
-        "duration": 3600,
-        "justification": f"SIGKILL test {index}",
-    }
+    fields: dict[str, object] = {"justification": f"SIGKILL test {index}"}
     if index % 4 == 2:
         fields |= {
             "access_via": "own_identity",
@@ -52,8 +46,8 @@ def _submit(demo, index: int) -> AccessRequest:
             "resources": [f"arn:aws:s3:::mybucket/{ACL_PREFIX}-{index}.csv"],
         }
     else:
-        fields |= {"actions": ["dynamodb:GetItem", "dynamodb:Query"], "resources": [TABLE_ARN]}
-    return access_request_submit(**fields)
+        fields |= {"actions": ["dynamodb:GetItem", "dynamodb:Query"]}
+    return submitted(demo, **fields)
 
 
 def _bucket_statements() -> list[dict]:

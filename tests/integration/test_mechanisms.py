@@ -6,10 +6,11 @@ import json
 import pytest
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from aws import emulator_client
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
+from tests.factories import submitted
 from tests.support import wait_until
 
 DATA = "999999999999"
@@ -26,12 +27,9 @@ def _status(access_request: AccessRequest) -> str:
 
 
 def _grant_and_activate(demo, **fields) -> AccessRequest:
-    access_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
+    access_request = submitted(
+        demo,
         access_via="own_identity",
-        duration=3600,
         justification="cross-account read, as in the article",
         **fields,
     )
@@ -117,14 +115,11 @@ def test_a_bucket_policy_near_the_size_limit_is_refused_and_nothing_written(
     assert 19_800 < len(text.encode()) <= 20_480
     s3.put_bucket_policy(Bucket="mybucket", Policy=text)
     try:
-        access_request = access_request_submit(
-            requester=aws_demo.alice,
-            source_account=aws_demo.dev,
-            target_account=aws_demo.data,
+        access_request = submitted(
+            aws_demo,
             access_via="own_identity",
             actions=["s3:GetObject", "s3:GetObjectVersion"],
             resources=[f"arn:aws:s3:::mybucket/team-{i}/*" for i in range(12)],
-            duration=3600,
             justification="near the limit",
         )
         access_request_approve(access_request=access_request, approver=aws_demo.bob)
@@ -235,16 +230,13 @@ def test_acls_off_on_a_bucket_owner_enforced_bucket_are_refused_with_advice(aws_
     s3.put_object(Bucket="enforced-reports", Key="q3.csv", Body=b"q,3\n")
     try:
         with pytest.raises(ServiceError) as refused:
-            access_request_submit(
-                requester=aws_demo.alice,
-                source_account=aws_demo.dev,
-                target_account=aws_demo.data,
+            submitted(
+                aws_demo,
                 source_principal=ANALYST,
                 access_via="own_identity",
                 mechanism="acl",
                 actions=["s3:GetObject"],
                 resources=["arn:aws:s3:::enforced-reports/q3.csv"],
-                duration=3600,
                 justification="ACL on an enforced bucket",
             )
         (message,) = refused.value.field_errors["mechanism"]

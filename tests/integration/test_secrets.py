@@ -14,8 +14,9 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from audit.models import AuditEvent
+from tests.factories import submitted
 from tests.support import LOG_DIR, wait_until
 
 
@@ -52,16 +53,7 @@ def published():
 def test_credentials_from_the_session_page_are_nowhere_else(aws_demo, worker, caplog, published):
     caplog.set_level(logging.DEBUG)
     demo = aws_demo
-    access_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem"],
-        resources=["arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"],
-        duration=3600,
-        justification="secrets scan",
-        third_party=True,
-    )
+    access_request = submitted(demo, justification="secrets scan", third_party=True)
     access_request_approve(access_request=access_request, approver=demo.bob)
     wait_until(
         lambda: AccessRequest.objects.get(pk=access_request.pk).status == "active",
@@ -144,16 +136,7 @@ def test_the_external_id_is_shown_only_to_the_people_of_the_grant(demo, django_u
 
     from tests.api.conftest import api_for
 
-    access_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem"],
-        resources=["arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"],
-        duration=3600,
-        justification="vendor reads MyTable",
-        third_party=True,
-    )
+    access_request = submitted(demo, justification="vendor reads MyTable", third_party=True)
     external_id = access_request.external_id
     assert len(external_id) >= 32
     access_request_approve(access_request=access_request, approver=demo.bob)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from audit.models import AuditEvent
 from aws import emulator_client
 from provisioning.models import Grant
@@ -100,14 +100,8 @@ def test_two_approvers_at_the_same_instant_provision_once(aws_demo, worker, emul
     resource = (
         TABLE_ARN if target == "data" else "arn:aws:dynamodb:eu-central-1:222222222222:table/Orders"
     )
-    access_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=account,
-        actions=["dynamodb:GetItem"],
-        resources=[resource],
-        duration=3600,
-        justification="race",
+    access_request = submitted(
+        demo, target_account=account, resources=[resource], justification="race"
     )
     barrier = threading.Barrier(2)
     outcomes: dict[str, str] = {}

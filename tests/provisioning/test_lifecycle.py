@@ -7,12 +7,13 @@ import pytest
 from django.utils import timezone
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from audit.models import AuditEvent
 from aws import emulator_client
 from core.errors import ServiceError
 from provisioning import drift, expiry, services
 from provisioning.models import Grant
+from tests.factories import submitted
 from tests.support import wait_until
 
 TABLE = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
@@ -28,16 +29,7 @@ def status_of(grant: Grant) -> str:
 
 
 def provisioned(demo, **fields) -> Grant:
-    defaults = {
-        "requester": demo.alice,
-        "source_account": demo.dev,
-        "target_account": demo.data,
-        "actions": ["dynamodb:GetItem"],
-        "resources": [TABLE],
-        "duration": 3600,
-        "justification": "lifecycle",
-    }
-    access_request = access_request_submit(**(defaults | fields))
+    access_request = submitted(demo, **({"justification": "lifecycle"} | fields))
     access_request_approve(access_request=access_request, approver=demo.bob)
     grant = Grant.objects.get(access_request=access_request)
     services.grant_provision(grant_id=grant.pk)
@@ -161,24 +153,13 @@ def test_reapply_is_for_drifted_grants_and_people_who_may_manage_them(aws_demo, 
 @pytest.mark.django_db(transaction=True)
 def test_emergency_revoke_of_a_user_across_mechanisms(aws_demo, worker, emulator):
     demo = aws_demo
-    role_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem"],
-        resources=[TABLE],
-        duration=3600,
-        justification="role",
-    )
-    policy_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
+    role_request = submitted(demo, justification="role")
+    policy_request = submitted(
+        demo,
         source_principal=ANALYST,
         access_via="own_identity",
         actions=["sqs:SendMessage"],
         resources=["arn:aws:sqs:eu-central-1:999999999999:myqueue"],
-        duration=3600,
         justification="queue",
     )
     for access_request in (role_request, policy_request):

@@ -15,7 +15,7 @@ from django.conf import settings
 
 import aws
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from accounts.inventory import inventory_sync
 from accounts.models import Account
 from aws import core, emulator_client, iam, inventory, resource_policies, s3_acls
@@ -23,6 +23,7 @@ from aws.demo_world import provisioner_policy
 from policy.evaluation import PolicySet, RequestContext, evaluate
 from provisioning import drift, services
 from provisioning.models import Grant
+from tests.factories import submitted
 
 # Every module of the AWS package that makes calls (each imported client_for by name).
 AWS_MODULES = (core, iam, inventory, resource_policies, s3_acls)
@@ -69,13 +70,8 @@ def calls(monkeypatch) -> Iterator[list[tuple[str, str, dict]]]:
 
 
 def _activate(demo, **fields) -> Grant:
-    access_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        duration=3600,
-        justification="what the provisioner must be allowed to do",
-        **fields,
+    access_request = submitted(
+        demo, justification="what the provisioner must be allowed to do", **fields
     )
     access_request_approve(access_request=access_request, approver=demo.bob)
     grant = Grant.objects.get(access_request=access_request)

@@ -8,14 +8,13 @@ from botocore.exceptions import ClientError
 from django.utils import timezone
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve, access_request_submit
+from access_requests.services import access_request_approve
 from audit.models import AuditEvent
 from aws import AwsError, emulator_client
 from core.errors import ServiceError
 from provisioning import expiry, services, sessions
 from provisioning.models import CredentialIssue, Grant
-
-TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
+from tests.factories import submitted
 
 
 def iam(emulator, account_id: str):
@@ -23,16 +22,9 @@ def iam(emulator, account_id: str):
 
 
 def approved_grant(demo, **overrides) -> Grant:
-    fields = {
-        "requester": demo.alice,
-        "source_account": demo.dev,
-        "target_account": demo.data,
-        "actions": ["dynamodb:GetItem"],
-        "resources": [TABLE_ARN],
-        "duration": 8 * 3600,
-        "justification": "report",
-    }
-    access_request = access_request_submit(**(fields | overrides))
+    access_request = submitted(
+        demo, **({"duration": 8 * 3600, "justification": "report"} | overrides)
+    )
     access_request_approve(access_request=access_request, approver=demo.bob)
     return Grant.objects.get(access_request=access_request)
 

@@ -23,7 +23,8 @@ from rest_framework.test import APIClient
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve
 from provisioning.models import Grant
-from tests.api.conftest import SUBMIT, TABLE_ARN, api_for, submitted
+from tests.api.conftest import SUBMIT, api_for
+from tests.factories import TABLE_ARN, submitted
 
 ROLES = ("anon", "alice", "dave", "bob", "erin", "admin")
 

@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from access_requests.services import access_request_approve, access_request_reject
-from tests.api.conftest import submitted
+from tests.factories import submitted
 from tests.support import LOG_DIR, ROOT
 
 WAPITI = ROOT / "var" / "tools" / "wapiti" / "bin" / "wapiti"

@@ -16,10 +16,9 @@ from access_requests.models import AccessRequest
 from access_requests.services import (
     access_request_approve,
     access_request_reject,
-    access_request_submit,
 )
 from provisioning.models import Grant
-from tests.api.conftest import TABLE_ARN, submitted
+from tests.factories import TABLE_ARN, submitted
 from tests.security.test_permission_matrix import ROWS, Row, _path
 from tests.support import ROOT
 
@@ -97,16 +96,7 @@ def _assert_inert(html: str, where: str) -> None:
 
 
 def test_markup_in_every_free_text_field_is_inert_on_every_page(demo):
-    access_request = access_request_submit(
-        requester=demo.alice,
-        source_account=demo.dev,
-        target_account=demo.data,
-        actions=["dynamodb:GetItem"],
-        resources=[TABLE_ARN],
-        duration=3600,
-        justification=PAYLOAD,
-        ticket=PAYLOAD[:60],
-    )
+    access_request = submitted(demo, justification=PAYLOAD, ticket=PAYLOAD[:60])
     rejected = submitted(demo, justification="to be rejected " + PAYLOAD)
     access_request_approve(access_request=access_request, approver=demo.bob, comment=PAYLOAD)
     access_request_reject(access_request=rejected, approver=demo.carol, reason=PAYLOAD)
