@@ -1,4 +1,4 @@
-"""Run a command with Redis and PostgreSQL at hand, embedded when the machine has none (SPEC 10.8).
+"""Run a command with Redis and PostgreSQL at hand, embedded when the machine has none.
 
     .venv/bin/python scripts/embedded.py [--redis VAR] [--postgres VAR] -- COMMAND [ARG...]
 
