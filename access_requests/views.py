@@ -194,6 +194,8 @@ def request_decide(request: AuthenticatedHttpRequest, pk: int, decision: str) ->
                 access_request=access_request,
                 approver=request.user,
                 comment=comment,
+                # What the page showed; a form without it approves nothing.
+                documents_hash=request.POST.get("documents_hash", ""),
                 client_address=client_address(request),
             )
             messages.success(request, "Your approval is recorded.")

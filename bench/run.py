@@ -69,7 +69,18 @@ def _all_documents() -> str:
     }
     for document in documents.values():
         builders.document_json(document)
-    return builders.documents_hash(documents)
+    return builders.documents_hash(
+        documents,
+        terms={
+            "duration": 3600,
+            "source_principal": "arn:aws:iam::111111111111:root",
+            "access_via": "portal",
+            "mechanism": "assume_role",
+            "third_party": False,
+            "source_account": "111111111111",
+            "target_account": "999999999999",
+        },
+    )
 
 
 def _validate_good() -> object:

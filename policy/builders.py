@@ -128,7 +128,12 @@ def policy_size(document: Document) -> int:
     return len("".join(document_json(document).split()))
 
 
-def documents_hash(documents: dict[str, Any]) -> str:
-    """A stable digest of everything that will be written, which approvals are bound to."""
-    canonical = json.dumps(documents, sort_keys=True, separators=(",", ":"))
+def documents_hash(documents: dict[str, Any], *, terms: dict[str, Any]) -> str:
+    """A stable digest of everything one approval authorizes, which votes are bound to: the
+    documents that will be written and the terms beside them (for a request: its duration, source
+    principal, access via, mechanism, third-party flag and both accounts). A change to any of them
+    changes the digest, so earlier votes stop counting."""
+    canonical = json.dumps(
+        {"documents": documents, "terms": terms}, sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()

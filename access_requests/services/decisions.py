@@ -117,14 +117,22 @@ def access_request_approve(
     access_request: AccessRequest,
     approver: User,
     comment: str = "",
+    documents_hash: str | None = None,
     client_address: str | None = None,
 ) -> Approval:
     """One approval. When the account's quorum of approvals on the current documents is reached,
     the request is approved and provisioning is enqueued after the commit.
 
+    `documents_hash` is the hash of what the approver was shown (the pages always send it): when
+    the request has changed since, nothing is recorded and the approver is told to look again.
     The row lock serializes approvers: two clicking at once provision once."""
     locked = locked_request(access_request)
     _may_decide(locked, approver)
+    if documents_hash is not None and documents_hash != locked.documents_hash:
+        raise ServiceError(
+            "The request has changed since you opened it: look at it again before you approve.",
+            kind=ServiceError.CONFLICT,
+        )
     approval = _vote(locked, approver, Approval.Decision.APPROVE, comment)
     audit_record(
         actor=approver,

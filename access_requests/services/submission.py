@@ -81,6 +81,23 @@ def _checked_draft(fields: dict[str, Any], *, request_id: int | None, external_i
     return draft
 
 
+def approval_hash(access_request: AccessRequest) -> str:
+    """What a vote on the request binds to: its documents and every term an approver is shown
+    beside them. Set its documents and columns first."""
+    return builders.documents_hash(
+        access_request.documents,
+        terms={
+            "duration": access_request.duration,
+            "source_principal": access_request.source_principal,
+            "access_via": access_request.access_via,
+            "mechanism": access_request.mechanism,
+            "third_party": access_request.third_party,
+            "source_account": access_request.source_account.account_id,
+            "target_account": access_request.target_account.account_id,
+        },
+    )
+
+
 def _columns(draft: Draft, fields: dict[str, Any]) -> dict[str, Any]:
     """What a request stores of its checked draft and of the fields as typed: the same on submit
     and on edit (the accounts, the external id and the documents are set by each)."""
@@ -145,7 +162,7 @@ def access_request_submit(
     # The same checks again, with the request's number in the names.
     final = _checked_draft(fields, request_id=access_request.pk, external_id=external_id)
     access_request.documents = final.documents
-    access_request.documents_hash = builders.documents_hash(final.documents)
+    access_request.documents_hash = approval_hash(access_request)
     access_request.findings, access_request.simulation = final.findings, final.simulation
     access_request.save(update_fields=["documents", "documents_hash", "findings", "simulation"])
     audit_record(
@@ -207,7 +224,7 @@ def access_request_edit(
         setattr(locked, column, value)
     locked.external_id = external_id if draft.third_party else ""
     locked.documents = draft.documents
-    locked.documents_hash = builders.documents_hash(draft.documents)
+    locked.documents_hash = approval_hash(locked)
     locked.findings, locked.simulation = draft.findings, draft.simulation
     locked.save()
     audit_record(

@@ -50,8 +50,46 @@ class AccessRequestCreateSerializer(serializers.Serializer):
     third_party = serializers.BooleanField(required=False, default=False)
 
 
+class AccessRequestEditSerializer(serializers.Serializer):
+    """The body of PATCH /api/v1/requests/{id}/: any field of a submit but the two accounts; what
+    is left out stays as it is. Any change voids the votes given so far."""
+
+    source_principal = serializers.CharField(required=False, allow_blank=True, max_length=2048)
+    actions = serializers.ListField(
+        child=serializers.CharField(max_length=256), max_length=50, required=False
+    )
+    resources = serializers.ListField(
+        child=serializers.CharField(max_length=2048), max_length=50, required=False
+    )
+    access_via = serializers.ChoiceField(choices=AccessRequest.AccessVia.choices, required=False)
+    mechanism = serializers.ChoiceField(
+        choices=AccessRequest.RequestedMechanism.choices, required=False
+    )
+    duration = serializers.IntegerField(
+        min_value=SESSION_SECONDS_MIN, max_value=MAX_DURATION, required=False, help_text="Seconds."
+    )
+    justification = serializers.CharField(max_length=2000, required=False)
+    ticket = serializers.CharField(required=False, allow_blank=True, max_length=128)
+    third_party = serializers.BooleanField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        moved = sorted({"source_account", "target_account"} & set(self.initial_data or {}))
+        if moved:
+            raise serializers.ValidationError(
+                {name: ["The accounts of a request stay: submit a new request."] for name in moved}
+            )
+        return attrs
+
+
 class ApproveSerializer(serializers.Serializer):
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    documents_hash = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="The documents_hash of the request as you reviewed it (GET /api/v1/requests/{id}/"
+        "). When the request has changed since, the approval is refused with 409 and nothing is "
+        "recorded.",
+    )
 
 
 class RejectSerializer(serializers.Serializer):

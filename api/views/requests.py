@@ -16,6 +16,7 @@ from api.serializers.requests import (
     LIST_VALUES,
     AccessRequestCreateSerializer,
     AccessRequestDetailSerializer,
+    AccessRequestEditSerializer,
     AccessRequestListSerializer,
     ApproveSerializer,
     RejectSerializer,
@@ -117,13 +118,43 @@ class RequestListView(generics.ListAPIView):
         return Response(_detail(access_request), status=status.HTTP_201_CREATED)
 
 
-@extend_schema(
-    summary="One request with its approvals, documents, findings, simulation and grant",
-    responses={200: AccessRequestDetailSerializer, **errors(404)},
+@extend_schema_view(
+    get=extend_schema(
+        summary="One request with its approvals, documents, findings, simulation and grant",
+        responses={200: AccessRequestDetailSerializer, **errors(404)},
+    ),
+    patch=extend_schema(
+        summary="Edit a pending request (its requester): votes given so far stop counting",
+        request=AccessRequestEditSerializer,
+        responses={200: AccessRequestDetailSerializer, **errors(400, 403, 404, 409, 413, 415)},
+    ),
 )
 class RequestDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(_detail(visible_request(request, pk)))
+
+    def patch(self, request: Request, pk: int) -> Response:
+        access_request = visible_request(request, pk)
+        body = AccessRequestEditSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        current = {
+            "source_principal": access_request.source_principal,
+            "actions": access_request.actions,
+            "resources": access_request.resources,
+            "access_via": access_request.access_via,
+            "mechanism": access_request.requested_mechanism,
+            "duration": access_request.duration,
+            "justification": access_request.justification,
+            "ticket": access_request.ticket,
+            "third_party": access_request.third_party,
+        }
+        edited = services.access_request_edit(
+            access_request=access_request,
+            user=caller(request),
+            client_address=client_address(request),
+            **(current | body.validated_data),
+        )
+        return Response(_detail(edited))
 
 
 @extend_schema(
@@ -140,6 +171,7 @@ class RequestApproveView(APIView):
             access_request=access_request,
             approver=caller(request),
             comment=body.validated_data["comment"],
+            documents_hash=body.validated_data.get("documents_hash"),
             client_address=client_address(request),
         )
         return Response(_detail(access_request))

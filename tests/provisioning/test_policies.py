@@ -67,10 +67,44 @@ def test_source_identity_policy_names_the_role_by_its_iam_arn():
     assert document["Statement"][0]["Resource"] == target
 
 
+TERMS = {
+    "duration": 3600,
+    "source_principal": "arn:aws:iam::111111111111:root",
+    "access_via": "portal",
+    "mechanism": "assume_role",
+    "third_party": False,
+    "source_account": "111111111111",
+    "target_account": "999999999999",
+}
+
+
+@pytest.mark.parametrize(
+    ("term", "other"),
+    [
+        ("duration", 12 * 3600),
+        ("source_principal", "arn:aws:iam::111111111111:role/DataAnalyst"),
+        ("access_via", "own_identity"),
+        ("mechanism", "resource_policy"),
+        ("third_party", True),
+        ("source_account", "333333333333"),
+        ("target_account", "222222222222"),
+    ],
+)
+def test_the_hash_covers_every_term_an_approval_authorizes(term, other):
+    documents = {"a": {"document": {"Statement": [1]}}}
+    assert builders.documents_hash(documents, terms=TERMS) != builders.documents_hash(
+        documents, terms=TERMS | {term: other}
+    )
+
+
 def test_documents_hash_is_stable_and_changes_with_content():
     first = {"a": {"document": {"Statement": [1]}}}
-    assert builders.documents_hash(first) == builders.documents_hash(json.loads(json.dumps(first)))
-    assert builders.documents_hash(first) != builders.documents_hash({"a": {"document": {}}})
+    assert builders.documents_hash(first, terms={}) == builders.documents_hash(
+        json.loads(json.dumps(first)), terms={}
+    )
+    assert builders.documents_hash(first, terms={}) != builders.documents_hash(
+        {"a": {"document": {}}}, terms={}
+    )
 
 
 @pytest.mark.parametrize(
