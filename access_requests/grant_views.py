@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from access_requests.forms import ExtensionForm
 from access_requests.grant_forms import EmergencyRevokeForm, WhyDeniedForm
 from access_requests.selectors import grants_visible_to, user_may_explain
-from access_requests.services import grant_extension_request
+from access_requests.services import access_revoke_all, grant_extension_request
 from core.errors import ServiceError
 from core.http import AuthenticatedHttpRequest, client_address, flash_error
 from provisioning import drift, services, sessions
@@ -152,7 +152,7 @@ def grants_emergency_revoke(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = EmergencyRevokeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            started = services.grants_revoke_all(
+            started, cancelled = access_revoke_all(
                 admin=request.user,
                 requester=form.cleaned_data["user"],
                 account_id=form.cleaned_data["account"].account_id
@@ -163,7 +163,10 @@ def grants_emergency_revoke(request: AuthenticatedHttpRequest) -> HttpResponse:
         except ServiceError as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, f"Revoking {len(started)} grant(s).")
+            messages.success(
+                request,
+                f"Revoking {len(started)} grant(s); {len(cancelled)} pending request(s) cancelled.",
+            )
             return redirect("grants_emergency_revoke")
     return render(request, "provisioning/emergency_revoke.html", {"form": form})
 

@@ -30,6 +30,11 @@ from provisioning.writers import writer_for
 
 logger = logging.getLogger(__name__)
 Status = Lifecycle
+# Every state in which a grant may have written something to AWS or may still write: a revoke
+# reaches each. An approved grant's provisioning task, should it run afterwards, finds the grant
+# revoking and writes nothing; one that is writing sees the revoke when it finishes and queues
+# the removal again.
+REVOCABLE = (Status.APPROVED, Status.PROVISIONING, Status.ACTIVE, Status.FAILED)
 
 
 def _begin_provisioning(grant_id: int) -> tuple[Grant, ApprovedRequest] | None:
@@ -234,7 +239,7 @@ def revoke_start(*, grant_id: int, user: User | None, end_status: str, client_ad
         grant, access_request = grant_lock(grant_id)
         if user is not None and not user_may_manage(user=user, access_request=access_request):
             raise ServiceError("You cannot revoke this grant.", kind=ServiceError.FORBIDDEN)
-        if access_request.status not in (Status.ACTIVE, Status.PROVISIONING, Status.FAILED):
+        if access_request.status not in REVOCABLE:
             if user is None:
                 return False
             raise ServiceError(
@@ -286,15 +291,14 @@ def grants_revoke_all(
     account_id: str = "",
     client_address: str | None = None,
 ) -> list[int]:
-    """Emergency revoke: every live grant of one user, or every grant into or out of one account,
-    across mechanisms. Admins only. Returns the grants now being revoked."""
+    """Emergency revoke: every grant of one user, or every grant into or out of one account, in
+    every state that may have written or may still write, across mechanisms. Admins only. Returns
+    the grants now being revoked."""
     if not admin.is_superuser:
         raise ServiceError("Only platform admins revoke in bulk.", kind=ServiceError.FORBIDDEN)
     if (requester is None) == (not account_id):
         raise ServiceError("Name either a user or an account.")
-    grants = Grant.objects.filter(
-        access_request__status__in=[Status.ACTIVE, Status.PROVISIONING, Status.FAILED]
-    )
+    grants = Grant.objects.filter(access_request__status__in=REVOCABLE)
     if requester is not None:
         grants = grants.filter(access_request__requester=requester)
     else:

@@ -1,6 +1,7 @@
 """Every write to access requests. Pages and the API call these, so each rule lives once."""
 
 from access_requests.services.decisions import access_request_approve, access_request_reject
+from access_requests.services.emergency import access_revoke_all
 from access_requests.services.extensions import grant_extension_request
 from access_requests.services.submission import (
     access_request_cancel,
@@ -16,5 +17,6 @@ __all__ = [
     "access_request_preview",
     "access_request_reject",
     "access_request_submit",
+    "access_revoke_all",
     "grant_extension_request",
 ]

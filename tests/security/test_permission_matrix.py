@@ -185,9 +185,14 @@ ROWS = [
         "grant",
         api=True,
     ),  # noqa: E501
-    # The grant is approved, not active: revoking it is a conflict for those who may see it.
     Row(
-        "api/v1/grants/<int:pk>/revoke/", "POST", (401, 409, 404, 409, 404, 409), "grant", api=True
+        # An approved grant is revoked before its provisioning runs: its requester, the target's
+        # approver and an admin may; the others do not see it.
+        "api/v1/grants/<int:pk>/revoke/",
+        "POST",
+        (401, 202, 404, 202, 404, 202),
+        "grant",
+        api=True,
     ),  # noqa: E501
     Row(
         "api/v1/grants/<int:pk>/extend/",
