@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from access_requests.forms import ExtensionForm
 from access_requests.grant_forms import EmergencyRevokeForm, WhyDeniedForm
-from access_requests.selectors import grants_visible_to, user_may_explain
+from access_requests.selectors import explain_scope, grants_visible_to
 from access_requests.services import access_revoke_all, grant_extension_request
 from core.errors import ServiceError
 from core.http import AuthenticatedHttpRequest, client_address, flash_error
@@ -177,16 +177,21 @@ def why_denied(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = WhyDeniedForm(request.GET or None)
     result = None
     if request.GET and form.is_valid():
-        if not user_may_explain(
+        scope = explain_scope(
             user=request.user,
             principal=form.cleaned_data["principal"].strip(),
             resource=form.cleaned_data["resource"].strip(),
-        ):
-            raise PermissionDenied("Ask about the principals and resources of your own requests.")
+        )
+        if scope is None:
+            raise PermissionDenied(
+                "Ask about the principals and resources of your own grants (approvers: of the "
+                "accounts you approve for)."
+            )
         result = explain(
             principal=form.cleaned_data["principal"].strip(),
             action=form.cleaned_data["action"].strip(),
             resource=form.cleaned_data["resource"].strip(),
             context=form.cleaned_data["context"],
+            only_policies=scope.only_policies,
         )
     return render(request, "provisioning/why_denied.html", {"form": form, "result": result})

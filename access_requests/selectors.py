@@ -8,9 +8,10 @@ from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from access_requests.models import AccessRequest, Approval
-from accounts.models import Account
+from accounts.models import Account, Resource
 from accounts.selectors import user_approves_for
 from audit.models import AuditEvent
+from policy.arns import arn_parse
 from provisioning.explain import role_of
 from provisioning.models import Grant
 
@@ -127,22 +128,80 @@ def grants_visible_to(*, user: User) -> QuerySet[Grant]:
     ).filter(access_requests_visible_q(user=user, prefix="access_request__"))
 
 
-def user_may_explain(*, user: User, principal: str, resource: str) -> bool:
-    """Policies are not for everyone's eyes: admins and approvers may ask about anything; others
-    about the principals and resources of their own requests."""
-    if user.is_superuser or user.groups.filter(approved_accounts__isnull=False).exists():
+@dataclass(frozen=True)
+class ExplainScope:
+    """What *Why denied?* may read for one question: everything of the principal's role, or
+    (`only_policies`) only the asker's own grant's policies on a role other grants share."""
+
+    only_policies: frozenset[str] | None = None
+
+
+def _resource_account(resource: str) -> str:
+    """The account of a resource: from its ARN, or for an S3 bucket or object (whose ARN names
+    none) from the inventory; "" when unknown."""
+    arn = arn_parse(resource)
+    if arn is None:
+        return ""
+    if arn.account:
+        return arn.account
+    if arn.service == "s3":
+        bucket = f"arn:{arn.partition}:s3:::{arn.resource.split('/', 1)[0]}"
+        owner = Resource.objects.filter(kind=Resource.Kind.S3_BUCKET, arn=bucket)
+        return owner.values_list("account__account_id", flat=True).first() or ""
+    return ""
+
+
+def _covers(patterns: list[str], resource: str) -> bool:
+    return resource in patterns or any(
+        pattern.endswith("*") and resource.startswith(pattern.rstrip("*")) for pattern in patterns
+    )
+
+
+def _principal_of(principal: str, owned: set[str]) -> bool:
+    """`principal` is one of the `owned` ARNs, or a session of one of those roles."""
+    if principal in owned:
         return True
-    _, role_name = role_of(principal)
-    for access_request in AccessRequest.objects.filter(requester=user).select_related("grant"):
-        grant = getattr(access_request, "grant", None)
-        mine = {grant.role_arn, grant.role_name, grant.source_role_name} if grant else set()
-        if resource in access_request.resources or resource in mine or role_name in mine - {""}:
-            return True
-        if any(
-            resource.startswith(r.rstrip("*")) for r in access_request.resources if r.endswith("*")
-        ):
-            return True
-    return False
+    account, role_name = role_of(principal)
+    return (
+        bool(role_name)
+        and principal.startswith(f"arn:aws:sts::{account}:assumed-role/")
+        and any(role_of(arn) == (account, role_name) for arn in owned)
+    )
+
+
+def explain_scope(*, user: User, principal: str, resource: str) -> ExplainScope | None:
+    """What *Why denied?* may read for `user`, or None: it reads live policies, which are not for
+    everyone's eyes. Admins ask about anything; approvers about principals and resources of the
+    accounts they approve for; everyone about their own grants that went live (active or ended):
+    the grant's role or its sessions, or the identity a resource-policy grant was for, by exact
+    ARN (never by role name), with the grant's resources. On the source account's broker role,
+    which every grant's identity policy sits on, only the asker's own grant's policy is read."""
+    if user.is_superuser:
+        return ExplainScope()
+    grants = Grant.objects.filter(
+        access_request__requester=user, activated_at__isnull=False
+    ).select_related("access_request__source_account")
+    for grant in grants:
+        access_request = grant.access_request
+        if not _covers(access_request.resources, resource) and resource != grant.role_arn:
+            continue
+        broker = access_request.source_account.broker_role_arn
+        owned = {grant.role_arn}
+        if access_request.access_via == AccessRequest.AccessVia.OWN_IDENTITY:
+            owned.add(access_request.source_principal)
+        if _principal_of(principal, owned - {"", broker}):
+            return ExplainScope()
+        if broker and grant.source_policy_name and _principal_of(principal, {broker}):
+            return ExplainScope(only_policies=frozenset({grant.source_policy_name}))
+    approved = set(
+        Account.objects.filter(approver_group__in=user.groups.all()).values_list(
+            "account_id", flat=True
+        )
+    )
+    account, _role_name = role_of(principal)
+    if account in approved and _resource_account(resource) in approved:
+        return ExplainScope()
+    return None
 
 
 def accounts_selectable() -> QuerySet[Account]:

@@ -43,8 +43,15 @@ def _managed_accounts() -> dict[str, Account]:
 
 
 def explain(
-    *, principal: str, action: str, resource: str, context: dict[str, Any] | None = None
+    *,
+    principal: str,
+    action: str,
+    resource: str,
+    context: dict[str, Any] | None = None,
+    only_policies: frozenset[str] | None = None,
 ) -> Explanation:
+    """`only_policies`: read of the principal's role only these inline policies (the asker's own
+    grant's policy on the shared broker role, not every other grant's)."""
     accounts = _managed_accounts()
     considered: list[str] = []
     account_id, role_name = role_of(principal)
@@ -59,6 +66,16 @@ def explain(
             permissions = None
         if permissions is None:
             considered.append(f"role {role_name} does not exist in {account_id}")
+        elif only_policies is not None:
+            identity = [
+                document for name, document in permissions.inline.items() if name in only_policies
+            ]
+            boundary = permissions.boundary
+            considered.append(
+                f"your grant's inline policy {', '.join(sorted(only_policies))} of role "
+                f"{role_name} in {account_id}, as AWS holds it now (its other policies are "
+                "other people's)" + (", and its permissions boundary" if boundary else "")
+            )
         else:
             identity = [*permissions.inline.values(), *permissions.managed.values()]
             boundary = permissions.boundary

@@ -139,10 +139,14 @@ def _active(demo, **overrides):
     return access_request, grant
 
 
-def _why(user, **query):
+def _asked(user, **query):
     client = Client()
     client.force_login(user)
-    response = client.get(reverse("why_denied"), query)
+    return client.get(reverse("why_denied"), query)
+
+
+def _why(user, **query):
+    response = _asked(user, **query)
     assert response.status_code == 200
     return response.context["result"]
 
@@ -175,14 +179,14 @@ def test_why_denied_names_a_missing_resource_policy_side(aws_demo):
         resource="arn:aws:s3:::mybucket/README.txt",
     )
     assert allowed.evaluation.decision == "Allowed"
-    elsewhere = _why(
+    # Another account's bucket she never asked for: its policy is not hers to read.
+    elsewhere = _asked(
         aws_demo.alice,
         principal="arn:aws:sts::111111111111:assumed-role/DataAnalyst/alice",
         action="s3:GetObject",
         resource="arn:aws:s3:::prod-reports/reports/2026-11.csv",
     )
-    assert elsewhere.evaluation.decision == "ImplicitlyDenied"
-    assert elsewhere.evaluation.layer("resource").verdict != "Allowed"
+    assert elsewhere.status_code == 403
     services.grant_revoke_request(grant=access_request.grant, user=aws_demo.alice)
     services.grant_revoke(grant_id=access_request.grant.pk)
 
@@ -198,6 +202,10 @@ def test_why_denied_names_a_missing_trust_and_a_wrong_external_id(aws_demo):
         context=f'{{"sts:ExternalId": "{grant.external_id}"}}',
     )
     assert right.evaluation.decision == "Allowed"
+    # Of the broker role, every grant's identity policy sits on, only her own grant's is read.
+    assert any(
+        f"your grant's inline policy {grant.source_policy_name}" in c for c in right.considered
+    )
     wrong = _why(
         aws_demo.alice,
         principal=broker,
@@ -207,15 +215,25 @@ def test_why_denied_names_a_missing_trust_and_a_wrong_external_id(aws_demo):
     )
     assert wrong.evaluation.decision == "ImplicitlyDenied"
     assert wrong.evaluation.layer("resource").verdict == "ImplicitlyDenied"
-    stranger = _why(
+    # Someone else's role in another account is not hers to read, even against her own role.
+    stranger = _asked(
         aws_demo.alice,
         principal="arn:aws:sts::222222222222:assumed-role/Someone/x",
         action="sts:AssumeRole",
         resource=grant.role_arn,
         context=f'{{"sts:ExternalId": "{grant.external_id}"}}',
     )
-    assert stranger.evaluation.decision == "ImplicitlyDenied"
-    assert "trust policy" in " ".join(stranger.considered)
+    assert stranger.status_code == 403
+    # Her admin sees the whole picture: the trust policy does not name that principal.
+    admin = _why(
+        aws_demo.admin,
+        principal="arn:aws:sts::222222222222:assumed-role/Someone/x",
+        action="sts:AssumeRole",
+        resource=grant.role_arn,
+        context=f'{{"sts:ExternalId": "{grant.external_id}"}}',
+    )
+    assert admin.evaluation.decision == "ImplicitlyDenied"
+    assert "trust policy" in " ".join(admin.considered)
 
 
 def test_a_grant_that_would_not_work_is_never_verified(aws_demo):
@@ -259,3 +277,69 @@ def test_why_denied_is_not_a_window_into_everyones_policies(demo, django_user_mo
         },
     )
     assert response.status_code == 403
+
+
+def test_why_denied_reads_only_what_the_asker_may_see(aws_demo):
+    """alice has a live grant on MyTable. She may ask about it; not about a topic policy she never
+    requested, another grant's role of the same name pattern, the shared broker role at large, or a
+    request that was cancelled."""
+    access_request, grant = _active(aws_demo)
+    session = f"arn:aws:sts::999999999999:assumed-role/{grant.role_name}/alice"
+    mine = _asked(aws_demo.alice, principal=session, action="dynamodb:GetItem", resource=TABLE)
+    assert mine.status_code == 200
+
+    topic = "arn:aws:sns:eu-central-1:999999999999:mytopic"
+    assert (
+        _asked(aws_demo.alice, principal=session, action="sns:Publish", resource=topic).status_code
+        == 403
+    )
+    other_role = "arn:aws:iam::999999999999:role/portal/portal-access-999999"
+    assert (
+        _asked(
+            aws_demo.alice, principal=other_role, action="dynamodb:GetItem", resource=TABLE
+        ).status_code
+        == 403
+    )
+    broker = "arn:aws:iam::111111111111:role/PortalBroker"
+    other_grant = "arn:aws:iam::999999999999:role/portal/portal-access-999999"
+    assert (
+        _asked(
+            aws_demo.alice, principal=broker, action="sts:AssumeRole", resource=other_grant
+        ).status_code
+        == 403
+    )
+
+    cancelled = submitted(
+        aws_demo,
+        resources=["arn:aws:sqs:eu-central-1:999999999999:myqueue"],
+        actions=["sqs:SendMessage"],
+    )
+    services_cancel(cancelled, aws_demo.alice)
+    assert (
+        _asked(
+            aws_demo.alice,
+            principal=session,
+            action="sqs:SendMessage",
+            resource="arn:aws:sqs:eu-central-1:999999999999:myqueue",
+        ).status_code
+        == 403
+    )
+
+    # An approver asks about the accounts they approve for, and only those.
+    assert (
+        _asked(aws_demo.bob, principal=session, action="sns:Publish", resource=topic).status_code
+        == 200
+    )
+    dev_role = "arn:aws:iam::111111111111:role/DataAnalyst"
+    assert (
+        _asked(aws_demo.bob, principal=dev_role, action="sns:Publish", resource=topic).status_code
+        == 403
+    )
+    services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+    services.grant_revoke(grant_id=grant.pk)
+
+
+def services_cancel(access_request, user):
+    from access_requests.services import access_request_cancel
+
+    access_request_cancel(access_request=access_request, user=user)
