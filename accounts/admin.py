@@ -1,12 +1,30 @@
+import hashlib
+from urllib.parse import urlsplit
+
 from django.contrib import admin
-from django.contrib.auth.admin import GroupAdmin
-from django.contrib.auth.models import Group
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
+from django.db import models
 
 from accounts.models import Account, Resource, ServiceControlPolicy
+from audit.admin_changes import AuditedAdmin
+
+
+def _webhook_host(url: str) -> str:
+    """What the audit trail keeps of a webhook URL: its host (Slack's URLs carry a token)."""
+    return f"{urlsplit(url).hostname} (path not recorded)" if url else ""
+
+
+def _fingerprint(secret: str) -> str:
+    """A password hash as the trail shows it: enough to see that it changed, nothing more."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:12] if secret else ""
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(AuditedAdmin):
+    audit_redact = {"notification_webhook_url": _webhook_host}
+    # A webhook address typed without a scheme is https (Django 6's default already).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = (
         "account_id",
         "name",
@@ -22,8 +40,12 @@ class AccountAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("account_id", "name", "environment", "organization_path")}),
         ("Portal roles", {"fields": ("managed", "provisioner_role_arn", "broker_role_arn")}),
-        ("Approvals", {"fields": ("approver_group", "approvals_required")}),
+        (
+            "Approvals",
+            {"fields": ("approver_group", "approvals_required", "source_approval_required")},
+        ),
         ("Limits", {"fields": ("max_access_duration", "max_session_duration", "third_party")}),
+        ("Notifications", {"fields": ("notification_webhook_url",)}),
         (
             "Resource inventory",
             {"fields": ("inventory_synced_at", "inventory_requested_at", "inventory_error")},
@@ -57,8 +79,10 @@ admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class ApproverGroupAdmin(GroupAdmin):
+class ApproverGroupAdmin(AuditedAdmin, GroupAdmin):
     """Groups double as approver groups: members approve for the accounts that name the group."""
+
+    audit_related = ("user_set", lambda user: user.username)
 
     inlines = (UserInline, ApprovedAccountsInline)
     list_display = ("name", "member_count")
@@ -69,9 +93,20 @@ class ApproverGroupAdmin(GroupAdmin):
 
 
 @admin.register(ServiceControlPolicy)
-class ServiceControlPolicyAdmin(admin.ModelAdmin):
+class ServiceControlPolicyAdmin(AuditedAdmin):
     list_display = ("name", "target", "description")
     search_fields = ("name", "target")
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class AuditedUserAdmin(AuditedAdmin, UserAdmin):
+    """Users: who is a platform admin (superuser) and which approver groups they are in."""
+
+    audit_redact = {"password": _fingerprint}
+    audit_related = ("groups", lambda group: group.name)
 
 
 @admin.register(Resource)
