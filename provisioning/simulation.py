@@ -14,8 +14,22 @@ from policy import builders
 from policy.acls import BUCKET_ACL_ACTIONS, OBJECT_ACL_ACTIONS, AclTarget
 from policy.arns import arn_parse
 from policy.builders import ACL_PREFIX, RESOURCE_POLICY_PREFIX
+from policy.catalog import action_lookup
 from policy.evaluation import PolicySet, RequestContext, evaluate
 from provisioning.models import Mechanism
+
+
+def action_resource_pairs(actions: list[str], resources: list[str]) -> list[tuple[str, str]]:
+    """The calls the grant is for: each action on each requested resource of a type it takes
+    (s3:ListBucket on the bucket, s3:GetObject on its objects), as AWS authorizes one call on one
+    resource. An action the catalog does not know, that takes no resource-level permissions or
+    none of these resources, is checked on every one, so nothing goes unchecked."""
+    pairs = []
+    for name in actions:
+        action = action_lookup(name)
+        taken = action.resources_taken(resources) if action is not None else []
+        pairs += [(name, resource) for resource in taken or resources]
+    return pairs
 
 
 def _resource_account(resource: str, target: Account) -> str:
@@ -55,18 +69,17 @@ def simulate(
         checks.append(_check("sts:AssumeRole", role_arn, assume))
         session = _session_of(role_arn)
         permission = documents[builders.PERMISSION_POLICY]["document"]
-        for action in actions:
-            for resource in resources:
-                result = evaluate(
-                    RequestContext(
-                        principal=session,
-                        action=action,
-                        resource=resource,
-                        resource_account=_resource_account(resource, target_account),
-                    ),
-                    PolicySet(scps=target_scps, identity=[permission]),
-                )
-                checks.append(_check(action, resource, result))
+        for action, resource in action_resource_pairs(actions, resources):
+            result = evaluate(
+                RequestContext(
+                    principal=session,
+                    action=action,
+                    resource=resource,
+                    resource_account=_resource_account(resource, target_account),
+                ),
+                PolicySet(scps=target_scps, identity=[permission]),
+            )
+            checks.append(_check(action, resource, result))
     else:
         statements = {
             key[len(RESOURCE_POLICY_PREFIX) :]: entry["document"]
@@ -85,30 +98,29 @@ def simulate(
                         "Action": _acl_actions(entry),
                         "Resource": arn,
                     }
-        for action in actions:
-            for resource in resources:
-                resource_policy = None
-                for holder_arn, document in statements.items():
-                    if resource == holder_arn or resource.startswith(f"{holder_arn}/"):
-                        resource_policy = (
-                            document
-                            if "Statement" in document
-                            else {"Version": "2012-10-17", "Statement": [document]}
-                        )
-                result = evaluate(
-                    RequestContext(
-                        principal=_caller(source_principal, source_policy, source_account),
-                        action=action,
-                        resource=resource,
-                        resource_account=_resource_account(resource, target_account),
-                    ),
-                    PolicySet(
-                        scps=source_scps,
-                        identity=source_identity or [ALLOW_ALL],
-                        resource=resource_policy,
-                    ),
-                )
-                checks.append(_check(action, resource, result))
+        for action, resource in action_resource_pairs(actions, resources):
+            resource_policy = None
+            for holder_arn, document in statements.items():
+                if resource == holder_arn or resource.startswith(f"{holder_arn}/"):
+                    resource_policy = (
+                        document
+                        if "Statement" in document
+                        else {"Version": "2012-10-17", "Statement": [document]}
+                    )
+            result = evaluate(
+                RequestContext(
+                    principal=_caller(source_principal, source_policy, source_account),
+                    action=action,
+                    resource=resource,
+                    resource_account=_resource_account(resource, target_account),
+                ),
+                PolicySet(
+                    scps=source_scps,
+                    identity=source_identity or [ALLOW_ALL],
+                    resource=resource_policy,
+                ),
+            )
+            checks.append(_check(action, resource, result))
     decisions = {check["decision"] for check in checks}
     overall = (
         "Allowed"

@@ -245,3 +245,29 @@ def test_acls_off_on_a_bucket_owner_enforced_bucket_are_refused_with_advice(aws_
     finally:
         s3.delete_object(Bucket="enforced-reports", Key="q3.csv")
         s3.delete_bucket(Bucket="enforced-reports")
+
+
+S3_READ = {
+    "actions": ["s3:ListBucket", "s3:GetObject"],
+    "resources": ["arn:aws:s3:::mybucket", "arn:aws:s3:::mybucket/*"],
+}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("access_via", ["own_identity", "portal"])
+def test_the_ordinary_s3_read_request_goes_active_and_is_revoked(aws_demo, worker, access_via):
+    """ListBucket on the bucket and GetObject on its objects: simulated Allowed before approval
+    (each action on the resources of the type it takes) and verified after provisioning. It used
+    to fail verification, checking ListBucket on objects and GetObject on the bucket."""
+    access_request = submitted(aws_demo, access_via=access_via, **S3_READ)
+    checked = {(c["action"], c["resource"]) for c in access_request.simulation["checks"]}
+    assert ("s3:ListBucket", "arn:aws:s3:::mybucket/*") not in checked
+    assert ("s3:GetObject", "arn:aws:s3:::mybucket") not in checked
+    assert access_request.simulation["decision"] == "Allowed"
+
+    access_request_approve(access_request=access_request, approver=aws_demo.bob)
+    wait_until(lambda: _status(access_request) in ("active", "failed"), what="provisioning")
+    grant = Grant.objects.get(access_request=access_request)
+    assert _status(access_request) == "active", grant.last_error
+    assert grant.verification["simulation"]["decision"] == "Allowed"
+    _revoke(aws_demo, access_request)
