@@ -50,14 +50,19 @@ def _look_up(source: Account, target: Account, resources: list[str]) -> tuple[Fa
     try:
         credentials = aws.role_credentials(target.provisioner_role_arn)
         for bucket in sorted({t.bucket for t in targets}):
-            if aws.object_ownership(credentials, bucket) == "BucketOwnerEnforced":
+            if (
+                aws.object_ownership(credentials, bucket, target.account_id)
+                == "BucketOwnerEnforced"
+            ):
                 disabled.append(bucket)
         bucket_owners = {
-            bucket: aws.acl_read(credentials, AclTarget(bucket=bucket, key="")).owner_id
+            bucket: aws.acl_read(credentials, AclTarget(bucket, ""), target.account_id).owner_id
             for bucket in {t.bucket for t in targets if t.key}
         }
         for t in targets:
-            if t.key and aws.acl_read(credentials, t).owner_id != bucket_owners[t.bucket]:
+            if not t.key:
+                continue
+            if aws.acl_read(credentials, t, target.account_id).owner_id != bucket_owners[t.bucket]:
                 foreign.append(f"arn:aws:s3:::{t.bucket}/{t.key}")
     except aws.AwsError as error:
         logger.info("looking up S3 ownership for a request: %s", error)

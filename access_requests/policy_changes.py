@@ -14,6 +14,7 @@ from policy.builders import RESOURCE_POLICY_PREFIX
 from policy.resource_policies import (
     SIZE_LIMITS,
     PolicyHolder,
+    in_account,
     policy_size,
     policy_too_large,
     statement_put,
@@ -102,7 +103,9 @@ def resource_policy_changes(*, access_request: AccessRequest) -> list[PolicyChan
     for key, entry in access_request.documents.items():
         if not key.startswith(RESOURCE_POLICY_PREFIX):
             continue
-        holder = PolicyHolder(**entry["holder"])
+        holder = in_account(
+            PolicyHolder(**entry["holder"]), access_request.target_account.account_id
+        )
         statement = entry["document"]
         change = PolicyChange(holder_arn=holder.arn, service=holder.service, sid=statement["Sid"])
         changes.append(change)

@@ -173,6 +173,13 @@ def _lambda_write(client: Any, holder: PolicyHolder, document: Document) -> None
 # --- per service -------------------------------------------------------------------------------
 
 
+def _owner(holder: PolicyHolder) -> dict[str, str]:
+    """ExpectedBucketOwner for a bucket whose owner the portal has proven: AWS then refuses the
+    call (403) if the bucket is another account's, instead of reading or writing it.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html"""
+    return {"ExpectedBucketOwner": holder.account_id} if holder.account_id else {}
+
+
 def _read(client: Any, holder: PolicyHolder) -> Document | None:
     service = holder.service
     text: str | None
@@ -180,7 +187,7 @@ def _read(client: Any, holder: PolicyHolder) -> Document | None:
         return _lambda_read(client, holder)
     try:
         if service == "s3":
-            text = client.get_bucket_policy(Bucket=holder.name)["Policy"]
+            text = client.get_bucket_policy(Bucket=holder.name, **_owner(holder))["Policy"]
         elif service == "sqs":
             answer = client.get_queue_attributes(
                 QueueUrl=_queue_url(client, holder), AttributeNames=["Policy"]
@@ -206,7 +213,7 @@ def _write(client: Any, holder: PolicyHolder, document: Document) -> None:
     service = holder.service
     text = policy_text(document)
     if service == "s3":
-        client.put_bucket_policy(Bucket=holder.name, Policy=text)
+        client.put_bucket_policy(Bucket=holder.name, Policy=text, **_owner(holder))
     elif service == "sqs":
         client.set_queue_attributes(
             QueueUrl=_queue_url(client, holder), Attributes={"Policy": text}
@@ -235,7 +242,7 @@ def _delete(client: Any, holder: PolicyHolder) -> None:
             code="PolicyNotDeletable",
         )
     if service == "s3":
-        client.delete_bucket_policy(Bucket=holder.name)
+        client.delete_bucket_policy(Bucket=holder.name, **_owner(holder))
     elif service == "sqs":
         client.set_queue_attributes(QueueUrl=_queue_url(client, holder), Attributes={"Policy": ""})
     elif service == "secretsmanager":
@@ -254,7 +261,7 @@ def _delete(client: Any, holder: PolicyHolder) -> None:
 
 
 _EXISTENCE_PROBES: dict[str, Callable[[Any, PolicyHolder], Any]] = {
-    "s3": lambda client, holder: client.head_bucket(Bucket=holder.name),
+    "s3": lambda client, holder: client.head_bucket(Bucket=holder.name, **_owner(holder)),
     "sqs": _queue_url,
     "sns": lambda client, holder: client.get_topic_attributes(TopicArn=holder.name),
     "kms": lambda client, holder: client.describe_key(KeyId=holder.name),

@@ -38,13 +38,22 @@ def canonical_user_id(credentials: Credentials | None) -> str:
     return answer["Owner"]["ID"]
 
 
-def object_ownership(credentials: Credentials | None, bucket: str) -> str:
+def _owner(expected_owner: str) -> dict[str, str]:
+    """ExpectedBucketOwner when the bucket's owner is proven: AWS refuses (403) a call on a
+    bucket of another account instead of reading or writing it.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-owner-condition.html"""
+    return {"ExpectedBucketOwner": expected_owner} if expected_owner else {}
+
+
+def object_ownership(credentials: Credentials | None, bucket: str, expected_owner: str = "") -> str:
     """The bucket's Object Ownership setting. A bucket without ownership controls behaves as
     ObjectWriter (the uploader owns each object, ACLs on). Real AWS gives buckets created since
     April 2023 BucketOwnerEnforced; the emulator gives them no controls at all."""
     doing = f"reading the Object Ownership of bucket {bucket}"
     try:
-        answer = client_for("s3", credentials).get_bucket_ownership_controls(Bucket=bucket)
+        answer = client_for("s3", credentials).get_bucket_ownership_controls(
+            Bucket=bucket, **_owner(expected_owner)
+        )
     except Exception as error:
         if _error_code(error) == "OwnershipControlsNotFoundError":
             return "ObjectWriter"
@@ -59,14 +68,17 @@ def _grant_from(raw: dict[str, Any]) -> AclGrant:
     return AclGrant(grantee_type=grantee["Type"], grantee=value, permission=raw["Permission"])
 
 
-def acl_read(credentials: Credentials | None, target: AclTarget) -> AclState:
+def acl_read(
+    credentials: Credentials | None, target: AclTarget, expected_owner: str = ""
+) -> AclState:
     """The bucket's or object's ACL. Needs READ_ACP on it (owners always have it)."""
     s3 = client_for("s3", credentials)
+    owner = _owner(expected_owner)
     try:
         if target.is_bucket:
-            answer = s3.get_bucket_acl(Bucket=target.bucket)
+            answer = s3.get_bucket_acl(Bucket=target.bucket, **owner)
         else:
-            answer = s3.get_object_acl(Bucket=target.bucket, Key=target.key)
+            answer = s3.get_object_acl(Bucket=target.bucket, Key=target.key, **owner)
         return AclState(
             owner_id=answer["Owner"]["ID"],
             grants=[_grant_from(raw) for raw in answer.get("Grants", [])],
@@ -75,7 +87,12 @@ def acl_read(credentials: Credentials | None, target: AclTarget) -> AclState:
         raise translate_error(error, f"reading the ACL of {target.arn}") from error
 
 
-def acl_write(credentials: Credentials | None, target: AclTarget, grants: list[AclGrant]) -> None:
+def acl_write(
+    credentials: Credentials | None,
+    target: AclTarget,
+    grants: list[AclGrant],
+    expected_owner: str = "",
+) -> None:
     """Set the ACL to exactly `grants` (as built by acl_grants_add / acl_grants_remove from an
     acl_read).
 
@@ -83,13 +100,13 @@ def acl_write(credentials: Credentials | None, target: AclTarget, grants: list[A
     (ValueError), a list that drops the owner's FULL_CONTROL (ValueError), and any write to a
     bucket whose Object Ownership is BucketOwnerEnforced (AwsError AccessControlListNotSupported,
     as AWS answers; the emulator would accept it)."""
-    if object_ownership(credentials, target.bucket) == "BucketOwnerEnforced":
+    if object_ownership(credentials, target.bucket, expected_owner) == "BucketOwnerEnforced":
         raise AwsError(
             f"writing the ACL of {target.arn}: ACLs are disabled on bucket {target.bucket} "
             "(Object Ownership is BucketOwnerEnforced); grant access with a bucket policy instead.",
             code="AccessControlListNotSupported",
         )
-    current = acl_read(credentials, target)
+    current = acl_read(credentials, target, expected_owner)
     owner_full_control = AclGrant("CanonicalUser", current.owner_id, "FULL_CONTROL")
     if owner_full_control in current.grants and owner_full_control not in grants:
         raise ValueError(f"Refusing to remove the owner's FULL_CONTROL from {target.arn}.")
@@ -97,9 +114,11 @@ def acl_write(credentials: Credentials | None, target: AclTarget, grants: list[A
     s3 = client_for("s3", credentials)
     try:
         if target.is_bucket:
-            s3.put_bucket_acl(Bucket=target.bucket, **headers)
+            s3.put_bucket_acl(Bucket=target.bucket, **headers, **_owner(expected_owner))
         else:
-            s3.put_object_acl(Bucket=target.bucket, Key=target.key, **headers)
+            s3.put_object_acl(
+                Bucket=target.bucket, Key=target.key, **headers, **_owner(expected_owner)
+            )
     except Exception as error:
         raise translate_error(error, f"writing the ACL of {target.arn}") from error
 
@@ -119,7 +138,9 @@ def bucket_owner_account(bucket: str, candidates: Mapping[str, Credentials]) -> 
     return None
 
 
-def object_owner(credentials: Credentials | None, target: AclTarget) -> str | None:
+def object_owner(
+    credentials: Credentials | None, target: AclTarget, expected_owner: str = ""
+) -> str | None:
     """The canonical user id that owns the object, or None when there is no such object.
 
     Read from ListObjectsV2 with FetchOwner, which the bucket owner may call even on objects
@@ -131,7 +152,11 @@ def object_owner(credentials: Credentials | None, target: AclTarget) -> str | No
     try:
         # The key itself sorts first among the keys that start with it.
         answer = client_for("s3", credentials).list_objects_v2(
-            Bucket=target.bucket, Prefix=target.key, MaxKeys=1, FetchOwner=True
+            Bucket=target.bucket,
+            Prefix=target.key,
+            MaxKeys=1,
+            FetchOwner=True,
+            **_owner(expected_owner),
         )
     except Exception as error:
         raise translate_error(error, doing) from error
@@ -142,13 +167,16 @@ def object_owner(credentials: Credentials | None, target: AclTarget) -> str | No
 
 
 def object_owner_account(
-    credentials: Credentials | None, target: AclTarget, candidates: Mapping[str, Credentials]
+    credentials: Credentials | None,
+    target: AclTarget,
+    candidates: Mapping[str, Credentials],
+    expected_owner: str = "",
 ) -> str | None:
     """Which of these accounts (account id -> credentials in it) owns the object: the owner id
     (listed with `credentials`, e.g. the bucket owner's) matched against each account's canonical
     user id. None when no candidate, or more than one, has that id: the emulator never tells (see
     object_owner and canonical_user_id)."""
-    owner = object_owner(credentials, target)
+    owner = object_owner(credentials, target, expected_owner)
     if owner is None:
         return None
     matches = [

@@ -12,7 +12,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_aws-services-that-wor
 import copy
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from policy.arns import ACCOUNT_ID_RE, BUCKET_RE, arn_parse
@@ -25,7 +25,9 @@ Document = dict[str, Any]
 class PolicyHolder:
     """The resource that carries a resource-based policy, with the name its API calls take.
 
-    S3 bucket: name is the bucket (S3 ARNs have no account or region, so both are "").
+    S3 bucket: name is the bucket (S3 ARNs have no account or region, so both are "", until the
+    portal has proven the bucket's owner: `in_account` then sets it, and every S3 call on the
+    bucket passes it as ExpectedBucketOwner, so a bucket that changed hands is never written).
     SQS queue: the queue name. SNS topic: the topic ARN. KMS key: the key id. Secrets Manager
     secret: the secret ARN. DynamoDB table: the table name. Lambda function: the function name.
     """
@@ -146,6 +148,14 @@ def holder_for(resource_arn: str) -> PolicyHolder | None:
     if arn.service == "lambda" and (match := _FUNCTION_RE.match(arn.resource)):
         return PolicyHolder(arn=resource_arn, name=match[1], **holder)
     return None
+
+
+def in_account(holder: PolicyHolder, account_id: str) -> PolicyHolder:
+    """The holder of a resource proven to be `account_id`'s: an S3 bucket gets the account its
+    ARN does not name; the others name theirs already."""
+    if holder.service == "s3" and not holder.account_id:
+        return replace(holder, account_id=account_id)
+    return holder
 
 
 def resource_holder(resource_arn: str) -> PolicyHolder:

@@ -11,6 +11,7 @@ from access_requests.documents import documents_with_stand_in_id
 from access_requests.drafts import Draft, draft_build
 from access_requests.facts import request_facts
 from access_requests.models import AccessRequest, Mechanism
+from access_requests.ownership import bucket_owner_errors
 from access_requests.services.decisions import locked_request, request_decided
 from accounts.models import Account
 from accounts.scps import scp_denials
@@ -31,6 +32,14 @@ def access_request_preview(
     # without them stays wrong with them.
     unchecked = draft_build(request_id=request_id, external_id=external_id, **fields)
     if unchecked.errors:
+        unchecked.documents = {}
+        return unchecked
+    owner_errors = bucket_owner_errors(
+        target_account=fields["target_account"], resources=fields["resources"]
+    )
+    if owner_errors:
+        for message in owner_errors:
+            unchecked.add("resources", message)
         unchecked.documents = {}
         return unchecked
     facts, grantee_canonical_id = request_facts(

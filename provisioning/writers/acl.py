@@ -49,15 +49,21 @@ def _owner_account(access_request: ApprovedRequest, target: AclTarget) -> Accoun
     bucket_owner = aws.bucket_owner_account(target.bucket, candidates)
     if bucket_owner is None:
         raise aws.AwsError(f"No account the portal manages owns the bucket {target.bucket}.")
+    if bucket_owner != access_request.target_account.account_id:
+        raise aws.AwsError(
+            f"Bucket {target.bucket} is account {bucket_owner}'s now, not the target account's: "
+            "nothing was written."
+        )
     if target.is_bucket:
         return accounts[bucket_owner]
-    owner = aws.object_owner_account(candidates[bucket_owner], target, candidates)
+    owner = aws.object_owner_account(candidates[bucket_owner], target, candidates, bucket_owner)
     if owner is not None:
         return accounts[owner]
-    object_owner_id = aws.object_owner(candidates[bucket_owner], target)
+    object_owner_id = aws.object_owner(candidates[bucket_owner], target, bucket_owner)
     if object_owner_id is None:
         raise aws.AwsError(f"There is no object {_label(target)}.")
-    bucket_acl_owner = aws.acl_read(candidates[bucket_owner], AclTarget(target.bucket)).owner_id
+    bucket_acl = aws.acl_read(candidates[bucket_owner], AclTarget(target.bucket), bucket_owner)
+    bucket_acl_owner = bucket_acl.owner_id
     if object_owner_id == bucket_acl_owner:
         return accounts[bucket_owner]
     raise aws.AwsError(
@@ -91,19 +97,20 @@ def _credentials(entry: dict[str, Any]) -> aws.Credentials:
 
 def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
     _record_writers(grant, access_request)
+    owner = access_request.target_account.account_id  # proven at submit: ExpectedBucketOwner
     written: dict[str, Any] = {}
     for entry in grant.acl_grants:
         target, wanted = _target_of(entry), _grant_of(entry)
         credentials = _credentials(entry)
         with policy_lock(_label(target)):
-            state = aws.acl_read(credentials, target)
+            state = aws.acl_read(credentials, target, owner)
             if entry.get("already_present") is None:
                 # Someone else's identical grant is theirs: revoking must leave it.
                 _record(grant, entry, already_present=wanted in state.grants)
             grants = acl_grants_add(state.grants, wanted)
             if set(grants) != set(state.grants):
-                aws.acl_write(credentials, target, grants)
-            after = aws.acl_read(credentials, target)
+                aws.acl_write(credentials, target, grants, owner)
+            after = aws.acl_read(credentials, target, owner)
         # Compared as sets: AWS returns grants in its own order.
         if set(after.grants) != set(state.grants) | {wanted}:
             raise aws.AwsError(f"The ACL of {_label(target)} does not hold what was written.")
@@ -117,16 +124,17 @@ def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
 
 def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
     removed = []
+    owner = access_request.target_account.account_id
     for entry in grant.acl_grants:
         if not entry.get("writer_account") or entry.get("already_present") is not False:
             continue  # never written, or the grant was someone else's before the portal's
         target, granted = _target_of(entry), _grant_of(entry)
         credentials = _credentials(entry)
         with policy_lock(_label(target)):
-            state = aws.acl_read(credentials, target)
+            state = aws.acl_read(credentials, target, owner)
             if granted not in state.grants:
                 continue
-            aws.acl_write(credentials, target, acl_grants_remove(state.grants, granted))
+            aws.acl_write(credentials, target, acl_grants_remove(state.grants, granted), owner)
         removed.append(f"{_label(target)} {granted.permission} for {granted.grantee}")
     return removed
 
@@ -137,7 +145,8 @@ def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]
         if not entry.get("writer_account"):
             continue
         target, wanted = _target_of(entry), _grant_of(entry)
-        if wanted not in aws.acl_read(_credentials(entry), target).grants:
+        owner = access_request.target_account.account_id
+        if wanted not in aws.acl_read(_credentials(entry), target, owner).grants:
             differences.append(
                 {
                     "what": f"{wanted.permission} grant on {_label(target)}",

@@ -14,6 +14,7 @@ from policy.builders import RESOURCE_POLICY_PREFIX
 from policy.resource_policies import (
     SIZE_LIMITS,
     PolicyHolder,
+    in_account,
     policy_size,
     statement_find,
     statement_put,
@@ -37,9 +38,10 @@ def _record_created(grant: Grant, index: int, created: bool) -> None:
 
 def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
     credentials = _credentials(access_request)
+    target = access_request.target_account.account_id
     written: dict[str, Any] = {}
     for index, entry in enumerate(grant.resource_statements):
-        holder = PolicyHolder(**entry["holder"])
+        holder = in_account(PolicyHolder(**entry["holder"]), target)
         statement = access_request.documents[f"{RESOURCE_POLICY_PREFIX}{holder.arn}"]["document"]
         with policy_lock(holder.arn):
             before = aws.policy_read(credentials, holder)
@@ -73,9 +75,10 @@ def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
 
 def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
     credentials = _credentials(access_request)
+    target = access_request.target_account.account_id
     removed = []
     for entry in grant.resource_statements:
-        holder = PolicyHolder(**entry["holder"])
+        holder = in_account(PolicyHolder(**entry["holder"]), target)
         with policy_lock(holder.arn):
             policy = aws.policy_read(credentials, holder)
             if policy is None or not any(s.get("Sid") == entry["sid"] for s in _statements(policy)):
@@ -93,9 +96,10 @@ def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
 def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]:
     """Only the portal's own statement counts: others may change their statements as they like."""
     credentials = _credentials(access_request)
+    target = access_request.target_account.account_id
     differences = []
     for entry in grant.resource_statements:
-        holder = PolicyHolder(**entry["holder"])
+        holder = in_account(PolicyHolder(**entry["holder"]), target)
         expected = access_request.documents[f"{RESOURCE_POLICY_PREFIX}{holder.arn}"]["document"]
         found = statement_find(aws.policy_read(credentials, holder), entry["sid"])
         if found != expected:

@@ -106,8 +106,10 @@ def test_a_duration_only_edit_voids_the_votes_given_before_it(demo):
         ({"third_party": True}, "third_party"),
     ],
 )
-def test_every_term_an_approver_sees_is_bound(demo, change, term):
-    """alice reads the bucket with her own identity; each edit gives the vote a new hash."""
+def test_every_term_an_approver_sees_is_bound(aws_demo, change, term):
+    """alice reads the bucket with her own identity; each edit gives the vote a new hash. (The
+    emulator proves the bucket is the data account's.)"""
+    demo = aws_demo
     access_request = submitted(
         demo,
         access_via="own_identity",

@@ -25,9 +25,9 @@ def test_the_articles_role_is_simulated_allowed_before_approval(demo):
     assert access_request.findings == []
 
 
-def test_a_bucket_policy_grant_is_simulated_cross_account(demo):
+def test_a_bucket_policy_grant_is_simulated_cross_account(aws_demo):
     access_request = submitted(
-        demo,
+        aws_demo,
         access_via="own_identity",
         source_principal="arn:aws:iam::111111111111:role/DataAnalyst",
         actions=["s3:GetObject"],
