@@ -8,15 +8,16 @@ from django.utils import timezone
 from audit.services import audit_record
 from notifications.services import notify
 from provisioning.models import Grant, Lifecycle
-from provisioning.services import revoke_start
+from provisioning.services import REVOCABLE, revoke_start
 
 Status = Lifecycle
 
 
 def grants_expire() -> int:
-    """Start revoking every active grant past its expiry. Safe to run late or twice."""
+    """Start revoking every grant past its expiry in a state that may have written something or
+    may still write (approved, provisioning, active, failed). Safe to run late or twice."""
     due = Grant.objects.filter(
-        access_request__status=Status.ACTIVE, expires_at__lte=timezone.now()
+        access_request__status__in=REVOCABLE, expires_at__lte=timezone.now()
     ).values_list("pk", flat=True)
     return sum(
         revoke_start(grant_id=grant_id, user=None, end_status=Grant.EndStatus.EXPIRED)

@@ -93,7 +93,8 @@ def grant_provision(*, grant_id: int) -> None:
                 transaction.on_commit(lambda: grant_revoke_enqueue(grant_id))
             return
         grant.activated_at = now
-        grant.expires_at = now + timedelta(seconds=access_request.duration)
+        if grant.expires_at is None:  # a grant approved before grants had their expiry then
+            grant.expires_at = now + timedelta(seconds=access_request.duration)
         grant.save(update_fields=[*_VERIFIED_FIELDS, "activated_at", "expires_at"])
         request_move(
             access_request,
@@ -107,8 +108,8 @@ def grant_provision(*, grant_id: int) -> None:
 
 def grant_create(*, access_request: ApprovedRequest) -> Grant:
     """The grant of an approved request, recording the names of everything it will write before
-    anything is written; its provisioning is queued after the commit (call it inside the
-    approval's transaction)."""
+    anything is written, and its expiry (from the approval); its provisioning is queued after the
+    commit (call it inside the approval's transaction)."""
     names = builders.names_for(access_request.pk)
     documents = access_request.documents
     source_document = documents[builders.SOURCE_IDENTITY_POLICY]
@@ -118,6 +119,9 @@ def grant_create(*, access_request: ApprovedRequest) -> Grant:
         source_policy_name=names.policy_name if source_document["written_by_portal"] else "",
         external_id=access_request.external_id,
         max_session_duration=access_request.target_account.max_session_duration,
+        # Bounded from the approval on: whatever happens to provisioning (a backlog, a failure
+        # after writing), the grant ends by then.
+        expires_at=timezone.now() + timedelta(seconds=access_request.duration),
     )
     if access_request.mechanism == Mechanism.ASSUME_ROLE:
         grant.role_name = names.role_name
