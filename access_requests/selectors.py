@@ -78,6 +78,22 @@ def access_requests_filtered(
     return requests.filter(match)
 
 
+def access_request_editable(*, access_request: AccessRequest) -> dict[str, Any]:
+    """A pending request's fields as an edit starts from: every field of a submit but the two
+    accounts, which stay (the edit page and PATCH /api/v1/requests/{id}/ change these)."""
+    return {
+        "source_principal": access_request.source_principal,
+        "actions": access_request.actions,
+        "resources": access_request.resources,
+        "access_via": access_request.access_via,
+        "mechanism": access_request.requested_mechanism,
+        "duration": access_request.duration,
+        "justification": access_request.justification,
+        "ticket": access_request.ticket,
+        "third_party": access_request.third_party,
+    }
+
+
 def access_requests_awaiting(*, user: User) -> QuerySet[AccessRequest]:
     """Pending requests this user may decide and has not voted on yet."""
     as_target, as_source = _accounts_approved_by(user)

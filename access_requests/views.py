@@ -235,18 +235,12 @@ def request_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             request, "Only the requester can edit a request, and only while it is pending."
         )
         return redirect("request_detail", pk=pk)
-    initial = {
+    current = selectors.access_request_editable(access_request=access_request)
+    initial = current | {
         "source_account": access_request.source_account,
         "target_account": access_request.target_account,
-        "source_principal": access_request.source_principal,
-        "actions": "\n".join(access_request.actions),
-        "resources": "\n".join(access_request.resources),
-        "access_via": access_request.access_via,
-        "mechanism": access_request.requested_mechanism,
-        "duration": access_request.duration,
-        "justification": access_request.justification,
-        "ticket": access_request.ticket,
-        "third_party": access_request.third_party,
+        "actions": "\n".join(current["actions"]),
+        "resources": "\n".join(current["resources"]),
     }
     form = AccessRequestForm(request.POST or None, initial=initial, editing=True)
     draft = None

@@ -137,17 +137,7 @@ class RequestDetailView(APIView):
         access_request = visible_request(request, pk)
         body = AccessRequestEditSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        current = {
-            "source_principal": access_request.source_principal,
-            "actions": access_request.actions,
-            "resources": access_request.resources,
-            "access_via": access_request.access_via,
-            "mechanism": access_request.requested_mechanism,
-            "duration": access_request.duration,
-            "justification": access_request.justification,
-            "ticket": access_request.ticket,
-            "third_party": access_request.third_party,
-        }
+        current = selectors.access_request_editable(access_request=access_request)
         edited = services.access_request_edit(
             access_request=access_request,
             user=caller(request),
