@@ -210,7 +210,7 @@ def explain_scope(*, user: User, principal: str, resource: str) -> ExplainScope 
         if broker and grant.source_policy_name and _principal_of(principal, {broker}):
             return ExplainScope(only_policies=frozenset({grant.source_policy_name}))
     approved = set(
-        Account.objects.filter(approver_group__in=user.groups.all()).values_list(
+        Account.objects.filter(pk__in=_accounts_approved_by(user)[0]).values_list(
             "account_id", flat=True
         )
     )

@@ -288,6 +288,12 @@ def grant_error_record(*, grant_id: int, message: str) -> None:
     Grant.objects.filter(pk=grant_id).update(last_error=message[:4000])
 
 
+def bulk_revoke_check(*, admin: User) -> None:
+    """Only platform admins revoke in bulk (ServiceError otherwise)."""
+    if not admin.is_superuser:
+        raise ServiceError("Only platform admins revoke in bulk.", kind=ServiceError.FORBIDDEN)
+
+
 def grants_revoke_all(
     *,
     admin: User,
@@ -298,8 +304,7 @@ def grants_revoke_all(
     """Emergency revoke: every grant of one user, or every grant into or out of one account, in
     every state that may have written or may still write, across mechanisms. Admins only. Returns
     the grants now being revoked."""
-    if not admin.is_superuser:
-        raise ServiceError("Only platform admins revoke in bulk.", kind=ServiceError.FORBIDDEN)
+    bulk_revoke_check(admin=admin)
     if (requester is None) == (not account_id):
         raise ServiceError("Name either a user or an account.")
     grants = Grant.objects.filter(access_request__status__in=REVOCABLE)

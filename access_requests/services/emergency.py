@@ -5,9 +5,8 @@ from django.db import transaction
 
 from access_requests.models import AccessRequest
 from access_requests.services.decisions import locked_request, request_decided
-from core.errors import ServiceError
 from notifications.services import notify
-from provisioning.services import grants_revoke_all
+from provisioning.services import bulk_revoke_check, grants_revoke_all
 
 
 def access_revoke_all(
@@ -22,8 +21,7 @@ def access_revoke_all(
     can start a new grant afterwards. The pending ones go first: a request approved meanwhile is
     then a grant the revoke finds. Admins only. Returns the grants being revoked and the requests
     cancelled."""
-    if not admin.is_superuser:
-        raise ServiceError("Only platform admins revoke in bulk.", kind=ServiceError.FORBIDDEN)
+    bulk_revoke_check(admin=admin)  # before anything is cancelled
     cancelled: list[int] = []
     if requester is not None:
         pending = AccessRequest.objects.filter(

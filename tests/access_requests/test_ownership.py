@@ -17,6 +17,17 @@ from tests.factories import submitted
 PROD_REPORTS = "arn:aws:s3:::prod-reports/*"
 
 
+def _inventoried(account, bucket: str) -> None:
+    """The bucket in the account's inventory, as a sync of its bucket list leaves it."""
+    Resource.objects.create(
+        account=account,
+        kind=Resource.Kind.S3_BUCKET,
+        arn=f"arn:aws:s3:::{bucket}",
+        name=bucket,
+        seen_at=timezone.now(),
+    )
+
+
 def _read(demo, resource: str, **overrides):
     return submitted(
         demo,
@@ -30,13 +41,7 @@ def _read(demo, resource: str, **overrides):
 def test_another_accounts_bucket_known_to_the_inventory_is_refused_with_no_aws_call(demo):
     """The inventory (as a sync of prod's bucket list leaves it) names the owner; AWS is not
     reachable in this test, so the refusal can only come from there."""
-    Resource.objects.create(
-        account=demo.prod,
-        kind=Resource.Kind.S3_BUCKET,
-        arn="arn:aws:s3:::prod-reports",
-        name="prod-reports",
-        seen_at=timezone.now(),
-    )
+    _inventoried(demo.prod, "prod-reports")
     with pytest.raises(ServiceError) as refused:
         _read(demo, PROD_REPORTS)
     [message] = refused.value.field_errors["resources"]
@@ -59,20 +64,8 @@ def test_a_bucket_the_inventory_has_not_seen_is_proven_from_the_targets_own_buck
 
 
 def test_an_edit_cannot_move_a_request_onto_another_accounts_bucket(demo):
-    Resource.objects.create(
-        account=demo.prod,
-        kind=Resource.Kind.S3_BUCKET,
-        arn="arn:aws:s3:::prod-reports",
-        name="prod-reports",
-        seen_at=timezone.now(),
-    )
-    Resource.objects.create(
-        account=demo.data,
-        kind=Resource.Kind.S3_BUCKET,
-        arn="arn:aws:s3:::mybucket",
-        name="mybucket",
-        seen_at=timezone.now(),
-    )
+    _inventoried(demo.prod, "prod-reports")
+    _inventoried(demo.data, "mybucket")
     access_request = _read(demo, "arn:aws:s3:::mybucket/*")
     with pytest.raises(ServiceError) as refused:
         access_request_edit(
