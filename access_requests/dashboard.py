@@ -6,7 +6,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from access_requests.selectors import access_requests_awaiting, access_requests_visible_to
+from access_requests.selectors import (
+    access_requests_awaiting,
+    access_requests_visible_to,
+    grants_stuck,
+)
 from audit.selectors import audit_events_visible_to
 from core.http import AuthenticatedHttpRequest
 from provisioning.selectors import grants_active_of
@@ -25,6 +29,7 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "my_requests": access_requests_visible_to(user=user).filter(requester=user)[:SHOWN],
             "grants": grants_active_of(user=user),
+            "stuck": grants_stuck(user=user)[:SHOWN],
             "awaiting": awaiting[:SHOWN],
             "awaiting_count": awaiting.count(),
             "events": audit_events_visible_to(user=user)[:SHOWN],

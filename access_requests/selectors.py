@@ -144,6 +144,16 @@ def grants_visible_to(*, user: User) -> QuerySet[Grant]:
     ).filter(access_requests_visible_q(user=user, prefix="access_request__"))
 
 
+def grants_stuck(*, user: User) -> QuerySet[Grant]:
+    """Grants of the requests `user` can see whose removal stopped on an error and waits for a
+    retry: a failed grant's rollback, or a revoke. What the dashboard asks people to look at."""
+    stopped = Q(
+        access_request__status=AccessRequest.Status.FAILED, rolled_back_at__isnull=True
+    ) & ~Q(rollback_error="")
+    stopped |= Q(access_request__status=AccessRequest.Status.REVOKING) & ~Q(last_error="")
+    return grants_visible_to(user=user).filter(stopped).order_by("pk")
+
+
 @dataclass(frozen=True)
 class ExplainScope:
     """What *Why denied?* may read for one question: everything of the principal's role, or

@@ -22,6 +22,15 @@ def grant_lock(grant_id: int) -> tuple[Grant, ApprovedRequest]:
     return grant, grant.access_request
 
 
+def grant_read(grant_id: int) -> tuple[Grant, ApprovedRequest]:
+    """The grant and its request with both accounts, unlocked: to write or remove from, outside any
+    transaction. Grant.DoesNotExist if it is gone."""
+    grant = Grant.objects.select_related(
+        "access_request__source_account", "access_request__target_account"
+    ).get(pk=grant_id)
+    return grant, grant.access_request
+
+
 def request_move(
     access_request: ApprovedRequest,
     to: str,

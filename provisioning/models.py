@@ -114,6 +114,13 @@ class Grant(models.Model):
         default=list, blank=True, help_text="What AWS holds that differs from what was written."
     )
     drift_checked_at = models.DateTimeField(null=True, blank=True)
+    # A grant that failed for good is rolled back: what the rollback removed, when, or why it could
+    # not (the requeue sweep tries it again).
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
+    rolled_back = models.JSONField(
+        default=list, blank=True, help_text="What the rollback of a failed grant removed."
+    )
+    rollback_error = models.TextField(blank=True)
     end_status = models.CharField(max_length=8, choices=EndStatus.choices, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -19,12 +19,12 @@ Status = Lifecycle
 QUEUE_ERROR = "The task queue did not take the task"
 
 
-def _enqueue(task: Task, grant_id: int) -> None:
+def _enqueue(task: Task, grant_id: int, *args: object) -> None:
     """Queue one grant task. Runs after the commit, so the change stands whatever happens here: a
     broker that does not answer (down, or frozen: its socket_timeout bounds the wait) is recorded on
     the grant, and `grants_requeue_stalled` queues the work again, instead of losing it."""
     try:
-        task.delay(grant_id)
+        task.delay(grant_id, *args)
     except Exception as error:
         logger.error("%s for grant %s not queued: %s", task.name, grant_id, error)
         Grant.objects.filter(pk=grant_id).update(
@@ -45,21 +45,29 @@ def grant_revoke_enqueue(grant_id: int) -> None:
     _enqueue(grant_revoke_task, grant_id)
 
 
+def grant_rollback_enqueue(grant_id: int, then_provision: bool = False) -> None:
+    from provisioning.tasks import grant_rollback_task
+
+    _enqueue(grant_rollback_task, grant_id, then_provision)
+
+
 def grants_requeue_stalled(*, older_than: timedelta) -> int:
     """Queue again the provisioning or revoke of grants that have not moved for `older_than`:
     their task was lost (the broker refused it, or a Redis without persistence restarted) or is
     long overdue. The tasks are idempotent, so a second copy of a live task does no harm; a grant
     stopped on a recorded AWS error waits for a person's retry instead. `older_than` stays above
-    the longest retry chain, so a grant that is merely retrying is left alone."""
+    the longest retry chain, so a grant that is merely retrying is left alone.
+
+    A failed grant not yet rolled back has its rollback queued again, whatever stopped it: a failed
+    rollback is retried every `older_than` until it is done."""
     now = timezone.now()
-    stalled = (
-        Grant.objects.filter(
-            access_request__status__in=[Status.APPROVED, Status.PROVISIONING, Status.REVOKING],
-            access_request__updated_at__lt=now - older_than,
-        )
-        .filter(Q(last_error="") | Q(last_error__startswith=QUEUE_ERROR))
-        .values_list("pk", "access_request__status")
-    )
+    moving = Q(
+        access_request__status__in=[Status.APPROVED, Status.PROVISIONING, Status.REVOKING]
+    ) & (Q(last_error="") | Q(last_error__startswith=QUEUE_ERROR))
+    rolling_back = Q(access_request__status=Status.FAILED, rolled_back_at__isnull=True)
+    stalled = Grant.objects.filter(
+        moving | rolling_back, access_request__updated_at__lt=now - older_than
+    ).values_list("pk", "access_request__status")
     requeued = 0
     for grant_id, status in stalled:
         with transaction.atomic():
@@ -79,6 +87,8 @@ def grants_requeue_stalled(*, older_than: timedelta) -> int:
         )
         if status == Status.REVOKING:
             grant_revoke_enqueue(grant_id)
+        elif status == Status.FAILED:
+            grant_rollback_enqueue(grant_id)
         else:
             grant_provision_enqueue(grant_id)
         requeued += 1

@@ -20,10 +20,13 @@ from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
 from policy import builders
-from provisioning import writers
-from provisioning.lifecycle import grant_lock, request_move
+from provisioning import failure, writers
+from provisioning.lifecycle import grant_lock, grant_read, request_move
 from provisioning.models import ApprovedRequest, Grant, Lifecycle, Mechanism
-from provisioning.queue import grant_provision_enqueue, grant_revoke_enqueue
+from provisioning.queue import (
+    grant_provision_enqueue,
+    grant_revoke_enqueue,
+)
 from provisioning.selectors import user_may_manage
 from provisioning.simulation import simulate_written
 from provisioning.writers import writer_for
@@ -85,6 +88,12 @@ def grant_provision(*, grant_id: int) -> None:
             "simulation": verdict,
         }
         grant.verified_at = now
+        if access_request.status == Status.FAILED:
+            # Another copy of this task failed the grant, and its rollback may have run before
+            # these writes: roll back again, keeping the reason it failed.
+            grant.save(update_fields=[f for f in _VERIFIED_FIELDS if f != "last_error"])
+            failure.grant_rollback_queue(grant)
+            return
         grant.last_error = ""
         if access_request.status != Status.PROVISIONING:
             # A revoke landed while AWS was being written: it may have run before these writes.
@@ -183,35 +192,18 @@ def grant_extend(
     return grant
 
 
-def grant_provision_failed(*, grant_id: int, message: str) -> None:
-    """Provisioning gave up: the grant shows `failed` with the reason and can be retried."""
-    with transaction.atomic():
-        grant, access_request = grant_lock(grant_id)
-        grant.last_error = message[:4000]
-        grant.save(update_fields=["last_error"])
-        if access_request.status in (Status.PROVISIONING, Status.APPROVED):
-            request_move(
-                access_request, Status.FAILED, actor=None, verb="grant.failed", error=message
-            )
-            notify(event="grant.failed", access_request_id=access_request.pk)
-
-
 def grant_retry(*, grant: Grant, user: User, client_address: str | None = None) -> None:
-    """Try a failed provisioning again, or a revoke that stopped on an error."""
+    """Try a failed provisioning again (rolled back first), or a revoke that stopped on an
+    error."""
     with transaction.atomic():
         grant, access_request = grant_lock(grant.pk)
         if not user_may_manage(user=user, access_request=access_request):
             raise ServiceError("You cannot retry this grant.", kind=ServiceError.FORBIDDEN)
         grant_id = grant.pk
         if access_request.status == Status.FAILED:
-            request_move(
-                access_request,
-                Status.APPROVED,
-                actor=user,
-                verb="grant.retried",
-                client_address=client_address,
+            failure.grant_retry_failed(
+                grant, access_request, actor=user, client_address=client_address
             )
-            transaction.on_commit(lambda: grant_provision_enqueue(grant_id))
         elif access_request.status == Status.REVOKING and grant.last_error:
             audit_record(
                 actor=user,
@@ -262,14 +254,10 @@ def revoke_start(*, grant_id: int, user: User | None, end_status: str, client_ad
 
 def grant_revoke(*, grant_id: int) -> None:
     """Remove exactly what the grant wrote, on both accounts, and nothing else."""
-    grant = Grant.objects.select_related(
-        "access_request__source_account", "access_request__target_account"
-    ).get(pk=grant_id)
-    approved: ApprovedRequest = grant.access_request
+    grant, approved = grant_read(grant_id)
     if approved.status != Status.REVOKING:
         return
-    removed = writers.source.remove(grant, approved)
-    removed += writer_for(approved.mechanism).remove(grant, approved)
+    removed = writers.written_remove(grant, approved)
 
     with transaction.atomic():
         grant, access_request = grant_lock(grant_id)

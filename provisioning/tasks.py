@@ -8,7 +8,7 @@ from django.conf import settings
 
 from core.errors import ExternalError
 from core.retry import retry_if_transient
-from provisioning import expiry, queue, services
+from provisioning import expiry, failure, queue, services
 from provisioning.models import Grant
 
 logger = logging.getLogger(__name__)
@@ -32,11 +32,28 @@ def grant_provision_task(self, grant_id: int) -> None:
     except ExternalError as error:
         logger.warning("provisioning grant %s: %s", grant_id, error)
         retry_if_transient(self, error)
-        services.grant_provision_failed(grant_id=grant_id, message=str(error))
+        failure.grant_provision_failed(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("provisioning grant %s failed", grant_id)
-        services.grant_provision_failed(
+        failure.grant_provision_failed(
             grant_id=grant_id, message="Internal error while provisioning; see the worker log."
+        )
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def grant_rollback_task(self, grant_id: int, then_provision: bool = False) -> None:
+    try:
+        failure.grant_rollback(grant_id=grant_id, then_provision=then_provision)
+    except Grant.DoesNotExist:
+        _vanished(grant_id, "rolling back")
+    except ExternalError as error:
+        logger.warning("rolling back grant %s: %s", grant_id, error)
+        retry_if_transient(self, error)
+        failure.grant_rollback_failed(grant_id=grant_id, message=str(error))
+    except Exception:
+        logger.exception("rolling back grant %s failed", grant_id)
+        failure.grant_rollback_failed(
+            grant_id=grant_id, message="Internal error while rolling back; see the worker log."
         )
 
 

@@ -55,6 +55,9 @@ class GrantDetailSerializer(GrantListSerializer):
             "drifted_at",
             "drift",
             "drift_checked_at",
+            "rolled_back_at",
+            "rolled_back",
+            "rollback_error",
         ]
 
 

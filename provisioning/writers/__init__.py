@@ -8,7 +8,7 @@ Both are idempotent: a task that runs again after a crash redoes them harmlessly
 
 from types import ModuleType
 
-from provisioning.models import Mechanism
+from provisioning.models import ApprovedRequest, Grant, Mechanism
 from provisioning.writers import acl, resource_policy, role, source
 
 
@@ -21,4 +21,11 @@ def writer_for(mechanism: str) -> ModuleType:
     return writers[mechanism]
 
 
-__all__ = ["source", "writer_for"]
+def written_remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
+    """Remove exactly what the grant wrote, on both accounts, and nothing else; say what (the
+    revoke and the rollback of a failed grant alike)."""
+    removed = source.remove(grant, access_request)
+    return removed + writer_for(access_request.mechanism).remove(grant, access_request)
+
+
+__all__ = ["source", "writer_for", "written_remove"]

@@ -12,7 +12,7 @@ from access_requests.services import access_request_approve
 from audit.models import AuditEvent
 from aws import AwsError, emulator_client
 from core.errors import ServiceError
-from provisioning import expiry, services, sessions
+from provisioning import expiry, failure, services, sessions
 from provisioning.models import CredentialIssue, Grant
 from tests.factories import submitted
 
@@ -164,10 +164,11 @@ def test_a_failure_is_readable_and_retry_succeeds(aws_demo):
     with pytest.raises(AwsError) as error:
         services.grant_provision(grant_id=grant.pk)
     assert not error.value.retryable
-    services.grant_provision_failed(grant_id=grant.pk, message=str(error.value))
+    failure.grant_provision_failed(grant_id=grant.pk, message=str(error.value))
     grant.refresh_from_db()
     assert status_of(grant) == "failed"
     assert "NoSuchEntity" in grant.last_error and "DeletedBroker" in grant.last_error
+    failure.grant_rollback(grant_id=grant.pk)  # the worker does this as soon as the grant fails
 
     Grant.objects.filter(pk=grant.pk).update(source_role_name="PortalBroker")
     services.grant_retry(grant=grant, user=aws_demo.alice)

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from access_requests.services import access_request_approve
 from core.errors import ServiceError
-from provisioning import services
+from provisioning import failure, services
 from provisioning.models import Grant
 from tests.factories import submitted
 
@@ -257,7 +257,7 @@ def test_a_grant_that_would_not_work_is_never_verified(aws_demo):
     )
     with pytest.raises(AwsError, match="would not work") as refused:
         services.grant_provision(grant_id=grant.pk)
-    services.grant_provision_failed(grant_id=grant.pk, message=str(refused.value))
+    failure.grant_provision_failed(grant_id=grant.pk, message=str(refused.value))
     grant.refresh_from_db()
     assert grant.verified_at is None
     assert grant.access_request.status == "failed"
