@@ -1,8 +1,15 @@
 """Reads about accounts that need a rule."""
 
+from django.conf import settings
 from django.contrib.auth.models import User
 
 from accounts.models import Account
+from policy.arns import arn_parse
+from policy.reserved import Reserved, reserved_patterns
+
+# The names docs/real-aws.md gives the portal's roles in every member account: reserved under these
+# names everywhere, as well as under whatever each account's row says.
+PORTAL_ROLE_NAMES = ("PortalProvisioner", "PortalBroker", "PortalOrganizationsReader")
 
 
 def user_approves_for(*, user: User, account: Account) -> bool:
@@ -11,3 +18,19 @@ def user_approves_for(*, user: User, account: Account) -> bool:
         account.approver_group_id is not None
         and user.groups.filter(pk=account.approver_group_id).exists()
     )
+
+
+def portal_reserved() -> list[Reserved]:
+    """The portal's own resources, which no request may name (policy/reserved.py): its role path,
+    and the provisioner, broker and organizations-reader roles of every account. One query."""
+    roles = {f"role/{name}" for name in PORTAL_ROLE_NAMES}
+    arns = [settings.PORTAL_ORGANIZATIONS_ROLE_ARN]
+    for provisioner, broker in Account.objects.values_list(
+        "provisioner_role_arn", "broker_role_arn"
+    ):
+        arns += [provisioner, broker]
+    for arn in arns:
+        parsed = arn_parse(arn) if arn else None
+        if parsed is not None:
+            roles.add(parsed.resource)
+    return reserved_patterns(role_path=settings.PORTAL_ROLE_PATH, roles=roles)

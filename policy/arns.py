@@ -15,7 +15,8 @@ ROLE_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=
 ROOT_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):root$")
 
 # Template variables that may hold a path (slashes) and, for S3 keys, a wildcard.
-_PATH_VARIABLES = {"ObjectName", "RoleNameWithPath", "KeyName"}
+# Names that may carry a path (IAM's PolicyNameWithPath, UserNameWithPath, ... all end so).
+_PATH_VARIABLES = {"ObjectName", "KeyName"}
 _WILDCARD_VARIABLES = {"ObjectName"}
 
 
@@ -56,7 +57,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
             pattern += BUCKET_RE
         elif variable in _WILDCARD_VARIABLES:
             pattern += r"[^\s]+"
-        elif variable in _PATH_VARIABLES:
+        elif variable in _PATH_VARIABLES or variable.endswith("WithPath"):
             pattern += r"[\w+=,.@/-]+"
         else:
             pattern += r"[\w+=,.@-]+"
