@@ -8,11 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from access_requests.documents import documents_for
+from access_requests.external_ids import (
+    TO_BE_GENERATED,
+    external_id_error,
+    external_id_resolve,
+)
 from access_requests.models import AccessRequest, Mechanism
 from access_requests.recommender import Facts, Recommendation, recommend
 from accounts.models import SESSION_SECONDS_MIN, Account
+from accounts.selectors import portal_reserved
+from core.errors import ServiceError
 from policy import builders
 from policy.arns import ROLE_ARN_RE, ROOT_ARN_RE
+from policy.reserved import reserved_match
 from policy.resource_policies import policy_too_large
 from policy.validation import access_validate
 
@@ -40,6 +48,8 @@ class Draft:
     recommended_mechanism: str = Mechanism.ASSUME_ROLE
     recommendation_reasons: list[str] = field(default_factory=list)
     third_party: bool = False
+    # A third-party request's ExternalId, or external_ids.TO_BE_GENERATED.
+    external_id: str = ""
     documents: dict[str, Any] = field(default_factory=dict)
     recommendation: Recommendation | None = None
     findings: list[dict[str, Any]] = field(default_factory=list)
@@ -70,6 +80,40 @@ def _principal(draft: Draft, source: Account, raw: str) -> str:
     return value
 
 
+def _portal_resources(resources: list[str]) -> dict[str, str]:
+    """Of `resources`, those that name the portal's own roles and policies (policy/reserved.py),
+    with why each is refused: a grant on them is a grant on every grant."""
+    reserved = portal_reserved()
+    refused = {}
+    for resource in (r.strip() for r in resources):
+        entry = reserved_match(resource, reserved)
+        if entry is not None:
+            refused[resource] = (
+                f"“{resource}” is {entry.what}, or could name it: the portal keeps its own "
+                "resources to itself, in every account, whatever the action."
+            )
+    return refused
+
+
+def _external_id_check(
+    draft: Draft, source: Account, target: Account, entered: str, generate: bool
+) -> None:
+    """The ExternalId the trust policy will require (access_requests/external_ids.py)."""
+    error = external_id_error(entered) if entered else None
+    if error:
+        draft.add("external_id", error)
+        return
+    try:
+        resolved = external_id_resolve(
+            source_account=source, target_account=target, entered=entered, generate=generate
+        )
+    except ServiceError as refused:
+        for message in refused.field_errors["external_id"]:
+            draft.add("external_id", message)
+        return
+    draft.external_id = resolved or TO_BE_GENERATED
+
+
 def draft_build(
     *,
     request_id: int | None,
@@ -85,6 +129,7 @@ def draft_build(
     ticket: str,
     third_party: bool,
     external_id: str = "",
+    generate_external_id: bool = False,
     facts: Facts | None = None,
     grantee_canonical_id: str = "",
 ) -> Draft:
@@ -147,9 +192,14 @@ def draft_build(
             actions=actions, resources=resources, target_account_id=target_account.account_id
         )
         draft.actions, draft.resources = check.actions, check.resources
+        refused = _portal_resources(resources)
         for name, messages in check.errors.items():
             for message in messages:
-                draft.add(name, message)
+                # What the requester reads of one of the portal's own resources is that.
+                if not any(f"“{resource}”" in message for resource in refused):
+                    draft.add(name, message)
+        for resource, message in refused.items():
+            draft.add("resources", message)
 
     recommendation = recommend(
         access_via=access_via, actions=draft.actions, resources=draft.resources, facts=facts
@@ -168,10 +218,17 @@ def draft_build(
             draft.add(
                 "mechanism", f"{Mechanism(mechanism).label}: {recommendation.validity[mechanism]}"
             )
+    external_id = external_id.strip()
+    if external_id and not draft.third_party:
+        draft.add(
+            "external_id",
+            "An ExternalId is for a third-party source: mark the source as a third party, or "
+            "leave it empty.",
+        )
+    elif draft.third_party and source_account and target_account:
+        _external_id_check(draft, source_account, target_account, external_id, generate_external_id)
     if draft.errors or source_account is None or target_account is None:
         return draft
-    if draft.third_party and request_id is None:
-        external_id = external_id or "<generated on submit>"
     draft.documents = documents_for(
         mechanism=draft.mechanism,
         request_id=request_id,
@@ -181,7 +238,7 @@ def draft_build(
         actions=draft.actions,
         resources=draft.resources,
         access_via=access_via,
-        external_id=external_id if draft.third_party else "",
+        external_id=draft.external_id,
         grantee_canonical_id=grantee_canonical_id,
     )
     for key, (limit, field_name) in SIZE_LIMITS.items():

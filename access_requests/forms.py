@@ -66,8 +66,20 @@ class AccessRequestForm(forms.Form):
     ticket = forms.CharField(required=False, max_length=128, help_text="Optional, e.g. OPS-1234.")
     third_party = forms.BooleanField(
         required=False,
-        help_text="The source is outside the organization: the trust policy will require an "
-        "ExternalId the portal generates.",
+        help_text="The source is outside the organization: the trust policy will require the "
+        "ExternalId the third party gave you.",
+    )
+    external_id = forms.CharField(
+        required=False,
+        max_length=1224,
+        label="ExternalId",
+        help_text="Third parties only: exactly as the third party gave it. Left empty, requests "
+        "from this third party into this account reuse the one they share.",
+    )
+    generate_external_id = forms.BooleanField(
+        required=False,
+        label="Generate an ExternalId for me",
+        help_text="Only if the third party asked you to make one: you will give it to them.",
     )
 
     def __init__(self, *args, editing: bool = False, **kwargs) -> None:
@@ -91,6 +103,8 @@ class AccessRequestForm(forms.Form):
             "justification": data.get("justification", ""),
             "ticket": data.get("ticket", ""),
             "third_party": data.get("third_party", False),
+            "external_id": data.get("external_id", ""),
+            "generate_external_id": data.get("generate_external_id", False),
         }
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:

@@ -56,7 +56,7 @@ class AccessRequest(models.Model):
     justification = models.TextField(max_length=2000)
     ticket = models.CharField(max_length=128, blank=True)
     third_party = models.BooleanField(default=False)
-    external_id = models.CharField(max_length=64, blank=True)
+    external_id = models.CharField(max_length=1224, blank=True)
     documents = models.JSONField(
         default=dict, help_text="Each document the portal will write, keyed by its role."
     )

@@ -94,7 +94,19 @@ def request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 return redirect("request_detail", pk=access_request.pk)
     status = 400 if request.method == "POST" and form.errors else 200
     return render(
-        request, "access_requests/new.html", {"form": form, "draft": draft}, status=status
+        request,
+        "access_requests/new.html",
+        {"form": form, "draft": draft, "third_party_accounts": _third_party_accounts()},
+        status=status,
+    )
+
+
+def _third_party_accounts() -> list[str]:
+    """The source accounts that are third parties: the form asks for their ExternalId."""
+    return list(
+        selectors.accounts_selectable()
+        .filter(third_party=True)
+        .values_list("account_id", flat=True)
     )
 
 
@@ -269,6 +281,11 @@ def request_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "access_requests/new.html",
-        {"form": form, "draft": draft, "editing": access_request},
+        {
+            "form": form,
+            "draft": draft,
+            "editing": access_request,
+            "third_party_accounts": _third_party_accounts(),
+        },
         status=status,
     )

@@ -6,7 +6,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db import models
 
-from accounts.models import Account, Resource, ServiceControlPolicy
+from accounts.models import Account, ExternalId, Resource, ServiceControlPolicy
 from audit.admin_changes import AuditedAdmin
 
 
@@ -90,6 +90,15 @@ class ApproverGroupAdmin(AuditedAdmin, GroupAdmin):
     @admin.display(description="Members")
     def member_count(self, group: Group) -> int:
         return group.user_set.count()
+
+
+@admin.register(ExternalId)
+class ExternalIdAdmin(AuditedAdmin):
+    """Changing a pair's ExternalId changes only requests submitted afterwards: live grants keep
+    the trust policy they were approved with."""
+
+    list_display = ("source_account", "target_account", "generated", "created_at")
+    list_filter = ("generated",)
 
 
 @admin.register(ServiceControlPolicy)

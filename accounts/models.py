@@ -130,6 +130,39 @@ class ServiceControlPolicy(models.Model):
         return f"{self.name} on {self.target}"
 
 
+# STS's rule for an ExternalId: 2 to 1,224 characters of letters, digits and _+=,.@:/-.
+# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html (ExternalId)
+EXTERNAL_ID_RE = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
+
+
+class ExternalId(models.Model):
+    """The ExternalId one third party uses with one target account, reused by every request from
+    that third party into that account. The article's rule: the third party makes it, unique per
+    customer, and gives it to the account that trusts it; the portal makes one only on request."""
+
+    source_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    target_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    value = models.CharField(
+        max_length=1224,
+        validators=[RegexValidator(EXTERNAL_ID_RE, "2 to 1,224 of A-Z a-z 0-9 _+=,.@:/-")],
+    )
+    generated = models.BooleanField(
+        default=False, help_text="Made by the portal on request, not given by the third party."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "ExternalId"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_account", "target_account"], name="one_external_id_per_pair"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"ExternalId of {self.source_account} in {self.target_account}"
+
+
 class Resource(models.Model):
     """A resource seen in a managed account by the inventory sync, for the request wizard's
     resource picker. The sync replaces an account's set; nothing else writes here."""

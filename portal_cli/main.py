@@ -135,6 +135,10 @@ def command_request(args: argparse.Namespace) -> int:
         body["source_principal"] = args.principal
     if args.ticket:
         body["ticket"] = args.ticket
+    if args.external_id:
+        body["external_id"] = args.external_id
+    if args.generate_external_id:
+        body["generate_external_id"] = True
     answer = an_object(client().post(f"{API}/requests/", body))
     out(pretty(answer) if args.json else request_summary(answer))
     return 0
@@ -242,6 +246,14 @@ def parser_build() -> argparse.ArgumentParser:
     )
     request.add_argument("--ticket")
     request.add_argument("--third-party", action="store_true")
+    request.add_argument(
+        "--external-id", metavar="ID", help="third parties: the ExternalId the third party gave"
+    )
+    request.add_argument(
+        "--generate-external-id",
+        action="store_true",
+        help="third parties without an ExternalId yet: the portal makes one",
+    )
     request.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     request.set_defaults(handler=command_request)
 

@@ -101,7 +101,7 @@ class Grant(models.Model):
     # The source-side identity policy: an inline policy on one role of the source account.
     source_role_name = models.CharField(max_length=64, blank=True)
     source_policy_name = models.CharField(max_length=128, blank=True)
-    external_id = models.CharField(max_length=64, blank=True)
+    external_id = models.CharField(max_length=1224, blank=True)
     max_session_duration = models.PositiveIntegerField(default=3600)
     written = models.JSONField(default=dict, help_text="The documents as read back from AWS.")
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -1,6 +1,5 @@
 """Writing a request: submit, edit while pending, cancel."""
 
-import secrets
 from dataclasses import replace
 from typing import Any
 
@@ -9,6 +8,11 @@ from django.db import transaction
 
 from access_requests.documents import documents_with_stand_in_id
 from access_requests.drafts import Draft, draft_build
+from access_requests.external_ids import (
+    TO_BE_GENERATED,
+    external_id_generate,
+    external_id_remember,
+)
 from access_requests.facts import request_facts
 from access_requests.models import AccessRequest, Mechanism
 from access_requests.ownership import bucket_owner_errors
@@ -23,14 +27,12 @@ from policy.lint import documents_lint
 from provisioning.simulation import simulate
 
 
-def access_request_preview(
-    fields: dict[str, Any], *, request_id: int | None = None, external_id: str = ""
-) -> Draft:
+def access_request_preview(fields: dict[str, Any], *, request_id: int | None = None) -> Draft:
     """The draft of these fields with what AWS and the organization's SCPs say about them: what
     the form's live preview shows and what submission checks."""
     # Refuse bad input before any AWS call. Facts only ever rule mechanisms out, so what is wrong
     # without them stays wrong with them.
-    unchecked = draft_build(request_id=request_id, external_id=external_id, **fields)
+    unchecked = draft_build(request_id=request_id, **fields)
     if unchecked.errors:
         unchecked.documents = {}
         return unchecked
@@ -53,7 +55,6 @@ def access_request_preview(
     )
     draft = draft_build(
         request_id=request_id,
-        external_id=external_id,
         facts=replace(facts, scp_denials=tuple(denial.label for denial in denials)),
         grantee_canonical_id=grantee_canonical_id,
         **fields,
@@ -78,13 +79,13 @@ def access_request_preview(
             source_principal=draft.source_principal,
             actions=draft.actions,
             resources=draft.resources,
-            external_id=external_id if draft.third_party else "",
+            external_id=draft.external_id,
         )
     return draft
 
 
-def _checked_draft(fields: dict[str, Any], *, request_id: int | None, external_id: str) -> Draft:
-    draft = access_request_preview(fields, request_id=request_id, external_id=external_id)
+def _checked_draft(fields: dict[str, Any], *, request_id: int | None) -> Draft:
+    draft = access_request_preview(fields, request_id=request_id)
     if draft.errors:
         raise ServiceError("The request has errors.", field_errors=draft.errors)
     return draft
@@ -126,6 +127,19 @@ def _columns(draft: Draft, fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _external_id_keep(draft: Draft, source: Account, target: Account) -> str:
+    """The checked draft's ExternalId, made now if the portal is to make it, and kept as the
+    pair's (access_requests/external_ids.py); "" when the source is no third party."""
+    if not draft.third_party:
+        return ""
+    generated = draft.external_id == TO_BE_GENERATED
+    value = external_id_generate() if generated else draft.external_id
+    external_id_remember(
+        source_account=source, target_account=target, value=value, generated=generated
+    )
+    return value
+
+
 @transaction.atomic
 def access_request_submit(
     *,
@@ -141,6 +155,8 @@ def access_request_submit(
     justification: str,
     ticket: str = "",
     third_party: bool = False,
+    external_id: str = "",
+    generate_external_id: bool = False,
     client_address: str | None = None,
 ) -> AccessRequest:
     """Validate, store the request and the exact documents it will write. Nothing on error."""
@@ -156,11 +172,13 @@ def access_request_submit(
         "justification": justification,
         "ticket": ticket,
         "third_party": third_party,
+        "external_id": external_id,
+        "generate_external_id": generate_external_id,
     }
-    draft = _checked_draft(fields, request_id=None, external_id="")
+    draft = _checked_draft(fields, request_id=None)
     if source_account is None or target_account is None:
         raise ValueError("A checked draft has both accounts.")  # the draft refuses a missing one
-    external_id = secrets.token_hex(16) if draft.third_party else ""
+    external_id = _external_id_keep(draft, source_account, target_account)
     access_request = AccessRequest.objects.create(
         requester=requester,
         source_account=source_account,
@@ -169,7 +187,7 @@ def access_request_submit(
         **_columns(draft, fields),
     )
     # The same checks again, with the request's number in the names.
-    final = _checked_draft(fields, request_id=access_request.pk, external_id=external_id)
+    final = _checked_draft(fields | {"external_id": external_id}, request_id=access_request.pk)
     access_request.documents = final.documents
     access_request.documents_hash = approval_hash(access_request)
     access_request.findings, access_request.simulation = final.findings, final.simulation
@@ -200,6 +218,8 @@ def access_request_edit(
     justification: str,
     ticket: str = "",
     third_party: bool = False,
+    external_id: str = "",
+    generate_external_id: bool = False,
     client_address: str | None = None,
     **_accounts: object,
 ) -> AccessRequest:
@@ -225,13 +245,17 @@ def access_request_edit(
         "justification": justification,
         "ticket": ticket,
         "third_party": third_party,
+        "external_id": external_id,
+        "generate_external_id": generate_external_id,
     }
-    external_id = locked.external_id or secrets.token_hex(16)
-    draft = _checked_draft(fields, request_id=locked.pk, external_id=external_id)
+    draft = _checked_draft(fields, request_id=locked.pk)
+    external_id = _external_id_keep(draft, locked.source_account, locked.target_account)
+    if external_id != draft.external_id:  # made just now: the documents name it
+        draft = _checked_draft(fields | {"external_id": external_id}, request_id=locked.pk)
     before_hash = locked.documents_hash
     for column, value in _columns(draft, fields).items():
         setattr(locked, column, value)
-    locked.external_id = external_id if draft.third_party else ""
+    locked.external_id = external_id
     locked.documents = draft.documents
     locked.documents_hash = approval_hash(locked)
     locked.findings, locked.simulation = draft.findings, draft.simulation

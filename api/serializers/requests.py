@@ -48,6 +48,20 @@ class AccessRequestCreateSerializer(serializers.Serializer):
     justification = serializers.CharField(max_length=2000)
     ticket = serializers.CharField(required=False, allow_blank=True, max_length=128, default="")
     third_party = serializers.BooleanField(required=False, default=False)
+    external_id = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=1224,
+        default="",
+        help_text="Third-party sources: the ExternalId the third party gave (2-1,224 of "
+        "[\\w+=,.@:/-]). Left out, a request reuses the one its third party and target account "
+        "share.",
+    )
+    generate_external_id = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Third-party sources without an ExternalId yet: the portal makes one.",
+    )
 
 
 class AccessRequestEditSerializer(serializers.Serializer):
@@ -71,6 +85,8 @@ class AccessRequestEditSerializer(serializers.Serializer):
     justification = serializers.CharField(max_length=2000, required=False)
     ticket = serializers.CharField(required=False, allow_blank=True, max_length=128)
     third_party = serializers.BooleanField(required=False)
+    external_id = serializers.CharField(required=False, allow_blank=True, max_length=1224)
+    generate_external_id = serializers.BooleanField(required=False)
 
     def validate(self, attrs: dict) -> dict:
         moved = sorted({"source_account", "target_account"} & set(self.initial_data or {}))

@@ -136,6 +136,21 @@
     setTimeout(poll, Math.min(wait, 1000));
   }
 
+  // The ExternalId fields matter only for a third-party source: shown when the box is ticked or the
+  // chosen source account is a third party.
+  const thirdParty = document.getElementById("third-party-fields");
+  if (thirdParty) {
+    const box = document.getElementById("id_third_party");
+    const source = document.getElementById("id_source_account");
+    const accounts = (thirdParty.dataset.thirdPartyAccounts || "").split(" ");
+    const show = () => {
+      const third = (box && box.checked) || (source && accounts.includes(source.value));
+      thirdParty.hidden = !third && !thirdParty.querySelector(".has-error");
+    };
+    [box, source].forEach((el) => el && el.addEventListener("change", show));
+    show();
+  }
+
   // Live preview of the documents as the request form is filled in.
   const form = document.getElementById("request-form");
   const preview = document.getElementById("preview");

@@ -59,7 +59,7 @@ def test_submit_stores_the_exact_documents_of_the_article_corrected(demo):
 
 
 def test_third_party_source_gets_an_external_id_condition(demo):
-    access_request = submitted(demo, third_party=True)
+    access_request = submitted(demo, third_party=True, generate_external_id=True)
     assert len(access_request.external_id) == 32
     condition = access_request.documents["trust_policy"]["document"]["Statement"][0]["Condition"]
     assert condition == {"StringEquals": {"sts:ExternalId": access_request.external_id}}

@@ -103,7 +103,7 @@ def test_a_duration_only_edit_voids_the_votes_given_before_it(demo):
         ({"source_principal": "arn:aws:iam::111111111111:role/DataAnalyst"}, "source_principal"),
         ({"access_via": "portal"}, "access_via"),
         ({"mechanism": "assume_role"}, "mechanism"),
-        ({"third_party": True}, "third_party"),
+        ({"third_party": True, "generate_external_id": True}, "third_party"),
     ],
 )
 def test_every_term_an_approver_sees_is_bound(aws_demo, change, term):

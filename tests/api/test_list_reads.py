@@ -22,7 +22,7 @@ from tests.factories import submitted
 def _varied_requests(demo) -> list[AccessRequest]:
     """A pending request; an active one with its grant; its extension; a decided one."""
     pending = submitted(demo, ticket="OPS-1")
-    active = submitted(demo, third_party=True)
+    active = submitted(demo, third_party=True, external_id="vendor-given-id")
     AccessRequest.objects.filter(pk=active.pk).update(
         status=AccessRequest.Status.ACTIVE, decided_at=timezone.now()
     )

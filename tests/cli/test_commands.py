@@ -185,6 +185,9 @@ def test_request_sends_the_spec_fields(api, capsys):
         "Read MyTable <b>now</b> ü",
         "--ticket",
         "OPS-1",
+        "--third-party",
+        "--external-id",
+        "acme:4711",
     )
 
     assert code == 0
@@ -197,8 +200,9 @@ def test_request_sends_the_spec_fields(api, capsys):
         "justification": "Read MyTable <b>now</b> ü",
         "access_via": "portal",
         "mechanism": "auto",
-        "third_party": False,
+        "third_party": True,
         "ticket": "OPS-1",
+        "external_id": "acme:4711",
     }
     assert capsys.readouterr().out.startswith("Request 12: pending\n")
 

@@ -53,7 +53,9 @@ def published():
 def test_credentials_from_the_session_page_are_nowhere_else(aws_demo, worker, caplog, published):
     caplog.set_level(logging.DEBUG)
     demo = aws_demo
-    access_request = submitted(demo, justification="secrets scan", third_party=True)
+    access_request = submitted(
+        demo, justification="secrets scan", third_party=True, generate_external_id=True
+    )
     access_request_approve(access_request=access_request, approver=demo.bob)
     wait_until(
         lambda: AccessRequest.objects.get(pk=access_request.pk).status == "active",
@@ -136,7 +138,12 @@ def test_the_external_id_is_shown_only_to_the_people_of_the_grant(demo, django_u
 
     from tests.api.conftest import api_for
 
-    access_request = submitted(demo, justification="vendor reads MyTable", third_party=True)
+    access_request = submitted(
+        demo,
+        justification="vendor reads MyTable",
+        third_party=True,
+        generate_external_id=True,
+    )
     external_id = access_request.external_id
     assert len(external_id) >= 32
     access_request_approve(access_request=access_request, approver=demo.bob)

@@ -192,7 +192,7 @@ def test_why_denied_names_a_missing_resource_policy_side(aws_demo):
 
 
 def test_why_denied_names_a_missing_trust_and_a_wrong_external_id(aws_demo):
-    _, grant = _active(aws_demo, third_party=True)
+    _, grant = _active(aws_demo, third_party=True, external_id="vendor-given:7f3a")
     broker = "arn:aws:sts::111111111111:assumed-role/PortalBroker/access-portal-broker"
     right = _why(
         aws_demo.alice,
