@@ -198,7 +198,7 @@ def draft_build(
                 # What the requester reads of one of the portal's own resources is that.
                 if not any(f"“{resource}”" in message for resource in refused):
                     draft.add(name, message)
-        for resource, message in refused.items():
+        for message in refused.values():
             draft.add("resources", message)
 
     recommendation = recommend(

@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from access_requests import selectors, services
+from access_requests import selectors, services, timeline
 from access_requests.forms import AccessRequestForm, DecisionForm
 from access_requests.models import AccessRequest
 from access_requests.policy_changes import resource_policy_changes
@@ -146,10 +146,10 @@ def request_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         {
             "req": access_request,
             "approvals": approvals,
-            "timeline": selectors.access_request_timeline(
+            "timeline": timeline.access_request_timeline(
                 access_request=access_request, approvals=approvals, waiting_for=waiting_for
             ),
-            "timeline_version": selectors.access_request_timeline_version(
+            "timeline_version": timeline.access_request_timeline_version(
                 access_request_id=access_request.pk
             ),
             # The whole resource policy names who else has access: the target account's
@@ -186,7 +186,7 @@ def request_status(request: AuthenticatedHttpRequest, pk: int) -> JsonResponse:
         {
             "id": access_request.pk,
             "status": access_request.status,
-            "version": selectors.access_request_timeline_version(
+            "version": timeline.access_request_timeline_version(
                 access_request_id=access_request.pk
             ),
         },
