@@ -13,6 +13,7 @@ from access_requests.recommender import Facts, Recommendation, recommend
 from accounts.models import SESSION_SECONDS_MIN, Account
 from policy import builders
 from policy.arns import ROLE_ARN_RE, ROOT_ARN_RE
+from policy.escalation import escalation_findings
 from policy.resource_policies import policy_too_large
 from policy.validation import access_validate
 
@@ -147,6 +148,8 @@ def draft_build(
             actions=actions, resources=resources, target_account_id=target_account.account_id
         )
         draft.actions, draft.resources = check.actions, check.resources
+        # Whatever else is wrong: who must approve follows from the actions alone.
+        draft.findings = [finding.as_dict() for finding in escalation_findings(draft.actions)]
         for name, messages in check.errors.items():
             for message in messages:
                 draft.add(name, message)

@@ -19,7 +19,7 @@ from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
 from policy import builders
-from policy.escalation import escalation_findings, privilege_escalations
+from policy.escalation import privilege_escalations
 from policy.lint import documents_lint
 from provisioning.simulation import simulate
 
@@ -68,13 +68,9 @@ def access_request_preview(
     if draft.documents:
         # "<id>" is no valid Sid or role name: lint what submit will write, with a number there.
         linted = draft.documents if request_id else documents_with_stand_in_id(draft.documents)
-        # The escalation findings first: they decide who must approve.
-        draft.findings = [
-            finding.as_dict()
-            for finding in [
-                *escalation_findings(draft.actions),
-                *documents_lint(linted, third_party=draft.third_party),
-            ]
+        # After the draft's escalation findings, which decide who must approve.
+        draft.findings += [
+            finding.as_dict() for finding in documents_lint(linted, third_party=draft.third_party)
         ]
         draft.simulation = simulate(
             mechanism=draft.mechanism,

@@ -295,6 +295,11 @@ def test_the_preview_warns_before_submit(demo):
     html = client_for(demo.alice).post(reverse("request_preview"), form).content.decode()
     assert "A platform admin must approve too" in html
     assert "iam:PassRole: hands a role to a service" in html
+    # Said as soon as the actions are known, whatever else is still missing.
+    unfinished = form | {"justification": "", "duration": ""}
+    html = client_for(demo.alice).post(reverse("request_preview"), unfinished).content.decode()
+    assert "Say why you need this access." in html
+    assert "A platform admin must approve too" in html
 
 
 def test_the_api_body_carries_the_finding_and_the_admin_approves_through_it(demo):
