@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from policy.escalation import CODE as ESCALATION
+from policy.escalation import privilege_escalations
 
 REQUESTER = "requester"
 APPROVERS = "approvers"
@@ -108,10 +108,10 @@ def facts_from(
         reason=clean(reason),
         last_error=clean(getattr(grant, "last_error", "") or ""),
         drift=tuple(clean(str(entry.get("what", ""))) for entry in getattr(grant, "drift", [])),
+        # From the actions, as the request's findings say it (they are not read for a message).
         escalation=tuple(
-            str(finding.get("message", ""))
-            for finding in access_request.findings or []
-            if isinstance(finding, dict) and finding.get("code") == ESCALATION
+            escalation.finding().message
+            for escalation in privilege_escalations(str(a) for a in access_request.actions)
         ),
     )
 

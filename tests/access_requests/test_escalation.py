@@ -3,9 +3,12 @@ request that asks for one, and the platform admin's approval it needs on top of 
 quorum, through the services, the pages and the API. The worker's side is in
 tests/integration/test_escalation.py."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils import timezone
 
 from access_requests.models import AccessRequest
 from access_requests.selectors import access_requests_awaiting
@@ -13,9 +16,11 @@ from access_requests.services import (
     access_request_approve,
     access_request_edit,
     access_request_reject,
+    grant_extension_request,
 )
 from access_requests.services.decisions import quorum
 from core.errors import ServiceError
+from notifications import messages
 from notifications.selectors import approvers_of
 from policy.catalog import action_lookup, actions_at_level
 from policy.escalation import (
@@ -244,6 +249,24 @@ def test_an_edit_to_plain_actions_drops_the_finding_and_the_admin(demo):
     assert access_request.status == "approved"
 
 
+def test_extending_an_escalation_needs_an_admin_again(demo):
+    access_request = submitted(demo, **PASS_ROLE)
+    for approver in (demo.bob, demo.admin):
+        access_request_approve(access_request=access_request, approver=approver)
+    grant = Grant.objects.get(access_request=access_request)
+    grant.expires_at = timezone.now() + timedelta(hours=1)
+    grant.save()
+    AccessRequest.objects.filter(pk=access_request.pk).update(status="active")
+    extension = grant_extension_request(
+        grant=grant, user=demo.alice, duration=3600, justification="the deploy runs late"
+    )
+    assert extension.privilege_escalation and escalation_findings(extension)
+    access_request_approve(access_request=extension, approver=demo.bob)
+    assert extension.status == "pending"
+    access_request_approve(access_request=extension, approver=demo.admin)
+    assert extension.status == "extended"
+
+
 def test_admins_are_asked_and_find_escalations_in_their_inbox(demo):
     plain, escalation = submitted(demo), submitted(demo, **PASS_ROLE)
     assert list(access_requests_awaiting(user=demo.admin)) == [escalation]
@@ -252,6 +275,20 @@ def test_admins_are_asked_and_find_escalations_in_their_inbox(demo):
     assert demo.admin not in approvers_of(access_request=plain)
     access_request_approve(access_request=escalation, approver=demo.admin)
     assert list(access_requests_awaiting(user=demo.admin)) == []
+
+
+def test_the_deciders_email_warns_and_names_each_action_with_its_reason(demo):
+    escalation = submitted(demo, **PASS_ROLE)
+    facts = messages.facts_from(escalation)
+    asked = messages.email("request.submitted", facts, base_url="https://portal.example")
+    assert "Privilege escalation: these actions can mint or widen permissions" in asked.body
+    assert "  - iam:PassRole: hands a role to a service" in asked.body
+    approved = messages.email("request.approved", facts, base_url="https://portal.example")
+    assert "Privilege escalation" not in approved.body
+    payload = messages.webhook_payload("request.submitted", facts, base_url="https://x")
+    assert "privilege escalation: a platform admin must approve" in payload["text"]
+    plain = messages.email("request.submitted", messages.facts_from(submitted(demo)), base_url="x")
+    assert "Privilege escalation" not in plain.body
 
 
 # --- What approvers see ------------------------------------------------------------------------
