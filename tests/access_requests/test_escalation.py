@@ -3,6 +3,7 @@ request that asks for one, and the platform admin's approval it needs on top of 
 quorum, through the services, the pages and the API. The worker's side is in
 tests/integration/test_escalation.py."""
 
+import importlib
 from datetime import timedelta
 
 import pytest
@@ -265,6 +266,29 @@ def test_extending_an_escalation_needs_an_admin_again(demo):
     assert extension.status == "pending"
     access_request_approve(access_request=extension, approver=demo.admin)
     assert extension.status == "extended"
+
+
+def test_requests_stored_before_the_check_are_marked_by_the_migration(demo):
+    """A pending escalation submitted before this check still waits for an admin."""
+    from django.apps import apps
+
+    backfill = importlib.import_module(
+        "access_requests.migrations.0006_privilege_escalation"
+    ).requests_marked
+    old, plain = submitted(demo, **PASS_ROLE), submitted(demo)
+    lint = [f for f in old.findings if f["code"] != CODE]
+    AccessRequest.objects.filter(pk=old.pk).update(privilege_escalation=False, findings=lint)
+    backfill(apps, None)
+    old.refresh_from_db()
+    assert old.privilege_escalation and [f["code"] for f in old.findings][0] == CODE
+    assert len(escalation_findings(old)) == 1
+    backfill(apps, None)  # run again: nothing doubles
+    old.refresh_from_db()
+    assert len(escalation_findings(old)) == 1
+    plain.refresh_from_db()
+    assert not plain.privilege_escalation
+    access_request_approve(access_request=old, approver=demo.bob)
+    assert old.status == "pending"
 
 
 def test_admins_are_asked_and_find_escalations_in_their_inbox(demo):
