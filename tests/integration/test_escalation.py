@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from access_requests.models import AccessRequest
-from access_requests.services import access_request_approve
+from access_requests.services import access_request_approve, access_request_reject
 from aws import emulator_client
 from core.errors import ServiceError
 from provisioning.models import Grant
@@ -17,12 +17,18 @@ from tests.factories import submitted
 from tests.support import wait_until
 
 DATA = "999999999999"
+PASS_ROLE = {
+    "actions": ["iam:PassRole"],
+    "resources": ["arn:aws:iam::999999999999:role/SomeAppRole"],
+}
+# Escalations that the grant role may then really use: iam:PassRole is taken away from every
+# grant role by the PortalGrantBoundary (issue 15, item 3), so it is not among them.
 ESCALATIONS = {
-    "pass-role": {
-        "actions": ["iam:PassRole"],
-        "resources": ["arn:aws:iam::999999999999:role/SomeAppRole"],
-    },
     "bucket-policy": {"actions": ["s3:PutBucketPolicy"], "resources": ["arn:aws:s3:::mybucket"]},
+    "function-code": {
+        "actions": ["lambda:UpdateFunctionCode"],
+        "resources": ["arn:aws:lambda:eu-central-1:999999999999:function:SomeApp"],
+    },
 }
 
 
@@ -34,6 +40,18 @@ def _status(access_request: AccessRequest) -> str:
 def _portal_roles() -> list[str]:
     iam = emulator_client("iam", account_id=DATA)
     return [role["RoleName"] for role in iam.list_roles(PathPrefix="/portal/")["Roles"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bobs_approval_of_pass_role_alone_queues_and_writes_nothing(aws_demo, worker):
+    access_request = submitted(aws_demo, justification="deploy the app", **PASS_ROLE)
+    [finding] = [f for f in access_request.findings if f["code"] == "privilege-escalation"]
+    assert finding["message"].startswith("iam:PassRole: hands a role to a service")
+    access_request_approve(access_request=access_request, approver=aws_demo.bob)
+    assert _status(access_request) == "pending"
+    assert not Grant.objects.filter(access_request=access_request).exists()
+    assert f"portal-access-{access_request.pk}" not in _portal_roles()
+    access_request_reject(access_request=access_request, approver=aws_demo.admin, reason="no")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -67,7 +85,7 @@ def test_the_last_two_approvers_clicking_at_once_provision_once(aws_demo, worker
     """bob has approved; carol and the admin click at once. The row lock serializes them:
     whichever comes second either completes the request or finds it decided."""
     demo = aws_demo
-    access_request = submitted(demo, justification="race", **ESCALATIONS["pass-role"])
+    access_request = submitted(demo, justification="race", **ESCALATIONS["bucket-policy"])
     access_request_approve(access_request=access_request, approver=demo.bob)
     barrier = threading.Barrier(2)
     outcomes: dict[str, str] = {}
