@@ -20,6 +20,7 @@ from accounts.selectors import portal_reserved
 from core.errors import ServiceError
 from policy import builders
 from policy.arns import ROLE_ARN_RE, ROOT_ARN_RE
+from policy.escalation import escalation_findings
 from policy.reserved import reserved_match
 from policy.resource_policies import policy_too_large
 from policy.validation import access_validate
@@ -192,6 +193,8 @@ def draft_build(
             actions=actions, resources=resources, target_account_id=target_account.account_id
         )
         draft.actions, draft.resources = check.actions, check.resources
+        # Whatever else is wrong: who must approve follows from the actions alone.
+        draft.findings = [finding.as_dict() for finding in escalation_findings(draft.actions)]
         refused = _portal_resources(resources)
         for name, messages in check.errors.items():
             for message in messages:

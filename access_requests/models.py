@@ -62,6 +62,11 @@ class AccessRequest(models.Model):
     )
     documents_hash = models.CharField(max_length=64)
     findings = models.JSONField(default=list)
+    privilege_escalation = models.BooleanField(
+        default=False,
+        help_text="Asks for actions that can mint or widen permissions (policy.escalation): "
+        "a platform admin's approval is needed on top of the account's quorum.",
+    )
     simulation = models.JSONField(default=dict)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True

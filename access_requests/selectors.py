@@ -93,12 +93,16 @@ def access_request_editable(*, access_request: AccessRequest) -> dict[str, Any]:
 
 
 def access_requests_awaiting(*, user: User) -> QuerySet[AccessRequest]:
-    """Pending requests this user may decide and has not voted on yet."""
+    """Pending requests this user may decide and has not voted on yet: platform admins also
+    see every privilege escalation."""
     as_target, as_source = _accounts_approved_by(user)
+    decides = Q(target_account__in=as_target) | Q(source_account__in=as_source)
+    if user.is_superuser:
+        decides |= Q(privilege_escalation=True)
     return (
         access_requests_visible_to(user=user)
         .filter(status=AccessRequest.Status.PENDING)
-        .filter(Q(target_account__in=as_target) | Q(source_account__in=as_source))
+        .filter(decides)
         .exclude(requester=user)
         .exclude(
             Exists(
@@ -113,8 +117,10 @@ def access_requests_awaiting(*, user: User) -> QuerySet[AccessRequest]:
 
 
 def user_may_decide_for(*, user: User, access_request: AccessRequest) -> bool:
-    """An approver of the target account, or of the source account when it asks for two-party
-    approval."""
+    """An approver of the target account, of the source account when it asks for two-party
+    approval, and a platform admin on a privilege escalation (whose approval it needs)."""
+    if access_request.privilege_escalation and user.is_superuser:
+        return True
     if user_approves_for(user=user, account=access_request.target_account):
         return True
     source = access_request.source_account

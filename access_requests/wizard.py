@@ -25,7 +25,27 @@ MAX_RESOURCES = 50
 ACTIONS_LIMIT = 60
 # The catalog's access levels, in the order the picker shows them.
 ACCESS_LEVELS = ["Read", "Write", "List", "Permissions management", "Tagging"]
-PRESELECTED_LEVEL = "Read"
+# Least privilege by default: picking a resource adds no action. These are the common data-plane
+# reads of the resources the inventory holds, offered as one click (each only where it takes a
+# chosen resource: s3:ListBucket the bucket, s3:GetObject an object); every other action, a
+# table's other 12 Read actions among them, is chosen one by one.
+COMMON_READS = frozenset(
+    {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+        "s3:ListBucket",
+        "s3:GetObject",
+        "sqs:ReceiveMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+        "sns:GetTopicAttributes",
+        "kms:Decrypt",
+        "kms:DescribeKey",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+    }
+)
 
 
 def _json_login_required(view):
@@ -158,16 +178,18 @@ def _candidates(resources: list[str], query: str) -> tuple[list[tuple[Action, li
 @require_GET
 def wizard_actions(request: HttpRequest) -> JsonResponse:
     """?resources=ARN…&q=Get&source=…&target=…: catalog actions grouped by access level, and the
-    Read actions to preselect for the resources (less those an SCP denies)."""
+    common reads of the resources that the page offers as one click (less those an SCP denies)."""
     resources = _lines(request.GET.get("resources", "")[:20000])
     query = request.GET.get("q", "").strip()[:MAX_QUERY]
     candidates, any_service = _candidates(resources, query)
     ids = [i for i in (request.GET.get("source", ""), request.GET.get("target", "")) if i]
     accounts = list(Account.objects.filter(account_id__in=ids[:2])) if ids else []
-    preselect = [a for a, applies in candidates if a.access_level == PRESELECTED_LEVEL and applies]
+    common = [a for a, applies in candidates if a.qualified in COMMON_READS and applies]
+    # The SCP check covers the common reads and the other Read actions the list shows.
+    checked = [a for a, applies in candidates if applies and a.access_level == "Read"]
     denied: dict[str, str] = {}
     if accounts:
-        qualified = [action.qualified for action in preselect]
+        qualified = list(dict.fromkeys(a.qualified for a in [*common, *checked]))
         for denial in scp_denials(accounts=accounts, actions=qualified, resources=resources):
             denied.setdefault(denial.action, denial.scp)
     groups: dict[str, list[dict]] = {level: [] for level in ACCESS_LEVELS}
@@ -182,6 +204,7 @@ def wizard_actions(request: HttpRequest) -> JsonResponse:
             {
                 "action": action.qualified,
                 "resources": applies,
+                "common": action.qualified in COMMON_READS and bool(applies),
                 "denied_by": denied.get(action.qualified, ""),
             }
         )
@@ -198,7 +221,7 @@ def wizard_actions(request: HttpRequest) -> JsonResponse:
                 "hint": ""
                 if any_service
                 else "Pick a resource, or type a service prefix such as dynamodb:",
-                "preselect": [a.qualified for a in preselect if a.qualified not in denied],
+                "common_reads": [a.qualified for a in common if a.qualified not in denied],
                 "denied": denied,
             }
         )

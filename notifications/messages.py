@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from policy.escalation import privilege_escalations
+
 REQUESTER = "requester"
 APPROVERS = "approvers"
 REQUESTER_AND_APPROVERS = "requester_and_approvers"
@@ -58,6 +60,8 @@ class Facts:
     reason: str = ""
     last_error: str = ""
     drift: tuple[str, ...] = ()
+    # The privilege-escalation findings: each action that can mint or widen permissions, and why.
+    escalation: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,11 @@ def facts_from(
         reason=clean(reason),
         last_error=clean(getattr(grant, "last_error", "") or ""),
         drift=tuple(clean(str(entry.get("what", ""))) for entry in getattr(grant, "drift", [])),
+        # From the actions, as the request's findings say it (they are not read for a message).
+        escalation=tuple(
+            escalation.finding().message
+            for escalation in privilege_escalations(str(a) for a in access_request.actions)
+        ),
     )
 
 
@@ -241,10 +250,21 @@ def email(event: str, facts: Facts, *, base_url: str) -> Email:
     ]
     if facts.ticket:
         details.append(f"Ticket: {facts.ticket}")
+    warning = (
+        [
+            "Privilege escalation: these actions can mint or widen permissions, so a platform "
+            "admin must approve too, on top of the account's approvers.",
+            _listed(facts.escalation),
+            "",
+        ]
+        if facts.escalation and event.endswith(".submitted")
+        else []
+    )
     body = "\n".join(
         [
             opening,
             "",
+            *warning,
             *details,
             "Actions:",
             _listed(facts.actions),
@@ -279,6 +299,7 @@ def webhook_payload(event: str, facts: Facts, *, base_url: str) -> dict[str, str
     summary = (
         f"{facts.requester}: {facts.source_account} to {facts.target_account}, "
         f"{facts.mechanism}, {len(facts.actions)} action(s) on {len(facts.resources)} resource(s)"
+        + (", privilege escalation: a platform admin must approve" if facts.escalation else "")
     )
     return {
         "text": f"{_slack_escape(_one_line(subject))}\n"

@@ -6,6 +6,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db.models import Q
 
 from notifications.messages import APPROVERS, REQUESTER, REQUESTER_AND_APPROVERS
 
@@ -14,13 +15,17 @@ logger = logging.getLogger(__name__)
 
 def approvers_of(*, access_request: Any):
     """The active users who may decide on this request: the target account's approver group,
-    and the source account's when it asks for two-party approval. Never the requester."""
+    the source account's when it asks for two-party approval, and the platform admins when it
+    is a privilege escalation (it needs one of them). Never the requester."""
     groups = [access_request.target_account.approver_group_id]
     if access_request.source_account.source_approval_required:
         groups.append(access_request.source_account.approver_group_id)
+    deciders = Q(groups__in=[g for g in groups if g is not None])
+    if access_request.privilege_escalation:
+        deciders |= Q(is_superuser=True)
     return (
         get_user_model()
-        .objects.filter(is_active=True, groups__in=[g for g in groups if g is not None])
+        .objects.filter(deciders, is_active=True)
         .exclude(pk=access_request.requester_id)
         .distinct()
         .order_by("pk")

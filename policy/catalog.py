@@ -84,6 +84,21 @@ def action_lookup(action: str) -> Action | None:
     )
 
 
+@cache
+def actions_at_level(access_level: str) -> tuple[str, ...]:
+    """Every catalog action of this access level ("Permissions management", ...), as
+    `service:Name`, sorted."""
+    return tuple(
+        sorted(
+            f"{prefix}:{name}"
+            for prefix, service in iam_definition.items()
+            if service_known(prefix)
+            for name, privilege in service["privileges"].items()
+            if privilege["access_level"] == access_level
+        )
+    )
+
+
 def actions_of_service(prefix: str) -> list[str]:
     if not service_known(prefix):
         return []

@@ -62,10 +62,19 @@ def _may_decide(locked: AccessRequest, approver: User) -> None:
         raise ServiceError("You have already voted on this request.", kind=ServiceError.CONFLICT)
 
 
+# Stand-ins for an approval the rules ask for and nobody has given yet (never a user's id).
+_NO_SOURCE_VOTE, _NO_ADMIN_VOTE = -1, -2
+
+
+def _listed(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def quorum(locked: AccessRequest) -> tuple[bool, str]:
     """Whether the approvals on the current documents reach the account's rules, and what is
-    missing: N approvers of the target account, and with two-party approval one more approver of
-    the source account (another person than those N)."""
+    missing: N approvers of the target account; with two-party approval one more approver of
+    the source account; for a privilege escalation one more platform admin. Each person fills
+    one place: the source account's and the admin's approvals come on top of the N."""
     voters = list(
         locked.approvals.filter(
             decision=Approval.Decision.APPROVE, documents_hash=locked.documents_hash
@@ -75,22 +84,42 @@ def quorum(locked: AccessRequest) -> tuple[bool, str]:
     target_voters = {
         a.approver_id for a in voters if user_approves_for(user=a.approver, account=target)
     }
+    source_places: list[int | None] = [None]
+    if source.source_approval_required:
+        source_voters = {
+            a.approver_id for a in voters if user_approves_for(user=a.approver, account=source)
+        }
+        source_places = [*sorted(source_voters), _NO_SOURCE_VOTE]
+    admin_places: list[int | None] = [None]
+    if locked.privilege_escalation:
+        admins = {a.approver_id for a in voters if a.approver.is_superuser}
+        admin_places = [*sorted(admins), _NO_ADMIN_VOTE]
     needed = target.approvals_required
-    if not source.source_approval_required:
-        missing = needed - len(target_voters)
-        return (
-            missing <= 0,
-            f"{missing} more approval{'s' if missing != 1 else ''} of {target.name}",
+    best: tuple[int, bool, bool, bool] | None = None
+    for source_voter in source_places:
+        for admin in admin_places:
+            if source_voter is not None and source_voter == admin:
+                continue
+            others = target_voters - {source_voter, admin}
+            missing = max(0, needed - len(others))
+            shared = len(others) < len(target_voters)
+            gaps = (missing, source_voter == _NO_SOURCE_VOTE, admin == _NO_ADMIN_VOTE, shared)
+            if best is None or sum(gaps[:3]) < sum(best[:3]):
+                best = gaps
+    if best is None:  # never: the stand-ins always make one assignment
+        raise ValueError("no assignment of approvals")
+    missing, no_source, no_admin, shared = best
+    parts = []
+    if missing:
+        counted_once = " (one person's approval counts once)" if shared else ""
+        parts.append(
+            f"{missing} more approval{'s' if missing != 1 else ''} of {target.name}{counted_once}"
         )
-    source_voters = {
-        a.approver_id for a in voters if user_approves_for(user=a.approver, account=source)
-    }
-    for source_voter in source_voters:
-        if len(target_voters - {source_voter}) >= needed:
-            return True, ""
-    if not source_voters:
-        return False, f"an approval of {source.name} (two-party approval)"
-    return False, f"{needed} approvals of {target.name} besides the one of {source.name}"
+    if no_source:
+        parts.append(f"an approval of {source.name} (two-party approval)")
+    if no_admin:
+        parts.append("an approval of a platform admin (privilege escalation)")
+    return not parts, _listed(parts) if parts else ""
 
 
 def _vote(locked: AccessRequest, approver: User, decision: str, comment: str):

@@ -79,6 +79,8 @@ def grant_extension_request(
         external_id=original.external_id,
         documents=original.documents,
         documents_hash=original.documents_hash,
+        findings=original.findings,
+        privilege_escalation=original.privilege_escalation,
         extends=grant,
     )
     audit_record(

@@ -23,6 +23,7 @@ from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
 from policy import builders
+from policy.escalation import privilege_escalations
 from policy.lint import documents_lint
 from provisioning.simulation import simulate
 
@@ -68,7 +69,8 @@ def access_request_preview(fields: dict[str, Any], *, request_id: int | None = N
     if draft.documents:
         # "<id>" is no valid Sid or role name: lint what submit will write, with a number there.
         linted = draft.documents if request_id else documents_with_stand_in_id(draft.documents)
-        draft.findings = [
+        # After the draft's escalation findings, which decide who must approve.
+        draft.findings += [
             finding.as_dict() for finding in documents_lint(linted, third_party=draft.third_party)
         ]
         draft.simulation = simulate(
@@ -124,6 +126,7 @@ def _columns(draft: Draft, fields: dict[str, Any]) -> dict[str, Any]:
         "justification": fields["justification"].strip(),
         "ticket": fields["ticket"].strip(),
         "third_party": draft.third_party,
+        "privilege_escalation": bool(privilege_escalations(draft.actions)),
     }
 
 

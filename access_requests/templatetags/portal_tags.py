@@ -55,3 +55,12 @@ def mechanism_label(value: str) -> str:
 def thousands(value: int) -> str:
     """12345 -> "12,345", as the size limits are written in AWS's documentation."""
     return f"{int(value):,}"
+
+
+@register.filter
+def escalations(findings: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The privilege-escalation findings among a request's findings: what the approvers are
+    warned of, each action with its reason."""
+    from policy.escalation import CODE
+
+    return [finding for finding in findings or [] if finding.get("code") == CODE]

@@ -250,23 +250,66 @@
       });
     },
     choose: (item) => {
+      picked = item.name;
       addLines(resourcesArea, [item.value]);
-      preselectRead(item);
       return true;
     },
   });
 
-  function preselectRead(item) {
-    const params = { resources: item.value, source: source ? source.value : "", target: targetId() };
-    getJSON(actionPicker.dataset.searchUrl, params).then((data) => {
-      const added = addLines(actionsArea, data.preselect);
-      let text = "Added " + item.name + " to Resources";
-      text += added.length ? " and its " + added.length + " Read actions to Actions." : ".";
-      const denied = Object.keys(data.denied || {});
-      if (denied.length) text += " Left out, denied by a service control policy: " + denied.join(", ") + ".";
-      announce(text);
-    }).catch(() => announce("Added " + item.name + " to Resources."));
+  // --- Common reads: least privilege by default ------------------------------------------------
+  // Picking a resource adds no action. The common data-plane reads of the resources (GetItem,
+  // Query and BatchGetItem of a table, ...) are one click away; anything more is chosen one by one.
+  const commonBox = document.getElementById("common-reads");
+  const commonButton = document.getElementById("common-reads-add");
+  const commonNote = document.getElementById("common-reads-note");
+  let common = [];
+  let picked = "";
+  let commonTimer = null;
+  let commonSequence = 0;
+
+  function missingCommon() {
+    const have = lines(actionsArea);
+    return common.filter((action) => !have.includes(action));
   }
+
+  function renderCommon() {
+    const missing = missingCommon();
+    commonBox.hidden = common.length === 0;
+    commonButton.disabled = missing.length === 0;
+    commonButton.textContent = missing.length ? "Add the common reads: " + missing.join(", ") : "Common reads added";
+  }
+
+  function loadCommon() {
+    const mine = ++commonSequence;
+    const resources = resourcesArea.value.slice(0, 20000);
+    const name = picked;
+    picked = "";
+    if (!resources.trim()) { common = []; commonNote.textContent = ""; renderCommon(); return; }
+    const params = { resources: resources, source: source ? source.value : "", target: targetId() };
+    getJSON(actionPicker.dataset.searchUrl, params).then((data) => {
+      if (mine !== commonSequence) return;
+      common = data.common_reads;
+      const denied = Object.keys(data.denied || {}).filter((action) => !common.includes(action));
+      commonNote.textContent = denied.length ? "Left out, denied by a service control policy: " + denied.join(", ") + "." : "";
+      renderCommon();
+      if (!name) return;
+      let text = "Added " + name + " to Resources.";
+      if (missingCommon().length) text += " Its common reads are one click away: " + missingCommon().join(", ") + ".";
+      if (commonNote.textContent) text += " " + commonNote.textContent;
+      announce(text);
+    }).catch(() => { if (name) announce("Added " + name + " to Resources."); });
+  }
+
+  function loadCommonSoon() { clearTimeout(commonTimer); commonTimer = setTimeout(loadCommon, 150); }
+
+  commonButton.addEventListener("click", () => {
+    const added = addLines(actionsArea, missingCommon());
+    renderCommon();
+    announce(added.length ? "Added " + added.join(", ") + " to Actions." : "The common reads are already in Actions.");
+  });
+  resourcesArea.addEventListener("input", loadCommonSoon);
+  actionsArea.addEventListener("input", renderCommon);
+  [source, target].forEach((select) => { if (select) select.addEventListener("change", loadCommonSoon); });
 
   refreshButton.addEventListener("click", () => {
     const account = targetId();
@@ -320,6 +363,7 @@
           items: group.actions.map((a) => {
             count += 1;
             let detail = a.resources.length ? "on " + a.resources.length + " of your resources" : "";
+            if (a.common) detail = "common read · " + detail;
             if (a.denied_by) detail = "denied by the SCP " + a.denied_by;
             return { label: a.action, detail: detail, value: a.action, selected: chosen.includes(a.action) };
           }),
@@ -345,4 +389,5 @@
   resourcePicker.hidden = false;
   actionPicker.hidden = false;
   loadState();
+  loadCommon();
 })();

@@ -92,16 +92,19 @@ def test_resources_are_capped_and_found_with_constant_queries(alice, demo):
 
 
 @pytest.mark.django_db
-def test_actions_by_access_level_with_read_preselected(alice):
+def test_actions_by_access_level_with_the_common_reads_as_one_set(alice):
+    """Least privilege by default: of a table's 15 Read actions only the three common data-plane
+    reads are offered as one set; the others are listed to be chosen one by one."""
     answer = alice.get(ACTIONS, {"resources": TABLE}).json()
+    assert "preselect" not in answer
     levels = [group["level"] for group in answer["groups"]]
     assert levels[0] == "Read" and "Write" in levels
     assert set(levels) <= {"Read", "Write", "List", "Permissions management", "Tagging"}
-    read = {a["action"] for a in answer["groups"][0]["actions"]}
-    assert {"dynamodb:GetItem", "dynamodb:Query"} <= read
-    assert "dynamodb:GetItem" in answer["preselect"]
-    assert "dynamodb:PutItem" not in answer["preselect"]
-    assert set(answer["preselect"]) <= read
+    read = {a["action"]: a for a in answer["groups"][0]["actions"]}
+    assert len(read) == 15
+    assert answer["common_reads"] == ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
+    assert {name for name, a in read.items() if a["common"]} == set(answer["common_reads"])
+    assert not read["dynamodb:Scan"]["common"]
     # Only actions that take the table: ListTables takes no resource.
     every = {a["action"] for group in answer["groups"] for a in group["actions"]}
     assert "dynamodb:ListTables" not in every
@@ -115,14 +118,43 @@ def test_actions_by_access_level_with_read_preselected(alice):
 
 
 @pytest.mark.django_db
-def test_scp_denied_read_actions_are_not_preselected(alice, demo):
+@pytest.mark.parametrize(
+    ("resources", "common"),
+    [
+        (["arn:aws:s3:::mybucket"], ["s3:ListBucket"]),
+        (["arn:aws:s3:::mybucket/*"], ["s3:GetObject"]),
+        (
+            ["arn:aws:sqs:eu-central-1:999999999999:orders"],
+            ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+        ),
+        (["arn:aws:sns:eu-central-1:999999999999:alerts"], ["sns:GetTopicAttributes"]),
+        (
+            ["arn:aws:kms:eu-central-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"],
+            ["kms:Decrypt", "kms:DescribeKey"],
+        ),
+        (
+            ["arn:aws:secretsmanager:eu-central-1:999999999999:secret:db-AbCdEf"],
+            ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+        ),
+    ],
+)
+def test_each_inventory_kind_has_a_small_set_of_common_reads(alice, resources, common):
+    """Each only where it takes the resource: ListBucket the bucket, GetObject its objects."""
+    answer = alice.get(ACTIONS, {"resources": "\n".join(resources)}).json()
+    assert answer["common_reads"] == common
+
+
+@pytest.mark.django_db
+def test_scp_denied_reads_are_left_out_of_the_common_set_and_named(alice, demo):
     """The demo organization denies dynamodb:Scan in its prod OU (README)."""
     answer = alice.get(
         ACTIONS, {"resources": ORDERS, "source": "111111111111", "target": "222222222222"}
     ).json()
-    assert "dynamodb:Scan" not in answer["preselect"]
-    assert "dynamodb:GetItem" in answer["preselect"]
+    assert "dynamodb:Scan" not in answer["common_reads"]
+    assert "dynamodb:GetItem" in answer["common_reads"]
     assert answer["denied"] == {"dynamodb:Scan": "DenyProdTableScans"}
+    [scan] = [a for g in answer["groups"] for a in g["actions"] if a["action"] == "dynamodb:Scan"]
+    assert scan["denied_by"] == "DenyProdTableScans"
 
 
 @pytest.mark.django_db

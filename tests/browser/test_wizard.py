@@ -1,6 +1,6 @@
 """The request wizard in Chromium: alice refreshes the target account's inventory, picks MyTable
-with the keyboard, gets its Read actions, adds one more by type-ahead, watches the preview and
-submits."""
+with the keyboard (which adds no action), adds its common reads with one click and one more by
+type-ahead, watches the preview and submits."""
 
 import re
 
@@ -55,12 +55,18 @@ def test_alice_requests_mytable_through_the_wizard(portal, page):
     refresh_inventory(page)
     pick_table_with_the_keyboard(page)
 
+    # Least privilege by default: picking the table adds no action; its three common reads are
+    # one click, not all 15 Read actions of DynamoDB.
     actions = page.get_by_label("Actions")
-    expect(actions).to_have_value(re.compile(r"^dynamodb:GetItem$", re.MULTILINE))
-    read_preselected = actions.input_value().split()
-    assert {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem"} <= set(read_preselected)
-    assert all(a.startswith("dynamodb:") for a in read_preselected)
-    assert "dynamodb:PutItem" not in read_preselected  # Write is never preselected
+    common = page.get_by_role("button", name=re.compile(r"^Add the common reads"))
+    expect(common).to_have_text(
+        "Add the common reads: dynamodb:BatchGetItem, dynamodb:GetItem, dynamodb:Query"
+    )
+    expect(actions).to_have_value("")
+    common.click()
+    expect(actions).to_have_value("dynamodb:BatchGetItem\ndynamodb:GetItem\ndynamodb:Query")
+    expect(page.get_by_role("button", name="Common reads added")).to_be_disabled()
+    common_reads = actions.input_value().split()
 
     search = page.get_by_role("combobox", name="Find an IAM action")
     search.fill("PutI")
@@ -93,7 +99,7 @@ def test_alice_requests_mytable_through_the_wizard(portal, page):
     expect(page.locator("h1 .badge")).to_have_text("Pending approval")
     request = AccessRequest.objects.get(pk=int(re.search(r"/requests/(\d+)/", page.url).group(1)))
     assert request.resources == [TABLE_ARN]
-    assert set(request.actions) == {*read_preselected, "dynamodb:PutItem"}
+    assert set(request.actions) == {*common_reads, "dynamodb:PutItem"}
 
 
 def test_the_wizard_at_phone_width(portal, new_page):
