@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             name='ExternalId',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.CharField(max_length=1224, validators=[django.core.validators.RegexValidator('^[\\w+=,.@:/-]{2,1224}$', '2 to 1,224 of A-Z a-z 0-9 _+=,.@:/-')])),
+                ('value', models.CharField(max_length=1224, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9_+=,.@:/-]{2,1224}$', '2 to 1,224 of A-Z a-z 0-9 _+=,.@:/-')])),
                 ('generated', models.BooleanField(default=False, help_text='Made by the portal on request, not given by the third party.')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('source_account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.account')),

@@ -273,7 +273,7 @@ def test_requests_stored_before_the_check_are_marked_by_the_migration(demo):
     from django.apps import apps
 
     backfill = importlib.import_module(
-        "access_requests.migrations.0006_privilege_escalation"
+        "access_requests.migrations.0007_privilege_escalation"
     ).requests_marked
     old, plain = submitted(demo, **PASS_ROLE), submitted(demo)
     lint = [f for f in old.findings if f["code"] != CODE]

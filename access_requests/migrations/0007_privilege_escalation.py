@@ -19,7 +19,7 @@ def requests_marked(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("access_requests", "0005_list_order_index"),
+        ("access_requests", "0006_external_ids"),
     ]
 
     operations = [
