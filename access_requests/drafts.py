@@ -87,6 +87,7 @@ def draft_build(
     external_id: str = "",
     facts: Facts | None = None,
     grantee_canonical_id: str = "",
+    source_identity: str = "",
 ) -> Draft:
     """Check everything and build the documents. `request_id` None builds a preview."""
     draft = Draft()
@@ -183,6 +184,7 @@ def draft_build(
         access_via=access_via,
         external_id=external_id if draft.third_party else "",
         grantee_canonical_id=grantee_canonical_id,
+        source_identity=source_identity,
     )
     for key, (limit, field_name) in SIZE_LIMITS.items():
         if key not in draft.documents or (

@@ -24,13 +24,24 @@ from provisioning.simulation import simulate
 
 
 def access_request_preview(
-    fields: dict[str, Any], *, request_id: int | None = None, external_id: str = ""
+    fields: dict[str, Any],
+    *,
+    requester: User,
+    request_id: int | None = None,
+    external_id: str = "",
 ) -> Draft:
     """The draft of these fields with what AWS and the organization's SCPs say about them: what
-    the form's live preview shows and what submission checks."""
+    the form's live preview shows and what submission checks. A portal session's role is for its
+    requester alone: their name is in its trust policy."""
+    source_identity = builders.source_identity_for(requester.get_username(), requester.pk)
     # Refuse bad input before any AWS call. Facts only ever rule mechanisms out, so what is wrong
     # without them stays wrong with them.
-    unchecked = draft_build(request_id=request_id, external_id=external_id, **fields)
+    unchecked = draft_build(
+        request_id=request_id,
+        external_id=external_id,
+        source_identity=source_identity,
+        **fields,
+    )
     if unchecked.errors:
         unchecked.documents = {}
         return unchecked
@@ -56,6 +67,7 @@ def access_request_preview(
         external_id=external_id,
         facts=replace(facts, scp_denials=tuple(denial.label for denial in denials)),
         grantee_canonical_id=grantee_canonical_id,
+        source_identity=source_identity,
         **fields,
     )
     if not draft.errors and draft.mechanism == Mechanism.ACL and not grantee_canonical_id:
@@ -79,12 +91,19 @@ def access_request_preview(
             actions=draft.actions,
             resources=draft.resources,
             external_id=external_id if draft.third_party else "",
+            source_identity=(
+                source_identity if fields["access_via"] == AccessRequest.AccessVia.PORTAL else ""
+            ),
         )
     return draft
 
 
-def _checked_draft(fields: dict[str, Any], *, request_id: int | None, external_id: str) -> Draft:
-    draft = access_request_preview(fields, request_id=request_id, external_id=external_id)
+def _checked_draft(
+    fields: dict[str, Any], *, requester: User, request_id: int | None, external_id: str
+) -> Draft:
+    draft = access_request_preview(
+        fields, requester=requester, request_id=request_id, external_id=external_id
+    )
     if draft.errors:
         raise ServiceError("The request has errors.", field_errors=draft.errors)
     return draft
@@ -157,7 +176,7 @@ def access_request_submit(
         "ticket": ticket,
         "third_party": third_party,
     }
-    draft = _checked_draft(fields, request_id=None, external_id="")
+    draft = _checked_draft(fields, requester=requester, request_id=None, external_id="")
     if source_account is None or target_account is None:
         raise ValueError("A checked draft has both accounts.")  # the draft refuses a missing one
     external_id = secrets.token_hex(16) if draft.third_party else ""
@@ -169,7 +188,9 @@ def access_request_submit(
         **_columns(draft, fields),
     )
     # The same checks again, with the request's number in the names.
-    final = _checked_draft(fields, request_id=access_request.pk, external_id=external_id)
+    final = _checked_draft(
+        fields, requester=requester, request_id=access_request.pk, external_id=external_id
+    )
     access_request.documents = final.documents
     access_request.documents_hash = approval_hash(access_request)
     access_request.findings, access_request.simulation = final.findings, final.simulation
@@ -227,7 +248,7 @@ def access_request_edit(
         "third_party": third_party,
     }
     external_id = locked.external_id or secrets.token_hex(16)
-    draft = _checked_draft(fields, request_id=locked.pk, external_id=external_id)
+    draft = _checked_draft(fields, requester=user, request_id=locked.pk, external_id=external_id)
     before_hash = locked.documents_hash
     for column, value in _columns(draft, fields).items():
         setattr(locked, column, value)
