@@ -80,7 +80,9 @@ def test_request_approve_session_get_item(portal, new_page, emulator):
     preview = alice.locator("#preview")
     trust = document(preview, "Trust policy")
     expect(trust).to_contain_text("sts:AssumeRole")
-    expect(trust).to_contain_text("arn:aws:iam::111111111111:root")
+    # A portal session's role trusts the broker, for alice alone.
+    expect(trust).to_contain_text("arn:aws:iam::111111111111:role/PortalBroker")
+    expect(trust).to_contain_text('"sts:SourceIdentity": "alice"')
     permission = document(preview, "Permission policy")
     expect(permission).to_contain_text("dynamodb:GetItem")
     expect(permission).to_contain_text(TABLE_ARN)
