@@ -13,6 +13,7 @@ from aws.demo_world import provisioner_policy
 from policy import builders
 from policy.boundary import BOUNDARY_NAME, boundary_arn, boundary_policy
 from policy.evaluation import ALLOWED, EXPLICITLY_DENIED, PolicySet, RequestContext, evaluate
+from tests.factories import submitted
 
 DATA = "999999999999"
 DEV = "111111111111"
@@ -197,3 +198,18 @@ def test_the_provisioner_reads_the_boundary_and_writes_the_broker_but_not_itself
     assert _as_provisioner("iam:PutRolePolicy", broker, **source).decision == ALLOWED
     itself = f"arn:aws:iam::{DEV}:role/PortalProvisioner"
     assert _as_provisioner("iam:PutRolePolicy", itself, **source).decision == EXPLICITLY_DENIED
+
+
+def test_will_this_work_shows_an_iam_write_through_a_role_denied_by_the_boundary(demo):
+    """What approvers see before approval: the request's own simulation evaluates the boundary
+    the role will carry (and the verification, the one read back from AWS)."""
+    team_role = f"arn:aws:iam::{DATA}:role/SomeTeamRole"
+    access_request = submitted(demo, actions=["iam:PutRolePolicy"], resources=[team_role])
+    assert access_request.simulation["decision"] == EXPLICITLY_DENIED
+    check = next(
+        c for c in access_request.simulation["checks"] if c["action"] == "iam:PutRolePolicy"
+    )
+    layers = {layer["layer"]: layer for layer in check["layers"]}
+    assert layers["identity"]["verdict"] == ALLOWED
+    assert layers["boundary"]["verdict"] == EXPLICITLY_DENIED
+    assert layers["boundary"]["statements"] == ["NoIdentityAdministration"]
