@@ -63,6 +63,28 @@ def _source_entry(
     }
 
 
+def _trust_policy(
+    *,
+    source_account: Account,
+    source_principal: str,
+    access_via: str,
+    external_id: str,
+    source_identity: str,
+) -> dict[str, Any]:
+    """Portal sessions: the source account's broker role, and only for the requester (the
+    SourceIdentity the broker sets), not the account root, so nobody else in the source account
+    can use the role. Own identity: the source principal, whose own IAM policies decide."""
+    if access_via != AccessRequest.AccessVia.PORTAL:
+        return builders.trust_policy(principal=source_principal, external_id=external_id)
+    if not source_identity or not source_account.broker_role_arn:
+        raise ValueError("A portal session's trust policy needs the broker role and the requester.")
+    return builders.trust_policy(
+        principal=source_account.broker_role_arn,
+        external_id=external_id,
+        source_identity=source_identity,
+    )
+
+
 def _assume_role(
     names: builders.Names,
     *,
@@ -73,6 +95,7 @@ def _assume_role(
     resources: list[str],
     access_via: str,
     external_id: str,
+    source_identity: str,
     **_: Any,
 ) -> dict[str, Any]:
     target_role_arn = role_arn(
@@ -86,7 +109,13 @@ def _assume_role(
             "account_id": target_account.account_id,
             "where": f"trust policy of role {target_role_arn}",
             "written_by_portal": True,
-            "document": builders.trust_policy(principal=source_principal, external_id=external_id),
+            "document": _trust_policy(
+                source_account=source_account,
+                source_principal=source_principal,
+                access_via=access_via,
+                external_id=external_id,
+                source_identity=source_identity,
+            ),
         },
         builders.PERMISSION_POLICY: {
             "title": "Permission policy",
@@ -226,8 +255,10 @@ def documents_for(
     access_via: str,
     external_id: str = "",
     grantee_canonical_id: str = "",
+    source_identity: str = "",
 ) -> dict[str, Any]:
-    """Every document of one request. `request_id` None builds a preview."""
+    """Every document of one request. `request_id` None builds a preview. `source_identity`: the
+    requester's name as the broker sets it (builders.source_identity_for)."""
     names = builders.names_for(request_id if request_id is not None else PREVIEW_ID)
     return _BUILDERS[mechanism](
         names,
@@ -239,6 +270,7 @@ def documents_for(
         access_via=access_via,
         external_id=external_id,
         grantee_canonical_id=grantee_canonical_id,
+        source_identity=source_identity,
     )
 
 

@@ -133,6 +133,7 @@ def draft_build(
     generate_external_id: bool = False,
     facts: Facts | None = None,
     grantee_canonical_id: str = "",
+    source_identity: str = "",
 ) -> Draft:
     """Check everything and build the documents. `request_id` None builds a preview."""
     draft = Draft()
@@ -243,6 +244,7 @@ def draft_build(
         access_via=access_via,
         external_id=draft.external_id,
         grantee_canonical_id=grantee_canonical_id,
+        source_identity=source_identity,
     )
     for key, (limit, field_name) in SIZE_LIMITS.items():
         if key not in draft.documents or (

@@ -77,7 +77,7 @@ def request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         arguments = form.service_arguments()
         if "preview" in request.POST or not form_ok:
             # Every field's message at once, not only those of Django's own field checks.
-            draft = services.access_request_preview(arguments)
+            draft = services.access_request_preview(arguments, requester=request.user)
             form.add_service_errors(draft.errors)
         else:
             try:
@@ -86,7 +86,7 @@ def request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 )
             except ServiceError as error:
                 form.add_service_errors(error.field_errors)
-                draft = services.access_request_preview(arguments)
+                draft = services.access_request_preview(arguments, requester=request.user)
             else:
                 messages.success(
                     request, f"Request #{access_request.pk} submitted: approvers have been asked."
@@ -122,7 +122,7 @@ def request_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The live preview: the documents and the errors for what is in the form right now."""
     form = AccessRequestForm(request.POST)
     form.is_valid()
-    draft = services.access_request_preview(form.service_arguments())
+    draft = services.access_request_preview(form.service_arguments(), requester=request.user)
     return render(request, "access_requests/_preview.html", {"draft": draft, "live": True})
 
 
@@ -260,7 +260,9 @@ def request_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         form_ok = form.is_valid()
         arguments = form.service_arguments()
         if "preview" in request.POST or not form_ok:
-            draft = services.access_request_preview(arguments, request_id=access_request.pk)
+            draft = services.access_request_preview(
+                arguments, requester=request.user, request_id=access_request.pk
+            )
             form.add_service_errors(draft.errors)
         else:
             try:

@@ -17,6 +17,7 @@ from aws.core import (
 from aws.iam import (
     RolePermissions,
     RoleState,
+    managed_policy_read,
     role_delete,
     role_permissions,
     role_policy_delete,
@@ -62,6 +63,7 @@ __all__ = [
     "assume_role",
     "caller_identity",
     "emulator_client",
+    "managed_policy_read",
     "role_credentials",
     "role_delete",
     "role_policy_delete",

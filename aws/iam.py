@@ -17,6 +17,7 @@ class RoleState:
     max_session_duration: int
     tags: dict[str, str]
     inline_policies: dict[str, dict[str, Any]]
+    permissions_boundary: str = ""  # the boundary policy's ARN, "" when the role has none
 
 
 def _decode_policy(value: Any) -> dict[str, Any]:
@@ -50,6 +51,7 @@ def role_read(credentials: Credentials, *, role_name: str) -> RoleState | None:
         max_session_duration=role.get("MaxSessionDuration", 3600),
         tags={tag["Key"]: tag["Value"] for tag in role.get("Tags", [])},
         inline_policies=inline,
+        permissions_boundary=role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn", ""),
     )
 
 
@@ -84,9 +86,12 @@ def role_put(
     max_session_duration: int,
     tags: dict[str, str],
     description: str,
+    permissions_boundary: str,
 ) -> str:
-    """Create the role, or bring an existing one to exactly this trust policy, duration and tags.
-    Returns its ARN. Safe to call again after a crash."""
+    """Create the role with this permissions boundary, or bring an existing one to exactly this
+    boundary, trust policy, duration and tags (the boundary first: the provisioner may write a
+    portal role only while it carries the boundary). Returns its ARN. Safe to call again after a
+    crash."""
     iam = client_for("iam", credentials)
     tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
     try:
@@ -98,11 +103,15 @@ def role_put(
                 MaxSessionDuration=max_session_duration,
                 Description=description,
                 Tags=tag_list,
+                PermissionsBoundary=permissions_boundary,
             )["Role"]
             return role["Arn"]
         except botocore.exceptions.ClientError as error:
             if error.response["Error"]["Code"] != "EntityAlreadyExists":
                 raise
+        iam.put_role_permissions_boundary(
+            RoleName=role_name, PermissionsBoundary=permissions_boundary
+        )
         iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust_policy)
         iam.update_role(
             RoleName=role_name, MaxSessionDuration=max_session_duration, Description=description
@@ -169,6 +178,20 @@ def _managed_document(iam: Any, policy_arn: str) -> dict[str, Any]:
     version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
     document = iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)
     return _decode_policy(document["PolicyVersion"]["Document"])
+
+
+def managed_policy_read(credentials: Credentials, *, policy_arn: str) -> dict[str, Any] | None:
+    """The default version of a managed policy (a permissions boundary, say), or None if there is
+    no such policy."""
+    iam = client_for("iam", credentials)
+    try:
+        return _managed_document(iam, policy_arn)
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return None
+        raise translate_error(error, f"reading managed policy {policy_arn}") from error
+    except Exception as error:
+        raise translate_error(error, f"reading managed policy {policy_arn}") from error
 
 
 def role_permissions(credentials: Credentials, *, role_name: str) -> RolePermissions | None:

@@ -178,7 +178,7 @@ def direct_provision(access_requests: list) -> dict[str, Any]:
     from django.conf import settings
 
     from policy import builders
-    from provisioning.writers.role import MANAGED_BY_TAG, REQUEST_TAG
+    from provisioning.writers.role import MANAGED_BY_TAG, REQUEST_TAG, grant_boundary_arn
 
     first = access_requests[0]
     target, source = first.target_account, first.source_account
@@ -209,6 +209,7 @@ def direct_provision(access_requests: list) -> dict[str, Any]:
     for client in (iam_target, iam_source):
         client.meta.events.register("before-send.*.*", counted)
 
+    boundary = grant_boundary_arn(target.account_id)
     started = time.perf_counter()
     for access_request in access_requests:
         names = builders.names_for(access_request.pk)
@@ -216,7 +217,8 @@ def direct_provision(access_requests: list) -> dict[str, Any]:
         trust = documents[builders.TRUST_POLICY]["document"]
         permission = documents[builders.PERMISSION_POLICY]["document"]
         source_document = documents[builders.SOURCE_IDENTITY_POLICY]
-        # writers.role.write: role_put, role_policy_put, role_read
+        # writers.role.write: role_put (with the boundary), role_policy_put, role_read and the
+        # boundary's document read back
         iam_target.create_role(
             RoleName=names.role_name,
             Path=settings.PORTAL_ROLE_PATH,
@@ -228,6 +230,7 @@ def direct_provision(access_requests: list) -> dict[str, Any]:
                 {"Key": REQUEST_TAG, "Value": str(access_request.pk)},
                 {"Key": "portal:requester", "Value": access_request.requester.username[:256]},
             ],
+            PermissionsBoundary=boundary,
         )
         iam_target.put_role_policy(
             RoleName=names.role_name,
@@ -237,6 +240,8 @@ def direct_provision(access_requests: list) -> dict[str, Any]:
         iam_target.get_role(RoleName=names.role_name)
         for name in iam_target.list_role_policies(RoleName=names.role_name)["PolicyNames"]:
             iam_target.get_role_policy(RoleName=names.role_name, PolicyName=name)
+        version = iam_target.get_policy(PolicyArn=boundary)["Policy"]["DefaultVersionId"]
+        iam_target.get_policy_version(PolicyArn=boundary, VersionId=version)
         # writers.source.write: role_policy_put, then the read-back of that one policy
         iam_source.put_role_policy(
             RoleName=source_document["role_name"],

@@ -8,6 +8,7 @@ The documents follow the article's "Assume Role" scenario, with its ARNs correct
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ SOURCE_IDENTITY_POLICY = "source_identity_policy"
 # "acl:<bucket>/<key>".
 RESOURCE_POLICY_PREFIX = "resource_policy:"
 ACL_PREFIX = "acl:"
+# RoleSessionName and SourceIdentity: 2 to 64 of [\w+=,.@-], where AWS's \w is ASCII only.
+_SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -42,29 +45,56 @@ def names_for(request_id: int | str) -> Names:
     )
 
 
-def trust_policy(*, principal: str, external_id: str = "") -> Document:
+def trust_policy(*, principal: str, external_id: str = "", source_identity: str = "") -> Document:
     """Who may assume the role. With SourceIdentity and session tags, the trust policy must also
     allow sts:SetSourceIdentity and sts:TagSession.
     https://docs.aws.amazon.com/IAM/latest/UserGuide/id_credentials_temp_control-access_monitor.html
     https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html
     The ExternalId condition answers the confused-deputy problem for third parties.
     https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_for-user_externalid.html
+
+    With `source_identity` (portal sessions: `principal` is the source account's broker role) the
+    role is pinned to its requester: sts:AssumeRole and sts:SetSourceIdentity only with
+    sts:SourceIdentity equal to the requester's name, which the broker sets and which nobody can
+    change later in the session. So neither an admin of the source account nor the broker acting
+    for someone else can use the role. No session tags are passed then, so no sts:TagSession.
     """
+    conditions: dict[str, str] = {}
+    if external_id:
+        conditions["sts:ExternalId"] = external_id
+    if source_identity:
+        conditions["sts:SourceIdentity"] = source_identity
     assume: Document = {
         "Sid": "PortalAssumeRole",
         "Effect": "Allow",
         "Principal": {"AWS": principal},
         "Action": "sts:AssumeRole",
     }
-    if external_id:
-        assume["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    if conditions:
+        assume["Condition"] = {"StringEquals": conditions}
     attributes: Document = {
         "Sid": "PortalSessionAttributes",
         "Effect": "Allow",
         "Principal": {"AWS": principal},
         "Action": ["sts:SetSourceIdentity", "sts:TagSession"],
     }
+    if source_identity:
+        attributes["Action"] = "sts:SetSourceIdentity"
+        attributes["Condition"] = {"StringEquals": {"sts:SourceIdentity": source_identity}}
     return {"Version": VERSION, "Statement": [assume, attributes]}
+
+
+def source_identity_for(username: str, user_id: int | str) -> str:
+    """The requester's name as STS takes it for RoleSessionName and SourceIdentity: 2 to 64 of
+    [\\w+=,.@-] (ASCII). A name that had to change ends in the user's id, so two users whose
+    names map alike ("zoë", "zoé") stay apart. The broker sets it, and a portal session's trust
+    policy requires exactly it.
+    https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html"""
+    name = _SESSION_NAME_UNSAFE.sub("-", username)
+    if name != username or len(name) < 2:
+        suffix = f"-{user_id}"
+        return name[: 64 - len(suffix)] + suffix
+    return name[:64]
 
 
 def permission_policy(*, sid: str, actions: list[str], resources: list[str]) -> Document:

@@ -161,7 +161,8 @@ def _fixes(evaluation: Evaluation, action: str, resource: str) -> list[str]:
             fixes.append(
                 f"Nothing in the resource's policy allows this caller {action} on {resource}: "
                 "request a resource-policy grant in the portal, or check the trust policy's "
-                "principal and conditions (such as sts:ExternalId)."
+                "principal and conditions (such as sts:ExternalId, or sts:SourceIdentity: a "
+                "portal session's role accepts only the broker, setting its requester's name)."
             )
         elif layer.verdict == "ImplicitlyDenied" and layer.layer == "identity":
             fixes.append(

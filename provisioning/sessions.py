@@ -4,7 +4,6 @@ Secrets are returned to the caller and never stored or logged; the CredentialIss
 event hold the access key id only.
 """
 
-import re
 from datetime import timedelta
 
 from django.contrib.auth.models import User
@@ -15,6 +14,7 @@ import aws
 from accounts.models import ROLE_CHAINING_SECONDS_MAX, SESSION_SECONDS_MIN
 from audit.services import audit_record
 from core.errors import ServiceError
+from policy import builders
 from provisioning.models import (
     AccessVia,
     CredentialIssue,
@@ -22,11 +22,6 @@ from provisioning.models import (
     Lifecycle,
     Mechanism,
 )
-
-# RoleSessionName and SourceIdentity: 2 to 64 of [\w+=,.@-], where AWS's \w is ASCII only.
-# https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html
-_SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]", re.ASCII)
-
 
 # What a session does not read: the documents and read-backs (kilobytes of JSON a row, decoded on
 # every read), left in the database.
@@ -44,14 +39,10 @@ _LARGE_COLUMNS = (
 
 
 def session_name_for(user: User) -> str:
-    """The username as STS accepts it. A name that had to change ends in the user's id, so two
-    users whose names map alike ("zoë", "zoé") stay apart in CloudTrail."""
-    username = user.get_username()
-    name = _SESSION_NAME_UNSAFE.sub("-", username)
-    if name != username or len(name) < 2:
-        suffix = f"-{user.pk}"
-        return name[: 64 - len(suffix)] + suffix
-    return name[:64]
+    """The username as STS accepts it, for RoleSessionName and SourceIdentity: the value a portal
+    session's trust policy requires (policy.builders.source_identity_for, shared with the
+    documents)."""
+    return builders.source_identity_for(user.get_username(), user.pk)
 
 
 def session_duration(*, grant: Grant, role_chained: bool) -> tuple[int, str]:

@@ -8,15 +8,19 @@ documents read back from AWS). The emulator enforces no IAM, so this is the proo
 from dataclasses import asdict
 from typing import Any
 
+from django.conf import settings
+
 from accounts.models import Account
 from accounts.scps import ALLOW_ALL, scp_levels_of
 from policy import builders
 from policy.acls import BUCKET_ACL_ACTIONS, OBJECT_ACL_ACTIONS, AclTarget
 from policy.arns import arn_parse
+from policy.boundary import boundary_policy
 from policy.builders import ACL_PREFIX, RESOURCE_POLICY_PREFIX
 from policy.catalog import action_lookup
 from policy.evaluation import PolicySet, RequestContext, evaluate
-from provisioning.models import Mechanism
+from provisioning.models import AccessVia, Mechanism
+from provisioning.writers.role import PERMISSIONS_BOUNDARY_POLICY
 
 
 def action_resource_pairs(actions: list[str], resources: list[str]) -> list[tuple[str, str]]:
@@ -47,28 +51,42 @@ def simulate(
     actions: list[str],
     resources: list[str],
     external_id: str = "",
+    source_identity: str = "",
+    boundary: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Every action on every resource as the grant's user will call it, layer by layer."""
+    """Every action on every resource as the grant's user will call it, layer by layer.
+
+    `source_identity`: the name the broker sets on a portal session (its trust policy requires
+    it), so sts:SetSourceIdentity is checked too. `boundary`: the role's permissions boundary as
+    AWS holds it; by default the one the portal writes (policy.boundary)."""
     checks = []
     source_scps, target_scps = scp_levels_of(source_account, target_account)
     source_policy = documents.get(builders.SOURCE_IDENTITY_POLICY, {})
-    source_identity = [source_policy["document"]] if source_policy.get("document") else []
+    source_identity_policy = [source_policy["document"]] if source_policy.get("document") else []
     if mechanism == Mechanism.ASSUME_ROLE:
         trust = documents[builders.TRUST_POLICY]["document"]
         role_arn = source_policy["document"]["Statement"][0]["Resource"]
-        assume = evaluate(
-            RequestContext(
-                principal=_caller(source_principal, source_policy, source_account),
-                action="sts:AssumeRole",
-                resource=role_arn,
-                resource_account=target_account.account_id,
-                context={"sts:ExternalId": external_id} if external_id else {},
-            ),
-            PolicySet(scps=source_scps, identity=source_identity, resource=trust),
-        )
-        checks.append(_check("sts:AssumeRole", role_arn, assume))
+        context = {"sts:ExternalId": external_id} if external_id else {}
+        assume_actions = ["sts:AssumeRole"]
+        if source_identity:
+            context["sts:SourceIdentity"] = source_identity
+            assume_actions.append("sts:SetSourceIdentity")
+        for action in assume_actions:
+            assume = evaluate(
+                RequestContext(
+                    principal=_caller(source_principal, source_policy, source_account),
+                    action=action,
+                    resource=role_arn,
+                    resource_account=target_account.account_id,
+                    context=context,
+                ),
+                PolicySet(scps=source_scps, identity=source_identity_policy, resource=trust),
+            )
+            checks.append(_check(action, role_arn, assume))
         session = _session_of(role_arn)
         permission = documents[builders.PERMISSION_POLICY]["document"]
+        if boundary is None:
+            boundary = boundary_policy(path=settings.PORTAL_ROLE_PATH)
         for action, resource in action_resource_pairs(actions, resources):
             result = evaluate(
                 RequestContext(
@@ -77,7 +95,7 @@ def simulate(
                     resource=resource,
                     resource_account=_resource_account(resource, target_account),
                 ),
-                PolicySet(scps=target_scps, identity=[permission]),
+                PolicySet(scps=target_scps, identity=[permission], boundary=boundary),
             )
             checks.append(_check(action, resource, result))
     else:
@@ -116,7 +134,7 @@ def simulate(
                 ),
                 PolicySet(
                     scps=source_scps,
-                    identity=source_identity or [ALLOW_ALL],
+                    identity=source_identity_policy or [ALLOW_ALL],
                     resource=resource_policy,
                 ),
             )
@@ -185,4 +203,12 @@ def simulate_written(*, access_request: Any, written: dict[str, Any]) -> dict[st
         actions=access_request.actions,
         resources=access_request.resources,
         external_id=access_request.external_id,
+        source_identity=(
+            builders.source_identity_for(
+                access_request.requester.get_username(), access_request.requester_id
+            )
+            if access_request.access_via == AccessVia.PORTAL
+            else ""
+        ),
+        boundary=written.get(PERMISSIONS_BOUNDARY_POLICY),
     )

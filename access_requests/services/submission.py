@@ -28,12 +28,16 @@ from policy.lint import documents_lint
 from provisioning.simulation import simulate
 
 
-def access_request_preview(fields: dict[str, Any], *, request_id: int | None = None) -> Draft:
+def access_request_preview(
+    fields: dict[str, Any], *, requester: User, request_id: int | None = None
+) -> Draft:
     """The draft of these fields with what AWS and the organization's SCPs say about them: what
-    the form's live preview shows and what submission checks."""
+    the form's live preview shows and what submission checks. A portal session's role is for its
+    requester alone: their name is in its trust policy."""
+    source_identity = builders.source_identity_for(requester.get_username(), requester.pk)
     # Refuse bad input before any AWS call. Facts only ever rule mechanisms out, so what is wrong
     # without them stays wrong with them.
-    unchecked = draft_build(request_id=request_id, **fields)
+    unchecked = draft_build(request_id=request_id, source_identity=source_identity, **fields)
     if unchecked.errors:
         unchecked.documents = {}
         return unchecked
@@ -58,6 +62,7 @@ def access_request_preview(fields: dict[str, Any], *, request_id: int | None = N
         request_id=request_id,
         facts=replace(facts, scp_denials=tuple(denial.label for denial in denials)),
         grantee_canonical_id=grantee_canonical_id,
+        source_identity=source_identity,
         **fields,
     )
     if not draft.errors and draft.mechanism == Mechanism.ACL and not grantee_canonical_id:
@@ -82,12 +87,15 @@ def access_request_preview(fields: dict[str, Any], *, request_id: int | None = N
             actions=draft.actions,
             resources=draft.resources,
             external_id=draft.external_id,
+            source_identity=(
+                source_identity if fields["access_via"] == AccessRequest.AccessVia.PORTAL else ""
+            ),
         )
     return draft
 
 
-def _checked_draft(fields: dict[str, Any], *, request_id: int | None) -> Draft:
-    draft = access_request_preview(fields, request_id=request_id)
+def _checked_draft(fields: dict[str, Any], *, requester: User, request_id: int | None) -> Draft:
+    draft = access_request_preview(fields, requester=requester, request_id=request_id)
     if draft.errors:
         raise ServiceError("The request has errors.", field_errors=draft.errors)
     return draft
@@ -178,7 +186,7 @@ def access_request_submit(
         "external_id": external_id,
         "generate_external_id": generate_external_id,
     }
-    draft = _checked_draft(fields, request_id=None)
+    draft = _checked_draft(fields, requester=requester, request_id=None)
     if source_account is None or target_account is None:
         raise ValueError("A checked draft has both accounts.")  # the draft refuses a missing one
     external_id = _external_id_keep(draft, source_account, target_account)
@@ -190,7 +198,9 @@ def access_request_submit(
         **_columns(draft, fields),
     )
     # The same checks again, with the request's number in the names.
-    final = _checked_draft(fields | {"external_id": external_id}, request_id=access_request.pk)
+    final = _checked_draft(
+        fields | {"external_id": external_id}, requester=requester, request_id=access_request.pk
+    )
     access_request.documents = final.documents
     access_request.documents_hash = approval_hash(access_request)
     access_request.findings, access_request.simulation = final.findings, final.simulation
@@ -251,10 +261,12 @@ def access_request_edit(
         "external_id": external_id,
         "generate_external_id": generate_external_id,
     }
-    draft = _checked_draft(fields, request_id=locked.pk)
+    draft = _checked_draft(fields, requester=user, request_id=locked.pk)
     external_id = _external_id_keep(draft, locked.source_account, locked.target_account)
     if external_id != draft.external_id:  # made just now: the documents name it
-        draft = _checked_draft(fields | {"external_id": external_id}, request_id=locked.pk)
+        draft = _checked_draft(
+            fields | {"external_id": external_id}, requester=user, request_id=locked.pk
+        )
     before_hash = locked.documents_hash
     for column, value in _columns(draft, fields).items():
         setattr(locked, column, value)

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 
 from policy.arns import account_root_arn
+from policy.boundary import boundary_arn
 
 # The article's world lives in Frankfurt; its ARNs name eu-central-1.
 DEMO_REGION = "eu-central-1"
@@ -14,19 +15,33 @@ PROVISIONER_ROLE = "PortalProvisioner"
 BROKER_ROLE = "PortalBroker"
 PROVISIONER_POLICY = "portal-provisioner"
 
-# What the portal does with a provisioner session (aws.iam: role_put, role_read,
-# role_policy_put, role_policy_delete, role_delete), and nothing else.
+# What the portal does with a provisioner session on the roles it creates (aws.iam: role_put,
+# role_read, role_policy_put, role_policy_delete, role_delete), and nothing else. The writes that
+# give a role permissions, BOUNDED_ROLE_ACTIONS, only while the role carries the boundary.
 PORTAL_ROLE_ACTIONS = [
-    "iam:CreateRole",
     "iam:GetRole",
-    "iam:UpdateAssumeRolePolicy",
     "iam:UpdateRole",
     "iam:TagRole",
     "iam:DeleteRole",
-    "iam:PutRolePolicy",
     "iam:GetRolePolicy",
     "iam:ListRolePolicies",
     "iam:DeleteRolePolicy",
+]
+BOUNDED_ROLE_ACTIONS = [
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePolicy",
+]
+# Reading the boundary back (aws.managed_policy_read), so verification evaluates what AWS holds.
+BOUNDARY_READ_ACTIONS = ["iam:GetPolicy", "iam:GetPolicyVersion"]
+# What the provisioner may never do: change or delete the boundary, or take it off a role.
+BOUNDARY_CHANGE_ACTIONS = [
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicy",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:DeleteRolePermissionsBoundary",
 ]
 # On source-account roles the portal only adds and removes the per-grant identity policies.
 SOURCE_ROLE_ACTIONS = [
@@ -168,16 +183,48 @@ def own_account_trust_policy(account_id: str) -> dict[str, Any]:
 
 
 def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, Any]:
-    """Least privilege for the provisioner role: manage roles under the portal's path, and in a
-    source account the inline identity policies that let its roles assume a granted role: the
-    broker role's for portal sessions, and any role's that a request names as its source
-    principal (IAM cannot narrow PutRolePolicy by policy name, so this covers every role)."""
+    """Least privilege for the provisioner role: manage roles under the portal's path, each
+    carrying the permissions boundary, and in a source account the inline identity policies that
+    let its roles assume a granted role: the broker role's for portal sessions, and any role's
+    that a request names as its source principal (IAM cannot narrow PutRolePolicy by policy name,
+    so this covers every role but the provisioner itself).
+
+    The condition key iam:PermissionsBoundary is the boundary in a CreateRole or
+    PutRolePermissionsBoundary request, and the role's current boundary for PutRolePolicy and
+    UpdateAssumeRolePolicy; a negated operator is true when the key is missing, so a role without
+    the boundary is refused too.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+    """
+    path = settings.PORTAL_ROLE_PATH
+    portal_roles = f"arn:aws:iam::{account_id}:role{path}*"
+    boundary = boundary_arn(account_id, path)
     statements: list[dict[str, Any]] = [
         {
             "Sid": "ManagePortalRoles",
             "Effect": "Allow",
-            "Action": PORTAL_ROLE_ACTIONS,
-            "Resource": f"arn:aws:iam::{account_id}:role{settings.PORTAL_ROLE_PATH}*",
+            "Action": PORTAL_ROLE_ACTIONS + BOUNDED_ROLE_ACTIONS,
+            "Resource": portal_roles,
+        },
+        {
+            # An explicit Deny, so no other statement (the source account's below) can lift it.
+            "Sid": "OnlyBoundedPortalRoles",
+            "Effect": "Deny",
+            "Action": BOUNDED_ROLE_ACTIONS,
+            "Resource": portal_roles,
+            "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary}},
+        },
+        {
+            "Sid": "ReadTheBoundary",
+            "Effect": "Allow",
+            "Action": BOUNDARY_READ_ACTIONS,
+            "Resource": boundary,
+        },
+        {
+            "Sid": "KeepTheBoundary",
+            "Effect": "Deny",
+            "Action": BOUNDARY_CHANGE_ACTIONS,
+            "Resource": [boundary, f"arn:aws:iam::{account_id}:role/*"],
         },
         {
             # Resource-level scoping differs per service; the account boundary is what matters.
@@ -195,12 +242,18 @@ def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, A
         },
     ]
     if broker_role:
-        statements.append(
+        statements += [
             {
                 "Sid": "SourceIdentityPolicies",
                 "Effect": "Allow",
                 "Action": SOURCE_ROLE_ACTIONS,
                 "Resource": f"arn:aws:iam::{account_id}:role/*",
-            }
-        )
+            },
+            {
+                "Sid": "NotItself",
+                "Effect": "Deny",
+                "Action": ["iam:PutRolePolicy", "iam:DeleteRolePolicy"],
+                "Resource": f"arn:aws:iam::{account_id}:role/{PROVISIONER_ROLE}",
+            },
+        ]
     return {"Version": "2012-10-17", "Statement": statements}

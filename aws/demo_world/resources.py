@@ -2,6 +2,7 @@
 
 import json
 from typing import Any
+from urllib.parse import unquote
 
 from aws.demo_world.client import DemoWorldError, demo_client, error_code
 from aws.demo_world.policies import DEMO_REGION
@@ -41,6 +42,35 @@ def role_ensure(
             RoleName=role_name, PolicyName=name, PolicyDocument=json.dumps(document)
         )
     return outcome
+
+
+def managed_policy_ensure(
+    account_id: str, *, name: str, path: str, document: dict[str, Any], description: str
+) -> str:
+    """Create the managed policy, or make this document its default version again (a managed
+    policy keeps at most five versions: the oldest other one goes first)."""
+    iam = demo_client("iam", account_id)
+    arn = f"arn:aws:iam::{account_id}:policy{path}{name}"
+    try:
+        iam.create_policy(
+            PolicyName=name, Path=path, PolicyDocument=json.dumps(document), Description=description
+        )
+        return "created"
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
+    default = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+    current = iam.get_policy_version(PolicyArn=arn, VersionId=default)["PolicyVersion"]
+    found = current["Document"]
+    if (json.loads(unquote(found)) if isinstance(found, str) else found) == document:
+        return "exists"
+    versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+    if len(versions) >= 5:
+        oldest = min(
+            (v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"]
+        )
+        iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(document), SetAsDefault=True)
+    return "brought back to the seed"
 
 
 def table_ensure(account_id: str, *, name: str, items: list[dict[str, str]]) -> str:

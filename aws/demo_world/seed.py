@@ -24,12 +24,14 @@ from aws.demo_world.resources import (
     bucket_statement_ensure,
     foreign_object_ensure,
     key_ensure,
+    managed_policy_ensure,
     queue_ensure,
     role_ensure,
     secret_ensure,
     table_ensure,
     topic_ensure,
 )
+from policy.boundary import BOUNDARY_NAME, boundary_policy
 
 
 def _run(label: str, step: Callable[..., str], *args: Any, **kwargs: Any) -> str:
@@ -51,10 +53,22 @@ def demo_world_seed() -> list[str]:
     demo_client.cache_clear()
     trust = tooling_trust_policy()
     lines: list[str] = []
+    path = settings.PORTAL_ROLE_PATH
     for account in DEMO_ACCOUNTS:
         acct = account.account_id
         broker = BROKER_ROLE if account.broker else ""
         policies = {PROVISIONER_POLICY: provisioner_policy(acct, broker_role=broker)}
+        lines.append(
+            _run(
+                f"{acct} policy {path}{BOUNDARY_NAME}",
+                managed_policy_ensure,
+                acct,
+                name=BOUNDARY_NAME,
+                path=path,
+                document=boundary_policy(path=path),
+                description="Access portal: the permissions boundary of every role it creates",
+            )
+        )
         lines.append(
             _run(
                 f"{acct} role {PROVISIONER_ROLE}",

@@ -6,19 +6,31 @@ from django.conf import settings
 
 import aws
 from policy import builders
+from policy.boundary import boundary_arn
 from provisioning.models import ApprovedRequest, Grant
 
 MANAGED_BY_TAG = ("portal:managed-by", "access-portal")
 REQUEST_TAG = "portal:request-id"
+# What the role writer records of the boundary it read back: its ARN and its document.
+PERMISSIONS_BOUNDARY = "permissions_boundary"
+PERMISSIONS_BOUNDARY_POLICY = "permissions_boundary_policy"
 
 
 def _document(access_request: ApprovedRequest, key: str) -> dict:
     return access_request.documents[key]["document"]
 
 
+def grant_boundary_arn(account_id: str) -> str:
+    """The permissions boundary every role the portal creates in this account carries."""
+    return boundary_arn(account_id, settings.PORTAL_ROLE_PATH)
+
+
 def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
+    """Write the role with its boundary, trust policy and permission policy, then read all of it
+    back (the boundary's document too, which the verification's simulation evaluates)."""
     trust = _document(access_request, builders.TRUST_POLICY)
     permission = _document(access_request, builders.PERMISSION_POLICY)
+    boundary = grant_boundary_arn(access_request.target_account.account_id)
     credentials = aws.role_credentials(access_request.target_account.provisioner_role_arn)
     aws.role_put(
         credentials,
@@ -32,6 +44,7 @@ def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
             "portal:requester": access_request.requester.get_username()[:256],
         },
         description=f"Access portal request {access_request.pk}"[:1000],
+        permissions_boundary=boundary,
     )
     aws.role_policy_put(
         credentials,
@@ -42,17 +55,27 @@ def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
     role = aws.role_read(credentials, role_name=grant.role_name)
     if role is None:
         raise aws.AwsError(f"Role {grant.role_name} is missing right after it was written.")
+    # The emulator accepts a boundary that does not exist; AWS refuses the role. Read it either way.
+    boundary_document = aws.managed_policy_read(credentials, policy_arn=boundary)
+    if boundary_document is None:
+        raise aws.AwsError(
+            f"The permissions boundary {boundary} does not exist: the account's onboarding "
+            "creates it (docs/real-aws.md)."
+        )
     written = {
         "role_arn": role.arn,
         builders.TRUST_POLICY: role.trust_policy,
         builders.PERMISSION_POLICY: role.inline_policies.get(grant.permission_policy_name),
         "max_session_duration": role.max_session_duration,
         "tags": role.tags,
+        PERMISSIONS_BOUNDARY: role.permissions_boundary,
+        PERMISSIONS_BOUNDARY_POLICY: boundary_document,
     }
     expected = {
         builders.TRUST_POLICY: trust,
         builders.PERMISSION_POLICY: permission,
         "max_session_duration": grant.max_session_duration,
+        PERMISSIONS_BOUNDARY: boundary,
     }
     mismatched = [key for key, value in expected.items() if written[key] != value]
     if mismatched:
@@ -94,11 +117,13 @@ def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]
         "trust policy": _document(access_request, builders.TRUST_POLICY),
         "permission policy": _document(access_request, builders.PERMISSION_POLICY),
         "maximum session duration": grant.max_session_duration,
+        "permissions boundary": grant_boundary_arn(access_request.target_account.account_id),
     }
     found = {
         "trust policy": role.trust_policy,
         "permission policy": role.inline_policies.get(grant.permission_policy_name),
         "maximum session duration": role.max_session_duration,
+        "permissions boundary": role.permissions_boundary or None,
     }
     differences = [
         {"what": what, "expected": value, "found": found[what]}

@@ -28,14 +28,24 @@ def test_submit_stores_the_exact_documents_of_the_article_corrected(demo):
     documents = access_request.documents
     role_arn = f"arn:aws:iam::999999999999:role/portal/portal-access-{access_request.pk}"
 
+    # A portal session's role trusts the broker, for alice alone (not the source account root).
     trust = documents["trust_policy"]["document"]
-    assert trust["Statement"][0] == {
-        "Sid": "PortalAssumeRole",
-        "Effect": "Allow",
-        "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
-        "Action": "sts:AssumeRole",
-    }
-    assert trust["Statement"][1]["Action"] == ["sts:SetSourceIdentity", "sts:TagSession"]
+    assert trust["Statement"] == [
+        {
+            "Sid": "PortalAssumeRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111111111111:role/PortalBroker"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"sts:SourceIdentity": "alice"}},
+        },
+        {
+            "Sid": "PortalSessionAttributes",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111111111111:role/PortalBroker"},
+            "Action": "sts:SetSourceIdentity",
+            "Condition": {"StringEquals": {"sts:SourceIdentity": "alice"}},
+        },
+    ]
     assert documents["permission_policy"]["document"]["Statement"] == [
         {
             "Sid": f"PortalAccess{access_request.pk}",
@@ -62,7 +72,12 @@ def test_third_party_source_gets_an_external_id_condition(demo):
     access_request = submitted(demo, third_party=True, generate_external_id=True)
     assert len(access_request.external_id) == 32
     condition = access_request.documents["trust_policy"]["document"]["Statement"][0]["Condition"]
-    assert condition == {"StringEquals": {"sts:ExternalId": access_request.external_id}}
+    assert condition == {
+        "StringEquals": {
+            "sts:ExternalId": access_request.external_id,
+            "sts:SourceIdentity": "alice",
+        }
+    }
 
 
 @pytest.mark.parametrize(
@@ -262,7 +277,7 @@ def test_a_preview_of_a_sound_request_has_no_lint_errors(demo):
         "justification": "Read and fix items in MyTable",
         "ticket": "",
     }
-    draft = access_request_preview(fields)
+    draft = access_request_preview(fields, requester=demo.alice)
     assert not draft.errors
     assert "portal-access-<id>" in str(draft.documents)
     assert [f for f in draft.findings if f["severity"] == "error"] == []

@@ -80,7 +80,9 @@ def test_request_approve_session_get_item(portal, new_page, emulator):
     preview = alice.locator("#preview")
     trust = document(preview, "Trust policy")
     expect(trust).to_contain_text("sts:AssumeRole")
-    expect(trust).to_contain_text("arn:aws:iam::111111111111:root")
+    # A portal session's role trusts the broker, for alice alone.
+    expect(trust).to_contain_text("arn:aws:iam::111111111111:role/PortalBroker")
+    expect(trust).to_contain_text('"sts:SourceIdentity": "alice"')
     permission = document(preview, "Permission policy")
     expect(permission).to_contain_text("dynamodb:GetItem")
     expect(permission).to_contain_text(TABLE_ARN)
@@ -266,8 +268,9 @@ def test_session_tabs_work_with_the_keyboard(active_request, page):
     page.keyboard.press("ArrowLeft")  # wraps around to the last tab
     expect(config).to_be_focused()
     expect(config).to_have_attribute("aria-selected", "true")
+    # The role trusts the broker for alice only: the profile asks the portal for sessions.
     expect(page.locator("#cred-config")).to_contain_text(
-        f"role_arn = arn:aws:iam::999999999999:role/portal/portal-access-{active_request.pk}"
+        f"credential_process = portal-cli creds --grant {active_request.grant.pk} --format process"
     )
     # Only the selected tab is in the Tab order (the WAI-ARIA tabs pattern).
     expect(page.locator("[role=tab][tabindex='0']")).to_have_count(1)

@@ -36,7 +36,7 @@ def test_request_approve_provision_session_get_item_revoke(aws_demo, worker, emu
         grant.role_arn == f"arn:aws:iam::999999999999:role/portal/portal-access-{access_request.pk}"
     )
     assert grant.written["trust_policy"]["Statement"][0]["Principal"] == {
-        "AWS": "arn:aws:iam::111111111111:root"
+        "AWS": "arn:aws:iam::111111111111:role/PortalBroker"
     }
 
     assumed, issue, _ = sessions.session_start(grant_id=grant.pk, user=demo.alice)

@@ -199,7 +199,8 @@ def test_why_denied_names_a_missing_trust_and_a_wrong_external_id(aws_demo):
         principal=broker,
         action="sts:AssumeRole",
         resource=grant.role_arn,
-        context=f'{{"sts:ExternalId": "{grant.external_id}"}}',
+        # The broker sets alice's name as the source identity; the trust policy requires it.
+        context=f'{{"sts:ExternalId": "{grant.external_id}", "sts:SourceIdentity": "alice"}}',
     )
     assert right.evaluation.decision == "Allowed"
     # Of the broker role, every grant's identity policy sits on, only her own grant's is read.
@@ -211,7 +212,7 @@ def test_why_denied_names_a_missing_trust_and_a_wrong_external_id(aws_demo):
         principal=broker,
         action="sts:AssumeRole",
         resource=grant.role_arn,
-        context='{"sts:ExternalId": "guessed"}',
+        context='{"sts:ExternalId": "guessed", "sts:SourceIdentity": "alice"}',
     )
     assert wrong.evaluation.decision == "ImplicitlyDenied"
     assert wrong.evaluation.layer("resource").verdict == "ImplicitlyDenied"
