@@ -26,8 +26,9 @@ VENDOR_GIVEN = "acme-vendor:customer/4711"
 
 
 def _trust_external_id(access_request: AccessRequest) -> str:
-    statement = access_request.documents["trust_policy"]["document"]["Statement"][0]
-    return statement["Condition"]["StringEquals"]["sts:ExternalId"]
+    statements = access_request.documents["trust_policy"]["document"]["Statement"]
+    [assume] = [s for s in statements if s["Action"] == "sts:AssumeRole"]
+    return assume["Condition"]["StringEquals"]["sts:ExternalId"]
 
 
 def test_the_third_partys_own_external_id_lands_in_the_trust_policy_and_is_kept(demo):
@@ -123,6 +124,6 @@ def test_a_third_partys_own_external_id_lands_in_the_role_in_aws(aws_demo, worke
     trust = iam.get_role(RoleName=grant.role_name)["Role"]["AssumeRolePolicyDocument"]
     if isinstance(trust, str):
         trust = json.loads(trust)
-    [statement] = [s for s in trust["Statement"] if "Condition" in s]
-    assert statement["Condition"]["StringEquals"]["sts:ExternalId"] == VENDOR_GIVEN
+    [assume] = [s for s in trust["Statement"] if s["Action"] == "sts:AssumeRole"]
+    assert assume["Condition"]["StringEquals"]["sts:ExternalId"] == VENDOR_GIVEN
     assert grant.external_id == VENDOR_GIVEN
