@@ -323,9 +323,12 @@ def _entry(event: AuditEvent, approvals: dict[str, Approval]) -> list[TimelineEn
             TimelineEntry("Expiry reached", at, "", "The worker removes what the portal wrote.")
         ]
     if verb in ("grant.revoked", "grant.expired"):
-        removed = after.get("removed") or []
+        removed, found = after.get("removed") or [], after.get("found") or []
         detail = "Removed: " + "; ".join(removed) + "." if removed else ""
-        return [TimelineEntry("Revoked" if verb == "grant.revoked" else "Expired", at, "", detail)]
+        if found:
+            detail += " Found beyond what the portal wrote: " + "; ".join(found) + "."
+        title = "Revoked" if verb == "grant.revoked" else "Expired"
+        return [TimelineEntry(title, at, "", detail.strip(), tone="bad" if found else "info")]
     if verb == "grant.drifted":
         what = "; ".join(after.get("differences") or [])
         return [TimelineEntry("Changed outside the portal", at, "", what, tone="bad")]
