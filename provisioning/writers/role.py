@@ -89,6 +89,15 @@ def _name_check(grant: Grant, access_request: ApprovedRequest) -> None:
         )
 
 
+def _portal_path(grant: Grant) -> str:
+    """The path the portal created the grant's role under: as its ARN was recorded when it was
+    verified (so a later change of PORTAL_ROLE_PATH leaves no role behind), else the one set now."""
+    resource = grant.role_arn.split(":", 5)[-1] if grant.role_arn else ""
+    if resource.startswith("role/") and resource.endswith(f"/{grant.role_name}"):
+        return resource[len("role") : -len(grant.role_name)]
+    return settings.PORTAL_ROLE_PATH
+
+
 def _differences(
     grant: Grant,
     access_request: ApprovedRequest,
@@ -192,11 +201,12 @@ def remove(grant: Grant, access_request: ApprovedRequest) -> Removal:
     role = aws.role_read(credentials, role_name=name)
     if role is None:
         return Removal()
-    if role.path != settings.PORTAL_ROLE_PATH:
+    path = _portal_path(grant)
+    if role.path != path:
         return Removal(
             found=[
-                f"{role.arn}: a role named {name} outside {settings.PORTAL_ROLE_PATH} is not the "
-                "portal's; it was left alone"
+                f"{role.arn}: a role named {name} outside {path} is not the portal's; it was "
+                "left alone"
             ]
         )
     sessions_revoke(credentials, role_name=name, issued_before=timezone.now())

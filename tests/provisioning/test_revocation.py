@@ -179,6 +179,18 @@ def test_a_role_of_the_grants_name_outside_the_portal_path_is_neither_taken_over
         iam.delete_role(RoleName=grant.role_name)
 
 
+def test_a_role_is_removed_under_the_path_it_was_created_at_after_the_setting_changed(
+    aws_demo, settings
+):
+    grant = _active(aws_demo)
+    settings.PORTAL_ROLE_PATH = "/portal-v2/"
+    services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+    services.grant_revoke(grant_id=grant.pk)
+    assert _status(grant) == "revoked"
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        _iam().get_role(RoleName=grant.role_name)
+
+
 def test_the_revoke_policy_denies_sessions_issued_before_it_and_no_later_ones():
     """aws:TokenIssueTime is when the session's credentials were issued; the revoke's deny names
     the moment of the revoke rounded up to a whole second."""
