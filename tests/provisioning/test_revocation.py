@@ -133,6 +133,9 @@ def test_a_retagged_role_with_policies_attached_and_added_is_revoked_completely(
     client.force_login(aws_demo.alice)
     page = client.get(reverse("request_detail", args=[grant.access_request_id])).content.decode()
     assert "Found beyond what the portal wrote" in page and f"Backdoor-{grant.role_name}" in page
+    client.force_login(aws_demo.bob)
+    body = client.get(f"/api/v1/grants/{grant.pk}/").json()
+    assert body["removal_found"] == event.after["found"]
 
 
 def test_a_role_revoked_as_written_reports_nothing_and_tells_no_approver(
