@@ -11,6 +11,7 @@ role before anything is removed.)"""
 
 import json
 import threading
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
@@ -121,7 +122,9 @@ def test_a_retagged_role_with_policies_hung_on_it_is_revoked_completely_sessions
 
     iam = emulator_client("iam", account_id=DATA, region="us-east-1")
     iam.tag_role(RoleName=name, Tags=[{"Key": "portal:request-id", "Value": "0"}])
-    backdoor = iam.create_policy(PolicyName=f"Backdoor-{name}", PolicyDocument=WIDE)["Policy"]
+    backdoor = iam.create_policy(
+        PolicyName=f"Backdoor-{uuid.uuid4().hex[:8]}", PolicyDocument=WIDE
+    )["Policy"]
     iam.attach_role_policy(RoleName=name, PolicyArn=backdoor["Arn"])
     iam.put_role_policy(RoleName=name, PolicyName="added-by-hand", PolicyDocument=WIDE)
 

@@ -7,6 +7,7 @@ the emulator, records each call made with a provisioner role's credentials (a bo
 and asks our evaluator whether that account's provisioner policy allows the IAM action behind it.
 """
 
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -176,14 +177,15 @@ def test_the_provisioner_policy_allows_every_call_the_portal_makes(aws_demo, emu
 
 def _entangle(role_name: str) -> None:
     iam = emulator_client("iam", account_id=DATA, region="us-east-1")
+    unique = uuid.uuid4().hex[:8]
     policy_arn = iam.create_policy(
-        PolicyName=f"Attached-{role_name}",
+        PolicyName=f"Attached-{unique}",
         PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*",'
         '"Resource":"*"}]}',
     )["Policy"]["Arn"]
     iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
-    iam.create_instance_profile(InstanceProfileName=f"Profile-{role_name}")
-    iam.add_role_to_instance_profile(InstanceProfileName=f"Profile-{role_name}", RoleName=role_name)
+    iam.create_instance_profile(InstanceProfileName=f"Profile-{unique}")
+    iam.add_role_to_instance_profile(InstanceProfileName=f"Profile-{unique}", RoleName=role_name)
 
 
 def _table() -> str:

@@ -9,6 +9,7 @@ a resource policy during the grant are reported too (and left in place).
 """
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -60,20 +61,19 @@ def _active(demo, **fields) -> Grant:
     return grant
 
 
-def _tamper(role_name: str) -> str:
+def _tamper(role_name: str) -> tuple[str, str]:
     """What someone with IAM rights in the target account does to the portal's role: retag it,
     attach a managed policy, add an inline policy, put it in an instance profile. Returns the
-    managed policy's ARN."""
+    managed policy's ARN and the profile's name (unique: the emulator lives for the session)."""
     iam = _iam()
+    unique = uuid.uuid4().hex[:8]
     iam.tag_role(RoleName=role_name, Tags=[{"Key": "portal:request-id", "Value": "0"}])
-    arn = iam.create_policy(PolicyName=f"Backdoor-{role_name}", PolicyDocument=WIDE)["Policy"][
-        "Arn"
-    ]
+    arn = iam.create_policy(PolicyName=f"Backdoor-{unique}", PolicyDocument=WIDE)["Policy"]["Arn"]
     iam.attach_role_policy(RoleName=role_name, PolicyArn=arn)
     iam.put_role_policy(RoleName=role_name, PolicyName="added-by-hand", PolicyDocument=WIDE)
-    iam.create_instance_profile(InstanceProfileName=f"Profile-{role_name}")
-    iam.add_role_to_instance_profile(InstanceProfileName=f"Profile-{role_name}", RoleName=role_name)
-    return arn
+    iam.create_instance_profile(InstanceProfileName=f"Profile-{unique}")
+    iam.add_role_to_instance_profile(InstanceProfileName=f"Profile-{unique}", RoleName=role_name)
+    return arn, f"Profile-{unique}"
 
 
 def test_a_retagged_role_with_policies_attached_and_added_is_revoked_completely(
@@ -81,7 +81,7 @@ def test_a_retagged_role_with_policies_attached_and_added_is_revoked_completely(
 ):
     grant = _active(aws_demo)
     role_arn = f"arn:aws:iam::{DATA}:role/portal/{grant.role_name}"
-    backdoor = _tamper(grant.role_name)
+    backdoor, profile_name = _tamper(grant.role_name)
 
     services.grant_revoke_request(grant=grant, user=aws_demo.alice)
     with django_capture_on_commit_callbacks() as callbacks:
@@ -96,7 +96,7 @@ def test_a_retagged_role_with_policies_attached_and_added_is_revoked_completely(
     assert policy["AttachmentCount"] == 0
     version = iam.get_policy_version(PolicyArn=backdoor, VersionId=policy["DefaultVersionId"])
     assert version["PolicyVersion"]["Document"] == json.loads(WIDE)
-    profile = iam.get_instance_profile(InstanceProfileName=f"Profile-{grant.role_name}")
+    profile = iam.get_instance_profile(InstanceProfileName=profile_name)
     assert profile["InstanceProfile"]["Roles"] == []
 
     event = AuditEvent.objects.get(access_request=grant.access_request, verb="grant.revoked")
@@ -104,13 +104,13 @@ def test_a_retagged_role_with_policies_attached_and_added_is_revoked_completely(
         f"{role_arn} managed policy {backdoor} detached (the policy itself is kept)",
         f"{role_arn} inline policy added-by-hand",
         f"{role_arn} inline policy {grant.permission_policy_name}",
-        f"{role_arn} taken out of instance profile Profile-{grant.role_name}",
+        f"{role_arn} taken out of instance profile {profile_name}",
         role_arn,
     }
     assert event.after["found"] == [
         f"{role_arn}: inline policy added-by-hand added to the role",
         f"{role_arn}: managed policy {backdoor} attached to the role",
-        f"{role_arn}: role added to instance profile Profile-{grant.role_name}",
+        f"{role_arn}: role added to instance profile {profile_name}",
         f"{role_arn}: tag portal:request-id changed: the portal wrote "
         f"'{grant.access_request_id}', found '0'",
     ]
@@ -132,7 +132,7 @@ def test_a_retagged_role_with_policies_attached_and_added_is_revoked_completely(
     client = Client()
     client.force_login(aws_demo.alice)
     page = client.get(reverse("request_detail", args=[grant.access_request_id])).content.decode()
-    assert "Found beyond what the portal wrote" in page and f"Backdoor-{grant.role_name}" in page
+    assert "Found beyond what the portal wrote" in page and backdoor.rsplit("/", 1)[1] in page
     client.force_login(aws_demo.bob)
     body = client.get(f"/api/v1/grants/{grant.pk}/").json()
     assert body["removal_found"] == event.after["found"]
@@ -286,12 +286,12 @@ def test_a_statement_added_to_the_bucket_policy_during_the_grant_is_reported_and
 
 def test_drift_sees_managed_policies_instance_profiles_and_the_portals_tags(aws_demo):
     grant = _active(aws_demo)
-    backdoor = _tamper(grant.role_name)
+    backdoor, profile_name = _tamper(grant.role_name)
     differences = drift.grant_drift_check(grant_id=grant.pk)
     assert [d["what"] for d in differences] == [
         "inline policy added-by-hand added to the role",
         f"managed policy {backdoor} attached to the role",
-        f"role added to instance profile Profile-{grant.role_name}",
+        f"role added to instance profile {profile_name}",
         "tag portal:request-id changed",
     ]
     tag = differences[-1]
