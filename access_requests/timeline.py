@@ -73,12 +73,15 @@ def _entry(event: AuditEvent, approvals: dict[str, Approval]) -> list[TimelineEn
         return [TimelineEntry("Failed", at, "", after.get("error", ""), tone="bad")]
     if verb == "grant.rolled_back":
         removed = after.get("removed") or []
+        found = after.get("found") or []
         detail = (
             "Removed everything the grant had written: " + "; ".join(removed) + "."
             if removed
             else "Nothing had been written; nothing to remove."
         )
-        return [TimelineEntry("Rolled back", at, "", detail)]
+        if found:
+            detail += " Found beyond what the portal wrote: " + "; ".join(found) + "."
+        return [TimelineEntry("Rolled back", at, "", detail, tone="bad" if found else "info")]
     if verb == "grant.retry_requested":
         return [
             TimelineEntry("Retry asked", at, actor, "What the failed attempt wrote goes first.")
@@ -105,9 +108,12 @@ def _entry(event: AuditEvent, approvals: dict[str, Approval]) -> list[TimelineEn
             TimelineEntry("Expiry reached", at, "", "The worker removes what the portal wrote.")
         ]
     if verb in ("grant.revoked", "grant.expired"):
-        removed = after.get("removed") or []
+        removed, found = after.get("removed") or [], after.get("found") or []
         detail = "Removed: " + "; ".join(removed) + "." if removed else ""
-        return [TimelineEntry("Revoked" if verb == "grant.revoked" else "Expired", at, "", detail)]
+        if found:
+            detail += " Found beyond what the portal wrote: " + "; ".join(found) + "."
+        title = "Revoked" if verb == "grant.revoked" else "Expired"
+        return [TimelineEntry(title, at, "", detail.strip(), tone="bad" if found else "info")]
     if verb == "grant.drifted":
         what = "; ".join(after.get("differences") or [])
         return [TimelineEntry("Changed outside the portal", at, "", what, tone="bad")]

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import botocore.exceptions
 
-from aws.core import Credentials, client_for, translate_error
+from aws.core import AwsError, Credentials, client_for, translate_error
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,19 @@ class RoleState:
     max_session_duration: int
     tags: dict[str, str]
     inline_policies: dict[str, dict[str, Any]]
-    permissions_boundary: str = ""  # the boundary policy's ARN, "" when the role has none
+    path: str = "/"
+    # The ARN of the role's permissions boundary, "" when it has none.
+    permissions_boundary: str = ""
+
+
+@dataclass(frozen=True)
+class RoleAttachments:
+    """What else holds on to a role besides its inline policies: the managed policies attached
+    to it (ARNs) and the instance profiles it is in (names). DeleteRole fails while either is
+    left."""
+
+    managed_policies: tuple[str, ...]
+    instance_profiles: tuple[str, ...]
 
 
 def _decode_policy(value: Any) -> dict[str, Any]:
@@ -51,7 +63,73 @@ def role_read(credentials: Credentials, *, role_name: str) -> RoleState | None:
         max_session_duration=role.get("MaxSessionDuration", 3600),
         tags={tag["Key"]: tag["Value"] for tag in role.get("Tags", [])},
         inline_policies=inline,
+        path=role.get("Path", "/"),
         permissions_boundary=role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn", ""),
+    )
+
+
+def role_attachments(credentials: Credentials, *, role_name: str) -> RoleAttachments:
+    """The managed policies attached to the role and the instance profiles it is in (none when
+    the role does not exist). Paginated: nothing attached is missed."""
+    iam = client_for("iam", credentials)
+    try:
+        managed = [
+            attached["PolicyArn"]
+            for page in iam.get_paginator("list_attached_role_policies").paginate(
+                RoleName=role_name
+            )
+            for attached in page["AttachedPolicies"]
+        ]
+        profiles = [
+            profile["InstanceProfileName"]
+            for page in iam.get_paginator("list_instance_profiles_for_role").paginate(
+                RoleName=role_name
+            )
+            for profile in page["InstanceProfiles"]
+        ]
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return RoleAttachments(managed_policies=(), instance_profiles=())
+        raise translate_error(error, f"reading what is attached to role {role_name}") from error
+    except Exception as error:
+        raise translate_error(error, f"reading what is attached to role {role_name}") from error
+    return RoleAttachments(managed_policies=tuple(managed), instance_profiles=tuple(profiles))
+
+
+def _gone_is_fine(call: Any, doing: str, **params: Any) -> bool:
+    """Make one IAM call that removes something; False when it was already gone."""
+    try:
+        call(**params)
+    except botocore.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "NoSuchEntity":
+            return False
+        raise translate_error(error, doing) from error
+    except Exception as error:
+        raise translate_error(error, doing) from error
+    return True
+
+
+def role_policy_detach(credentials: Credentials, *, role_name: str, policy_arn: str) -> bool:
+    """Detach a managed policy from a role (the policy itself stays). False when it was not
+    attached (any more)."""
+    return _gone_is_fine(
+        client_for("iam", credentials).detach_role_policy,
+        f"detaching managed policy {policy_arn} from {role_name}",
+        RoleName=role_name,
+        PolicyArn=policy_arn,
+    )
+
+
+def role_instance_profile_remove(
+    credentials: Credentials, *, role_name: str, instance_profile: str
+) -> bool:
+    """Take a role out of an instance profile (the profile itself stays). False when it was not
+    in it (any more)."""
+    return _gone_is_fine(
+        client_for("iam", credentials).remove_role_from_instance_profile,
+        f"removing role {role_name} from instance profile {instance_profile}",
+        InstanceProfileName=instance_profile,
+        RoleName=role_name,
     )
 
 
@@ -109,6 +187,15 @@ def role_put(
         except botocore.exceptions.ClientError as error:
             if error.response["Error"]["Code"] != "EntityAlreadyExists":
                 raise
+        existing = iam.get_role(RoleName=role_name)["Role"]
+        if existing.get("Path", "/") != path:
+            # Role names are unique whatever the path: a role of this name elsewhere is not one
+            # the portal created, and the portal does not take it over.
+            raise AwsError(
+                f"Role {role_name} exists under {existing.get('Path')}, not {path}: it is not "
+                "the portal's, and the portal leaves it alone.",
+                code="NotThePortalsRole",
+            )
         iam.put_role_permissions_boundary(
             RoleName=role_name, PermissionsBoundary=permissions_boundary
         )
@@ -118,6 +205,8 @@ def role_put(
         )
         iam.tag_role(RoleName=role_name, Tags=tag_list)
         return iam.get_role(RoleName=role_name)["Role"]["Arn"]
+    except AwsError:
+        raise
     except Exception as error:
         raise translate_error(error, f"writing role {role_name}") from error
 
@@ -137,30 +226,22 @@ def role_policy_put(
 
 def role_policy_delete(credentials: Credentials, *, role_name: str, policy_name: str) -> bool:
     """Delete one inline policy. False when it was already gone."""
-    doing = f"deleting inline policy {policy_name} on {role_name}"
-    iam = client_for("iam", credentials)
-    try:
-        iam.delete_role_policy(RoleName=role_name, PolicyName=policy_name)
-    except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] == "NoSuchEntity":
-            return False
-        raise translate_error(error, doing) from error
-    except Exception as error:
-        raise translate_error(error, doing) from error
-    return True
+    return _gone_is_fine(
+        client_for("iam", credentials).delete_role_policy,
+        f"deleting inline policy {policy_name} on {role_name}",
+        RoleName=role_name,
+        PolicyName=policy_name,
+    )
 
 
 def role_delete(credentials: Credentials, *, role_name: str) -> bool:
-    """Delete a role. False when it was already gone."""
-    try:
-        client_for("iam", credentials).delete_role(RoleName=role_name)
-    except botocore.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] == "NoSuchEntity":
-            return False
-        raise translate_error(error, f"deleting role {role_name}") from error
-    except Exception as error:
-        raise translate_error(error, f"deleting role {role_name}") from error
-    return True
+    """Delete a role. False when it was already gone. DeleteRole fails while the role has inline
+    or managed policies or is in an instance profile (role_attachments)."""
+    return _gone_is_fine(
+        client_for("iam", credentials).delete_role,
+        f"deleting role {role_name}",
+        RoleName=role_name,
+    )
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,9 @@ EVENTS: dict[str, str] = {
     "grant.revoked": REQUESTER,
     "grant.expired": REQUESTER,
     "grant.drifted": REQUESTER_AND_APPROVERS,
+    # Removing a grant found what the portal had not written (a policy attached to its role, a
+    # statement added to a bucket policy): the approvers of the account should know who did.
+    "grant.revoke_found_changes": APPROVERS,
     "extension.submitted": APPROVERS,
     "extension.applied": REQUESTER,
     "extension.rejected": REQUESTER,
@@ -62,6 +65,7 @@ class Facts:
     drift: tuple[str, ...] = ()
     # The privilege-escalation findings: each action that can mint or widen permissions, and why.
     escalation: tuple[str, ...] = ()
+    found: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ def facts_from(
             escalation.finding().message
             for escalation in privilege_escalations(str(a) for a in access_request.actions)
         ),
+        found=tuple(clean(str(line)) for line in getattr(grant, "removal_found", [])),
     )
 
 
@@ -202,6 +207,15 @@ def _headline(event: str, f: Facts) -> tuple[str, str]:
                 f"Drift on request #{n}: AWS no longer holds what was approved",
                 "What the portal wrote into AWS was changed outside the portal:\n"
                 f"{changes}\nRe-apply or revoke the grant from the request page.",
+            )
+        case "grant.revoke_found_changes":
+            found = _listed(f.found) or "  - see the request page"
+            return (
+                f"Request #{n}: removing the grant found changes made outside the portal",
+                "Removing this grant, the portal found in AWS what it had not written:\n"
+                f"{found}\nIt removed its own role whatever was attached to it (managed policies "
+                "are detached, not deleted) and left statements of others in resource policies "
+                "in place. Find out who made these changes and whether they should stay.",
             )
         case "extension.submitted":
             return (

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from policy.catalog import action_lookup
@@ -43,6 +44,13 @@ def names_for(request_id: int | str) -> Names:
         policy_name=f"portal-access-{request_id}",
         sid=f"PortalAccess{request_id}",
     )
+
+
+def request_of_sid(sid: str) -> int | None:
+    """The request whose statement carries this Sid (names_for's `sid`), or None for a Sid the
+    portal does not write."""
+    match = re.fullmatch(r"PortalAccess([1-9][0-9]*)", sid)
+    return int(match.group(1)) if match else None
 
 
 def trust_policy(*, principal: str, external_id: str = "", source_identity: str = "") -> Document:
@@ -139,6 +147,38 @@ def source_identity_policy(*, sid: str, role_arn: str) -> Document:
                 "Effect": "Allow",
                 "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
                 "Resource": role_arn,
+            }
+        ],
+    }
+
+
+# The inline policy a revoke puts on the role before it removes anything.
+REVOKE_SESSIONS_POLICY_NAME = "portal-revoke-older-sessions"
+
+
+def revoke_sessions_policy(*, issued_before: datetime) -> Document:
+    """Deny everything to sessions of the role issued before `issued_before`: AWS's documented
+    way to revoke a role's active sessions (the IAM console's "Revoke active sessions" puts this
+    very policy on the role, as `AWSRevokeOlderSessions`). Policies are evaluated on every request,
+    so sessions already handed out stop working, whatever else the role still holds.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_revoke-sessions.html
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-tokenissuetime
+    """
+    # Whole seconds, rounded up: a session issued in the same second as the revoke is denied too.
+    moment = issued_before.astimezone(UTC)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Sid": "PortalRevokeOlderSessions",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {
+                    "DateLessThan": {"aws:TokenIssueTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
+                },
             }
         ],
     }

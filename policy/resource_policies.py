@@ -283,3 +283,10 @@ def statement_remove(policy: Document, sid: str) -> Document:
 def statements_except(policy: Document | None, sid: str) -> list[Document]:
     """Copies of the statements that are not this Sid's: what others wrote."""
     return [copy.deepcopy(s) for s in _statement_list(policy) if _sid_of(s) != sid]
+
+
+def statements_added(before: Document | None, after: Document | None, sid: str) -> list[Document]:
+    """Copies of the statements of `after`, other than this Sid's, that `before` did not hold
+    as they are now: what others added (or changed) between the two readings, in their order."""
+    earlier = statements_except(before, sid)
+    return [s for s in statements_except(after, sid) if s not in earlier]

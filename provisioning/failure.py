@@ -45,8 +45,9 @@ def grant_rollback_queue(grant: Grant) -> None:
     is in AWS now is what counts."""
     grant.rolled_back_at = None
     grant.rolled_back = []
+    grant.removal_found = []
     grant.rollback_error = ""
-    grant.save(update_fields=["rolled_back_at", "rolled_back", "rollback_error"])
+    grant.save(update_fields=["rolled_back_at", "rolled_back", "removal_found", "rollback_error"])
     transaction.on_commit(partial(grant_rollback_enqueue, grant.pk))
 
 
@@ -58,24 +59,29 @@ def grant_rollback(*, grant_id: int, then_provision: bool = False) -> None:
     grant, approved = grant_read(grant_id)
     if approved.status != Status.FAILED:
         return
-    removed = None if grant.rolled_back_at else writers.written_remove(grant, approved)
+    removal = None if grant.rolled_back_at else writers.written_remove(grant, approved)
 
     with transaction.atomic():
         grant, access_request = grant_lock(grant_id)
         if access_request.status != Status.FAILED:
             return  # revoked, expired or retried meanwhile: that stands
-        if removed is not None and grant.rolled_back_at is None:
+        if removal is not None and grant.rolled_back_at is None:
             grant.rolled_back_at = timezone.now()
-            grant.rolled_back = removed
+            grant.rolled_back = removal.removed
+            grant.removal_found = removal.found
             grant.rollback_error = ""
-            grant.save(update_fields=["rolled_back_at", "rolled_back", "rollback_error"])
+            grant.save(
+                update_fields=["rolled_back_at", "rolled_back", "removal_found", "rollback_error"]
+            )
             audit_record(
                 actor=None,
                 verb="grant.rolled_back",
                 obj=grant,
                 access_request_id=access_request.pk,
-                after={"removed": removed},
+                after={"removed": removal.removed, "found": removal.found},
             )
+            if removal.found:
+                notify(event="grant.revoke_found_changes", access_request_id=access_request.pk)
         if then_provision and grant.rolled_back_at is not None:
             _provision_again(grant, access_request, actor=None)
 
@@ -110,7 +116,8 @@ def _provision_again(
 ) -> None:
     grant.rolled_back_at = None
     grant.rolled_back = []
-    grant.save(update_fields=["rolled_back_at", "rolled_back"])
+    grant.removal_found = []
+    grant.save(update_fields=["rolled_back_at", "rolled_back", "removal_found"])
     request_move(
         access_request,
         Status.APPROVED,

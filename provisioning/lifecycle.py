@@ -23,10 +23,13 @@ def grant_lock(grant_id: int) -> tuple[Grant, ApprovedRequest]:
 
 
 def grant_read(grant_id: int) -> tuple[Grant, ApprovedRequest]:
-    """The grant and its request with both accounts, unlocked: to write or remove from, outside any
-    transaction. Grant.DoesNotExist if it is gone."""
+    """The grant and its request with both accounts and the requester (whose name the role's tags
+    carry), unlocked: to write or remove from, outside any transaction. Grant.DoesNotExist if it
+    is gone."""
     grant = Grant.objects.select_related(
-        "access_request__source_account", "access_request__target_account"
+        "access_request__source_account",
+        "access_request__target_account",
+        "access_request__requester",
     ).get(pk=grant_id)
     return grant, grant.access_request
 

@@ -121,6 +121,13 @@ class Grant(models.Model):
         default=list, blank=True, help_text="What the rollback of a failed grant removed."
     )
     rollback_error = models.TextField(blank=True)
+    # What the revoke (or the rollback) found in AWS beyond what the portal wrote: policies attached
+    # or added to its role, its tags changed, statements others added to a resource policy.
+    removal_found = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What removing the grant found in AWS beyond what the portal wrote.",
+    )
     end_status = models.CharField(max_length=8, choices=EndStatus.choices, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -253,11 +253,12 @@ def revoke_start(*, grant_id: int, user: User | None, end_status: str, client_ad
 
 
 def grant_revoke(*, grant_id: int) -> None:
-    """Remove exactly what the grant wrote, on both accounts, and nothing else."""
+    """Remove what the grant wrote, on both accounts, whatever was changed around it meanwhile;
+    what was found beyond what the portal wrote is recorded and the approvers are told."""
     grant, approved = grant_read(grant_id)
     if approved.status != Status.REVOKING:
         return
-    removed = writers.written_remove(grant, approved)
+    removal = writers.written_remove(grant, approved)
 
     with transaction.atomic():
         grant, access_request = grant_lock(grant_id)
@@ -265,10 +266,20 @@ def grant_revoke(*, grant_id: int) -> None:
             return
         grant.ended_at = timezone.now()
         grant.last_error = ""
-        grant.save(update_fields=["ended_at", "last_error"])
+        grant.removal_found = removal.found
+        grant.save(update_fields=["ended_at", "last_error", "removal_found"])
         final = Status.EXPIRED if grant.end_status == Grant.EndStatus.EXPIRED else Status.REVOKED
-        request_move(access_request, final, actor=None, verb=f"grant.{final}", removed=removed)
+        request_move(
+            access_request,
+            final,
+            actor=None,
+            verb=f"grant.{final}",
+            removed=removal.removed,
+            found=removal.found,
+        )
         notify(event=f"grant.{final}", access_request_id=access_request.pk)
+        if removal.found:
+            notify(event="grant.revoke_found_changes", access_request_id=access_request.pk)
 
 
 def grant_error_record(*, grant_id: int, message: str) -> None:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -218,12 +219,18 @@ class SlowProxy:
 class FaultProxy:
     """An HTTP proxy to the emulator that can answer like an AWS in trouble: throttling or 503 for
     the next `fail_next` requests (`fault` says which), or refuse connections while `down()`.
-    It records every request it answered: (monotonic time, AWS action, status)."""
+    It records every request it answered: (monotonic time, AWS action, status).
+
+    `before(method, path, body)`, when set, runs in the request's own thread before the request
+    goes on to the emulator: a test may look at the emulator's state at that moment, or hold the
+    request back (sleep) to order two clients' calls."""
 
     _FAULTS = {
-        # code, HTTP status (what AWS answers for "slow down" and "try again later")
-        "throttling": ("Throttling", 400),
-        "unavailable": ("ServiceUnavailable", 503),
+        # code, HTTP status, message: what AWS answers for "slow down", "try again later", and
+        # for a caller whose policy does not allow the call (a provisioner role narrowed by hand)
+        "throttling": ("Throttling", 400, "Rate exceeded"),
+        "unavailable": ("ServiceUnavailable", 503, "Service is unavailable"),
+        "denied": ("AccessDenied", 403, "User is not authorized to perform this action"),
     }
 
     def __init__(self, target_port: int) -> None:
@@ -235,6 +242,7 @@ class FaultProxy:
         self.fault = "throttling"
         self.fail_next = 0
         self.log: list[tuple[float, str, int]] = []
+        self.before: Callable[[str, str, bytes], None] | None = None
         self.lock = threading.Lock()
         self.server = None
         self.up()
@@ -288,8 +296,7 @@ class FaultProxy:
                 action = parse_qs(body.decode(errors="replace")).get("Action")
                 return action[0] if action else f"{self.command} {self.path.split('?')[0]}"
 
-            def _error(self, code: str, status: int, body: bytes) -> tuple[bytes, str]:
-                message = "Rate exceeded" if status == 400 else "Service is unavailable"
+            def _error(self, code: str, message: str, body: bytes) -> tuple[bytes, str]:
                 if self.headers.get("X-Amz-Target"):
                     text = f'{{"__type": "{code}", "message": "{message}"}}'
                     return text.encode(), "application/x-amz-json-1.0"
@@ -306,9 +313,11 @@ class FaultProxy:
             def _any(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 action = self._action(body)
+                if proxy.before is not None:
+                    proxy.before(self.command, self.path, body)
                 if proxy._take_fault():
-                    code, status = proxy._FAULTS[proxy.fault]
-                    payload, content_type = self._error(code, status, body)
+                    code, status, message = proxy._FAULTS[proxy.fault]
+                    payload, content_type = self._error(code, message, body)
                     headers = {"Content-Type": content_type}
                 else:
                     target = ("127.0.0.1", proxy.target_port)

@@ -58,6 +58,7 @@ class GrantDetailSerializer(GrantListSerializer):
             "rolled_back_at",
             "rolled_back",
             "rollback_error",
+            "removal_found",
         ]
 
 

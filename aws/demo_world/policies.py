@@ -26,6 +26,11 @@ PORTAL_ROLE_ACTIONS = [
     "iam:GetRolePolicy",
     "iam:ListRolePolicies",
     "iam:DeleteRolePolicy",
+    # Revoke removes the portal's role whatever was attached to it meanwhile: DeleteRole fails
+    # while a managed policy is attached or the role is in an instance profile.
+    "iam:ListAttachedRolePolicies",
+    "iam:DetachRolePolicy",
+    "iam:ListInstanceProfilesForRole",
 ]
 BOUNDED_ROLE_ACTIONS = [
     "iam:CreateRole",
@@ -43,6 +48,12 @@ BOUNDARY_CHANGE_ACTIONS = [
     "iam:SetDefaultPolicyVersion",
     "iam:DeleteRolePermissionsBoundary",
 ]
+# RemoveRoleFromInstanceProfile's resource is the instance profile, not the role, so it cannot be
+# narrowed to the portal's roles: the portal calls it only to take its own role out of a profile
+# someone put it in, before deleting the role. (At worst it takes a role out of a profile: no
+# permission is gained by that.)
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+INSTANCE_PROFILE_ACTIONS = ["iam:RemoveRoleFromInstanceProfile"]
 # On source-account roles the portal only adds and removes the per-grant identity policies.
 SOURCE_ROLE_ACTIONS = [
     "iam:GetRole",
@@ -225,6 +236,12 @@ def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, A
             "Effect": "Deny",
             "Action": BOUNDARY_CHANGE_ACTIONS,
             "Resource": [boundary, f"arn:aws:iam::{account_id}:role/*"],
+        },
+        {
+            "Sid": "TakePortalRolesOutOfInstanceProfiles",
+            "Effect": "Allow",
+            "Action": INSTANCE_PROFILE_ACTIONS,
+            "Resource": f"arn:aws:iam::{account_id}:instance-profile/*",
         },
         {
             # Resource-level scoping differs per service; the account boundary is what matters.

@@ -14,6 +14,7 @@ from accounts.models import Account
 from core.locks import policy_lock
 from policy.acls import AclGrant, AclTarget, acl_grants_add, acl_grants_remove
 from provisioning.models import ApprovedRequest, Grant
+from provisioning.writers.removal import Removal
 
 
 def _grant_of(entry: dict[str, Any]) -> AclGrant:
@@ -122,7 +123,7 @@ def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
     return written
 
 
-def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
+def remove(grant: Grant, access_request: ApprovedRequest) -> Removal:
     removed = []
     owner = access_request.target_account.account_id
     for entry in grant.acl_grants:
@@ -136,7 +137,7 @@ def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
                 continue
             aws.acl_write(credentials, target, acl_grants_remove(state.grants, granted), owner)
         removed.append(f"{_label(target)} {granted.permission} for {granted.grantee}")
-    return removed
+    return Removal(removed=removed)
 
 
 def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]:

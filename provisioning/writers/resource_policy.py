@@ -3,25 +3,30 @@
 Read-modify-write under a lock per policy: statements the portal did not write are never dropped,
 reordered or changed; the result is refused, and nothing written, when it would exceed the
 service's size limit. Revoke removes exactly the portal's statement, and deletes the policy only if
-the portal created it and nothing else is left in it.
+the portal created it and nothing else is left in it. Statements others added to the policy while
+the grant was live stay (they are not the portal's to remove), and are reported: a grantee allowed
+to rewrite the policy may have added one of their own that outlives the grant.
 """
 
 from typing import Any
 
 import aws
 from core.locks import policy_lock
-from policy.builders import RESOURCE_POLICY_PREFIX
+from policy.builders import RESOURCE_POLICY_PREFIX, request_of_sid
 from policy.resource_policies import (
     SIZE_LIMITS,
     PolicyHolder,
     in_account,
     policy_size,
+    policy_text,
     statement_find,
     statement_put,
     statement_remove,
+    statements_added,
     statements_except,
 )
 from provisioning.models import ApprovedRequest, Grant
+from provisioning.writers.removal import Removal
 
 
 def _credentials(access_request: ApprovedRequest) -> aws.Credentials:
@@ -73,24 +78,65 @@ def _statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
     return statements if isinstance(statements, list) else [statements]
 
 
-def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
+def remove(grant: Grant, access_request: ApprovedRequest) -> Removal:
     credentials = _credentials(access_request)
     target = access_request.target_account.account_id
-    removed = []
+    removal = Removal()
     for entry in grant.resource_statements:
         holder = in_account(PolicyHolder(**entry["holder"]), target)
+        key = f"{RESOURCE_POLICY_PREFIX}{holder.arn}"
         with policy_lock(holder.arn):
             policy = aws.policy_read(credentials, holder)
-            if policy is None or not any(s.get("Sid") == entry["sid"] for s in _statements(policy)):
+            removal.found += _found(grant, holder, entry["sid"], policy)
+            ours = statement_find(policy, entry["sid"])
+            if policy is None or ours is None:
                 continue
+            if ours != access_request.documents[key]["document"]:
+                removal.found.append(
+                    f"{holder.arn}: the portal's statement {entry['sid']} was changed outside the "
+                    "portal (removed all the same)"
+                )
             remaining = statement_remove(policy, entry["sid"])
             if not _statements(remaining) and entry.get("created_policy"):
                 aws.policy_delete(credentials, holder)
-                removed.append(f"{holder.arn} policy (created by the portal, now empty)")
+                removal.removed.append(f"{holder.arn} policy (created by the portal, now empty)")
             else:
                 aws.policy_write(credentials, holder, remaining)
-                removed.append(f"{holder.arn} statement {entry['sid']}")
-    return removed
+                removal.removed.append(f"{holder.arn} statement {entry['sid']}")
+    return removal
+
+
+def _found(
+    grant: Grant, holder: PolicyHolder, sid: str, policy: dict[str, Any] | None
+) -> list[str]:
+    """Statements someone else added to the policy while the grant was live: those the policy
+    holds now and did not hold when the grant was written (grant.written keeps that reading),
+    except the statements of the portal's other grants. Nothing to compare with for a grant that
+    was never verified."""
+    written = grant.written.get(f"{RESOURCE_POLICY_PREFIX}{holder.arn}")
+    if written is None:
+        return []
+    return [
+        f"{holder.arn}: statement {statement.get('Sid') or '(no Sid)'} was added by someone else "
+        f"during the grant and left in place: {policy_text(statement)[:500]}"
+        for statement in statements_added(written, policy, sid)
+        if not _portal_statement(holder, statement)
+    ]
+
+
+def _portal_statement(holder: PolicyHolder, statement: dict[str, Any]) -> bool:
+    """Whether this is exactly the statement the portal wrote for another grant on this policy
+    (a Sid alone proves nothing: anyone may write one that looks like the portal's)."""
+    request_id = request_of_sid(str(statement.get("Sid", "")))
+    if request_id is None:
+        return False
+    documents = (
+        Grant.objects.filter(access_request_id=request_id)
+        .values_list("access_request__documents", flat=True)
+        .first()
+    )
+    written = (documents or {}).get(f"{RESOURCE_POLICY_PREFIX}{holder.arn}") or {}
+    return written.get("document") == statement
 
 
 def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import aws
 from aws.iam import role_policy_read
 from policy import builders
 from provisioning.models import ApprovedRequest, Grant
+from provisioning.writers.removal import Removal
 
 
 def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any] | None:
@@ -32,19 +33,30 @@ def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any] | Non
     return written
 
 
-def remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:
+def remove(grant: Grant, access_request: ApprovedRequest) -> Removal:
+    """Delete the grant's identity policy from the source role, and only that.
+
+    No aws:TokenIssueTime deny here, unlike the target role (writers.role): this policy only
+    lets the source role call sts:AssumeRole on the granted role, and IAM evaluates it on every
+    call, so deleting it stops new AssumeRole calls at once. Sessions of the granted role that
+    were already handed out are cut on the target side, by the deny put on that role before it is
+    taken apart. And the source role is not the portal's to deny: the broker serves every grant
+    at once, and a source principal used through its own identity is the engineer's role for all
+    their work, so a deny on its older sessions would cut far more than this grant."""
     if not grant.source_policy_name:
-        return []
+        return Removal()
     source = access_request.source_account
     credentials = aws.role_credentials(source.provisioner_role_arn)
     if aws.role_policy_delete(
         credentials, role_name=grant.source_role_name, policy_name=grant.source_policy_name
     ):
-        return [
-            f"arn:aws:iam::{source.account_id}:role/{grant.source_role_name} "
-            f"inline policy {grant.source_policy_name}"
-        ]
-    return []
+        return Removal(
+            removed=[
+                f"arn:aws:iam::{source.account_id}:role/{grant.source_role_name} "
+                f"inline policy {grant.source_policy_name}"
+            ]
+        )
+    return Removal()
 
 
 def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]:

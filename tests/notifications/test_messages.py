@@ -133,6 +133,22 @@ def test_drifted_lists_what_changed_but_not_the_documents():
     assert "Leaked" not in email.body
 
 
+def test_changes_found_at_removal_are_listed_for_the_approvers():
+    found = [
+        "arn:aws:iam::999999999999:role/portal/portal-access-42: managed policy "
+        "arn:aws:iam::999999999999:policy/Backdoor attached to the role",
+        f"arn:aws:s3:::mybucket: statement Backdoor was added by someone else: {EXTERNAL_ID}",
+    ]
+    facts = _facts(grant=_grant(removal_found=found))
+    email = messages.email("grant.revoke_found_changes", facts, base_url=BASE)
+    assert email.subject == (
+        "[Access portal] Request #42: removing the grant found changes made outside the portal"
+    )
+    assert f"  - {found[0]}" in email.body
+    assert "statement Backdoor was added by someone else: [redacted]" in email.body
+    assert messages.EVENTS["grant.revoke_found_changes"] == messages.APPROVERS
+
+
 def test_extension_messages_name_the_original_request():
     original = _grant(pk=7, access_request_id=41, expires_at=NOW + timedelta(hours=3))
     extension = _request(pk=43, duration=3600, extends=original)

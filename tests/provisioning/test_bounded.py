@@ -22,7 +22,7 @@ from provisioning import expiry, failure, services
 from provisioning.models import Grant
 from provisioning.queue import grants_requeue_stalled
 from tests.factories import submitted
-from tests.support import wait_until
+from tests.support import FaultProxy, wait_until
 
 FREEZE = {
     "Version": "2012-10-17",
@@ -90,19 +90,31 @@ def test_a_failed_grant_is_rolled_back_and_the_page_shows_what_was_removed(aws_d
     assert AuditEvent.objects.filter(verb="grant.rolled_back").count() == 1
 
 
+@pytest.fixture
+def denying_aws(emulator, settings):
+    """The portal's AWS calls go through a proxy that, while `fail_next` lasts, answers every
+    call AccessDenied, as AWS does once someone has narrowed the provisioner role's policy."""
+    proxy = FaultProxy(emulator.port)
+    proxy.fault = "denied"
+    settings.AWS_ENDPOINT_URL = proxy.url
+    yield proxy
+    settings.AWS_ENDPOINT_URL = emulator.url
+    proxy.stop()
+
+
 def test_a_failed_rollback_is_recorded_retried_and_still_bounded_by_expiry(
-    aws_demo, django_user_model
+    aws_demo, django_user_model, denying_aws
 ):
     stranger = django_user_model.objects.create_user("zed", password="zed-pass-12345")
     grant = _failed_after_writing(aws_demo)
-    iam = emulator_client("iam", account_id="999999999999", region="us-east-1")
-    # Someone retagged the role: the portal will not delete a role it cannot prove it wrote.
-    iam.tag_role(RoleName=grant.role_name, Tags=[{"Key": "portal:request-id", "Value": "0"}])
-    with pytest.raises(AwsError, match="not tagged") as refused:
+    # AWS refuses the provisioner's calls: the rollback cannot finish.
+    denying_aws.fail_next = 1_000
+    with pytest.raises(AwsError, match="AccessDenied") as refused:
         failure.grant_rollback(grant_id=grant.pk)
+    assert not refused.value.retryable
     failure.grant_rollback_failed(grant_id=grant.pk, message=str(refused.value))
     grant.refresh_from_db()
-    assert grant.rolled_back_at is None and "not tagged" in grant.rollback_error
+    assert grant.rolled_back_at is None and "AccessDenied" in grant.rollback_error
 
     # Shown on the dashboard of those who may act on it, not of others.
     for user, shown in ((aws_demo.alice, True), (aws_demo.admin, True), (stranger, False)):
@@ -116,8 +128,8 @@ def test_a_failed_rollback_is_recorded_retried_and_still_bounded_by_expiry(
     services.grant_retry(grant=grant, user=aws_demo.alice)
     assert AuditEvent.objects.filter(verb="grant.retry_requested").count() == 1
 
-    tag = {"Key": "portal:request-id", "Value": str(grant.access_request_id)}
-    iam.tag_role(RoleName=grant.role_name, Tags=[tag])
+    denying_aws.fail_next = 0  # the provisioner's policy is put right
+    assert grant.role_name in _roles()  # nothing was removed meanwhile
     failure.grant_rollback(grant_id=grant.pk)
     grant.refresh_from_db()
     assert grant.rolled_back_at is not None and grant.rollback_error == ""

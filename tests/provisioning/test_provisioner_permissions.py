@@ -8,6 +8,7 @@ and asks our evaluator whether that account's provisioner policy allows the IAM 
 """
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -101,8 +102,11 @@ def _activate(demo, *, unbounded_role_first: bool = False, **fields) -> Grant:
 
 def _resource_of(account_id: str, action: str, params: dict) -> str:
     """The ARN the call acts on, as far as the policy's statements tell resources apart: IAM
-    roles by path and name, managed policies (the boundary) by ARN; the other statements allow
+    roles by path and name, managed policies (the boundary) by ARN, instance profiles
+    (RemoveRoleFromInstanceProfile acts on the profile, not the role); the other statements allow
     "*", so any ARN in the account does."""
+    if action == "iam:RemoveRoleFromInstanceProfile":
+        return f"arn:aws:iam::{account_id}:instance-profile/{params['InstanceProfileName']}"
     if action.startswith("iam:") and "RoleName" in params:
         name = params["RoleName"]
         path = settings.PORTAL_ROLE_PATH if name.startswith("portal-access-") else "/"
@@ -174,6 +178,9 @@ def test_the_provisioner_policy_allows_every_call_the_portal_makes(aws_demo, emu
             )
         ),
     ]
+    # Someone attached a managed policy to the role and put it in an instance profile: revoke
+    # detaches and takes it out before it deletes the role.
+    _entangle(grants[0].role_name)
     for grant in grants:
         drift.grant_drift_check(grant_id=grant.pk)
         services.revoke_start(grant_id=grant.pk, user=None, end_status=Grant.EndStatus.REVOKED)
@@ -219,9 +226,23 @@ def test_the_provisioner_policy_allows_every_call_the_portal_makes(aws_demo, emu
     bounded = {(action, carried) for _, action, _, carried in checked if carried}
     assert ("iam:CreateRole", boundary_arn(DATA)) in bounded, bounded
     assert ("iam:PutRolePolicy", boundary_arn(DATA)) in bounded, bounded
+    assert {"iam:DetachRolePolicy", "iam:RemoveRoleFromInstanceProfile"} <= actions, actions
     assert {"s3:PutBucketPolicy", "s3:PutObjectAcl", "dynamodb:ListTables"} <= actions, actions
     assert {account for account, _, _, _ in checked} == {DATA, DEV}
     assert refused == [], "the provisioner policy does not allow:\n" + "\n".join(refused)
+
+
+def _entangle(role_name: str) -> None:
+    iam = emulator_client("iam", account_id=DATA, region="us-east-1")
+    unique = uuid.uuid4().hex[:8]
+    policy_arn = iam.create_policy(
+        PolicyName=f"Attached-{unique}",
+        PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*",'
+        '"Resource":"*"}]}',
+    )["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName=role_name, PolicyArn=policy_arn)
+    iam.create_instance_profile(InstanceProfileName=f"Profile-{unique}")
+    iam.add_role_to_instance_profile(InstanceProfileName=f"Profile-{unique}", RoleName=role_name)
 
 
 def _table() -> str:

@@ -119,17 +119,6 @@ def test_revoke_removes_exactly_what_was_written_on_both_accounts(aws_demo, emul
     source.delete_role_policy(RoleName="PortalBroker", PolicyName="someone-elses")
 
 
-def test_revoke_leaves_a_role_the_portal_did_not_write_alone(aws_demo, emulator):
-    grant = active_grant(aws_demo)
-    target = iam(emulator, "999999999999")
-    target.tag_role(RoleName=grant.role_name, Tags=[{"Key": "portal:request-id", "Value": "other"}])
-    services.grant_revoke_request(grant=grant, user=aws_demo.bob)
-    with pytest.raises(AwsError, match="leaves it alone"):
-        services.grant_revoke(grant_id=grant.pk)
-    assert target.get_role(RoleName=grant.role_name)["Role"]["RoleName"] == grant.role_name
-    assert status_of(grant) == "revoking"
-
-
 def test_only_requester_approvers_and_admins_revoke(aws_demo, django_user_model):
     grant = active_grant(aws_demo)
     stranger = django_user_model.objects.create_user("eve", password="eve-pass-123")
