@@ -55,6 +55,10 @@ class Draft:
     recommendation: Recommendation | None = None
     findings: list[dict[str, Any]] = field(default_factory=list)
     simulation: dict[str, Any] = field(default_factory=dict)
+    # The access rule the request goes under ({} when no rules are configured), and why a request
+    # no rule lets this requester make in this account is refused (a 403, not a field's error).
+    rule: dict[str, Any] = field(default_factory=dict)
+    forbidden: str = ""
 
     def add(self, name: str, message: str) -> None:
         self.errors.setdefault(name, []).append(message)

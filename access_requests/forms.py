@@ -82,11 +82,25 @@ class AccessRequestForm(forms.Form):
         help_text="Only if the third party asked you to make one: you will give it to them.",
     )
 
+    break_glass = forms.BooleanField(
+        required=False,
+        label="Break-glass",
+        help_text="An emergency: provisioned at once without approval, only where an access rule "
+        "allows break-glass; the account's approvers and the admins are told at once and review "
+        "it afterwards.",
+    )
+
     def __init__(self, *args, editing: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if editing:  # the accounts stay as submitted
+        if editing:  # the accounts stay as submitted; break-glass is a way to submit
             self.fields["source_account"].disabled = True
             self.fields["target_account"].disabled = True
+            del self.fields["break_glass"]
+
+    @property
+    def wants_break_glass(self) -> bool:
+        """Whether the requester ticked break-glass (outside service_arguments: no draft field)."""
+        return bool(getattr(self, "cleaned_data", {}).get("break_glass", False))
 
     def service_arguments(self) -> dict:
         """The keyword arguments of access_request_submit and draft_build."""

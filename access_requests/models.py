@@ -27,6 +27,12 @@ class AccessRequest(models.Model):
 
     AccessVia = AccessVia
 
+    class ReviewStatus(models.TextChoices):
+        """A break-glass request's review by the account's approvers, after the fact."""
+
+        PENDING_REVIEW = "pending_review", "Waiting for review"
+        REVIEWED = "reviewed", "Reviewed"
+
     class RequestedMechanism(models.TextChoices):
         AUTO = "auto", "Recommended"
         ASSUME_ROLE = Mechanism.ASSUME_ROLE
@@ -79,6 +85,27 @@ class AccessRequest(models.Model):
         related_name="extensions",
         help_text="Set on a request to extend an active grant: the same documents, a new expiry.",
     )
+    approved_by_rule = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The access rule that approved it at submit, without a human (auto or "
+        "break-glass); empty when approvers decided.",
+    )
+    break_glass = models.BooleanField(
+        default=False, help_text="Break-glass: provisioned at once, reviewed afterwards."
+    )
+    review_status = models.CharField(
+        max_length=16, choices=ReviewStatus.choices, blank=True, default="", db_index=True
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_comment = models.TextField(max_length=2000, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     decided_at = models.DateTimeField(null=True, blank=True)

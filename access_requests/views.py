@@ -75,22 +75,30 @@ def request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST":
         form_ok = form.is_valid()
         arguments = form.service_arguments()
+        glass = form.wants_break_glass
         if "preview" in request.POST or not form_ok:
             # Every field's message at once, not only those of Django's own field checks.
-            draft = services.access_request_preview(arguments, requester=request.user)
+            draft = services.access_request_preview(
+                arguments, requester=request.user, break_glass=glass
+            )
             form.add_service_errors(draft.errors)
         else:
             try:
                 access_request = services.access_request_submit(
-                    requester=request.user, client_address=client_address(request), **arguments
+                    requester=request.user,
+                    client_address=client_address(request),
+                    break_glass=glass,
+                    **arguments,
                 )
             except ServiceError as error:
                 form.add_service_errors(error.field_errors)
-                draft = services.access_request_preview(arguments, requester=request.user)
-            else:
-                messages.success(
-                    request, f"Request #{access_request.pk} submitted: approvers have been asked."
+                if not error.field_errors:
+                    form.add_error(None, error.message)
+                draft = services.access_request_preview(
+                    arguments, requester=request.user, break_glass=glass
                 )
+            else:
+                messages.success(request, _submitted_message(access_request))
                 return redirect("request_detail", pk=access_request.pk)
     status = 400 if request.method == "POST" and form.errors else 200
     return render(
@@ -99,6 +107,22 @@ def request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         {"form": form, "draft": draft, "third_party_accounts": _third_party_accounts()},
         status=status,
     )
+
+
+def _submitted_message(access_request: AccessRequest) -> str:
+    """What the requester is told after submitting: who decides now, or which rule did."""
+    n = access_request.pk
+    if access_request.break_glass:
+        return (
+            f"Request #{n}: break-glass under the rule {access_request.approved_by_rule}. It is "
+            "being provisioned now; the approvers and admins have been told and will review it."
+        )
+    if access_request.approved_by_rule:
+        return (
+            f"Request #{n} approved by the rule {access_request.approved_by_rule}, without a "
+            "human: it is being provisioned now."
+        )
+    return f"Request #{n} submitted: approvers have been asked."
 
 
 def _third_party_accounts() -> list[str]:
@@ -122,7 +146,9 @@ def request_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The live preview: the documents and the errors for what is in the form right now."""
     form = AccessRequestForm(request.POST)
     form.is_valid()
-    draft = services.access_request_preview(form.service_arguments(), requester=request.user)
+    draft = services.access_request_preview(
+        form.service_arguments(), requester=request.user, break_glass=form.wants_break_glass
+    )
     return render(request, "access_requests/_preview.html", {"draft": draft, "live": True})
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group, User
 from django.db import models
 
+from accounts.access_rules import AccessRule
 from accounts.models import Account, ExternalId, Resource, ServiceControlPolicy
 from audit.admin_changes import AuditedAdmin
 
@@ -132,3 +133,22 @@ class ResourceAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AccessRule)
+class AccessRuleAdmin(AuditedAdmin):
+    """Rules edited one by one; the model's clean() checks what the API checks. Each save is an
+    audit event with the fields before and after."""
+
+    list_display = (
+        "name",
+        "accounts",
+        "requester_groups",
+        "services",
+        "access_levels",
+        "max_duration",
+        "approval",
+        "break_glass",
+    )
+    list_filter = ("approval", "break_glass")
+    search_fields = ("name",)

@@ -190,3 +190,6 @@ class Resource(models.Model):
 
     def __str__(self) -> str:
         return self.arn
+
+
+from accounts.access_rules import AccessRule  # noqa: E402, F401  (registered with the app)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from api.views import accounts, audit, auth, grants, policies, requests
+from api.views import accounts, audit, auth, grants, policies, requests, rules
 
 urlpatterns = [
     path("v1/auth/token/", auth.TokenView.as_view(), name="api_token"),
@@ -26,6 +26,12 @@ urlpatterns = [
         requests.RequestCancelView.as_view(),
         name="api_request_cancel",
     ),
+    path(
+        "v1/requests/<int:pk>/review/",
+        requests.RequestReviewView.as_view(),
+        name="api_request_review",
+    ),
+    path("v1/access-rules/", rules.AccessRulesView.as_view(), name="api_access_rules"),
     path("v1/grants/", grants.GrantListView.as_view(), name="api_grants"),
     path("v1/grants/<int:pk>/", grants.GrantDetailView.as_view(), name="api_grant"),
     path(

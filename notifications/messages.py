@@ -15,11 +15,15 @@ from policy.escalation import privilege_escalations
 REQUESTER = "requester"
 APPROVERS = "approvers"
 REQUESTER_AND_APPROVERS = "requester_and_approvers"
+# Break-glass: the account's approvers and every platform admin, at once (SPEC 10.2).
+APPROVERS_AND_ADMINS = "approvers_and_admins"
 
 # Every event `notify()` accepts, and who gets its email.
 EVENTS: dict[str, str] = {
     "request.submitted": APPROVERS,
     "request.approved": REQUESTER,
+    "request.auto_approved": REQUESTER,
+    "request.break_glass": APPROVERS_AND_ADMINS,
     "request.rejected": REQUESTER,
     "request.cancelled": APPROVERS,
     "grant.activated": REQUESTER,
@@ -66,6 +70,8 @@ class Facts:
     # The privilege-escalation findings: each action that can mint or widen permissions, and why.
     escalation: tuple[str, ...] = ()
     found: tuple[str, ...] = ()
+    # The access rule that approved the request without a human (auto or break-glass).
+    approved_by_rule: str = ""
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,7 @@ def facts_from(
             for escalation in privilege_escalations(str(a) for a in access_request.actions)
         ),
         found=tuple(clean(str(line)) for line in getattr(grant, "removal_found", [])),
+        approved_by_rule=getattr(access_request, "approved_by_rule", ""),
     )
 
 
@@ -164,6 +171,21 @@ def _headline(event: str, f: Facts) -> tuple[str, str]:
                 f"Request #{n} approved",
                 "Your request was approved. The portal is writing the access into AWS; "
                 "another message follows when it is active.",
+            )
+        case "request.auto_approved":
+            return (
+                f"Request #{n} approved by rule {f.approved_by_rule}",
+                f"Your request was approved by the access rule {f.approved_by_rule}, without a "
+                "human. The portal is writing the access into AWS; another message follows when "
+                "it is active.",
+            )
+        case "request.break_glass":
+            return (
+                f"Break-glass: {f.requester} in {f.target_account} (request #{n}), review it",
+                f"{f.requester} used break-glass access to {f.target_account} under the rule "
+                f"{f.approved_by_rule}: the portal provisions it at once, without approval. "
+                "As an approver or admin, review it on the request page: mark it reviewed, or "
+                "revoke it.",
             )
         case "request.rejected":
             return f"Request #{n} rejected", f"Your request was rejected.\nReason: {f.reason}"

@@ -8,7 +8,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import Q
 
-from notifications.messages import APPROVERS, REQUESTER, REQUESTER_AND_APPROVERS
+from notifications.messages import (
+    APPROVERS,
+    APPROVERS_AND_ADMINS,
+    REQUESTER,
+    REQUESTER_AND_APPROVERS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,8 +43,10 @@ def recipient_emails(*, audience: str, access_request: Any) -> list[str]:
     users = []
     if audience in (REQUESTER, REQUESTER_AND_APPROVERS) and access_request.requester.is_active:
         users.append(access_request.requester)
-    if audience in (APPROVERS, REQUESTER_AND_APPROVERS):
+    if audience in (APPROVERS, REQUESTER_AND_APPROVERS, APPROVERS_AND_ADMINS):
         users.extend(approvers_of(access_request=access_request))
+    if audience == APPROVERS_AND_ADMINS:
+        users.extend(get_user_model().objects.filter(is_superuser=True, is_active=True))
     addresses: dict[str, str] = {}
     for user in users:
         address = (user.email or "").strip()

@@ -3,6 +3,7 @@
 from access_requests.services.decisions import access_request_approve, access_request_reject
 from access_requests.services.emergency import access_revoke_all
 from access_requests.services.extensions import grant_extension_request
+from access_requests.services.rules import access_request_review
 from access_requests.services.submission import (
     access_request_cancel,
     access_request_edit,
@@ -16,6 +17,7 @@ __all__ = [
     "access_request_edit",
     "access_request_preview",
     "access_request_reject",
+    "access_request_review",
     "access_request_submit",
     "access_revoke_all",
     "grant_extension_request",

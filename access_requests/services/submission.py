@@ -17,6 +17,7 @@ from access_requests.facts import request_facts
 from access_requests.models import AccessRequest, Mechanism
 from access_requests.ownership import bucket_owner_errors
 from access_requests.services.decisions import locked_request, request_decided
+from access_requests.services.rules import draft_rule_check, request_rule_apply
 from accounts.models import Account
 from accounts.scps import scp_denials
 from audit.services import audit_record
@@ -29,7 +30,11 @@ from provisioning.simulation import simulate
 
 
 def access_request_preview(
-    fields: dict[str, Any], *, requester: User, request_id: int | None = None
+    fields: dict[str, Any],
+    *,
+    requester: User,
+    request_id: int | None = None,
+    break_glass: bool = False,
 ) -> Draft:
     """The draft of these fields with what AWS and the organization's SCPs say about them: what
     the form's live preview shows and what submission checks. A portal session's role is for its
@@ -38,7 +43,14 @@ def access_request_preview(
     # Refuse bad input before any AWS call. Facts only ever rule mechanisms out, so what is wrong
     # without them stays wrong with them.
     unchecked = draft_build(request_id=request_id, source_identity=source_identity, **fields)
-    if unchecked.errors:
+    # The access rules before any AWS call too: what no rule allows is refused as it is typed.
+    if unchecked.errors or not draft_rule_check(
+        unchecked,
+        requester=requester,
+        account=fields["target_account"],
+        duration=fields["duration"],
+        break_glass=break_glass,
+    ):
         unchecked.documents = {}
         return unchecked
     owner_errors = bucket_owner_errors(
@@ -65,6 +77,7 @@ def access_request_preview(
         source_identity=source_identity,
         **fields,
     )
+    draft.rule = unchecked.rule
     if not draft.errors and draft.mechanism == Mechanism.ACL and not grantee_canonical_id:
         draft.add(
             "mechanism",
@@ -94,8 +107,14 @@ def access_request_preview(
     return draft
 
 
-def _checked_draft(fields: dict[str, Any], *, requester: User, request_id: int | None) -> Draft:
-    draft = access_request_preview(fields, requester=requester, request_id=request_id)
+def _checked_draft(
+    fields: dict[str, Any], *, requester: User, request_id: int | None, break_glass: bool = False
+) -> Draft:
+    draft = access_request_preview(
+        fields, requester=requester, request_id=request_id, break_glass=break_glass
+    )
+    if draft.forbidden:
+        raise ServiceError(draft.forbidden, kind=ServiceError.FORBIDDEN)
     if draft.errors:
         raise ServiceError("The request has errors.", field_errors=draft.errors)
     return draft
@@ -168,9 +187,12 @@ def access_request_submit(
     third_party: bool = False,
     external_id: str = "",
     generate_external_id: bool = False,
+    break_glass: bool = False,
     client_address: str | None = None,
 ) -> AccessRequest:
-    """Validate, store the request and the exact documents it will write. Nothing on error."""
+    """Validate, store the request and the exact documents it will write. Nothing on error.
+    Under an auto rule it is approved at once; break-glass, under a break-glass rule only, is
+    provisioned at once and reviewed after (services/rules.py)."""
     fields = {
         "source_account": source_account,
         "target_account": target_account,
@@ -186,7 +208,7 @@ def access_request_submit(
         "external_id": external_id,
         "generate_external_id": generate_external_id,
     }
-    draft = _checked_draft(fields, requester=requester, request_id=None)
+    draft = _checked_draft(fields, requester=requester, request_id=None, break_glass=break_glass)
     if source_account is None or target_account is None:
         raise ValueError("A checked draft has both accounts.")  # the draft refuses a missing one
     external_id = _external_id_keep(draft, source_account, target_account)
@@ -199,7 +221,10 @@ def access_request_submit(
     )
     # The same checks again, with the request's number in the names.
     final = _checked_draft(
-        fields | {"external_id": external_id}, requester=requester, request_id=access_request.pk
+        fields | {"external_id": external_id},
+        requester=requester,
+        request_id=access_request.pk,
+        break_glass=break_glass,
     )
     access_request.documents = final.documents
     access_request.documents_hash = approval_hash(access_request)
@@ -213,7 +238,10 @@ def access_request_submit(
         after={"status": access_request.status, "documents_hash": access_request.documents_hash},
         client_address=client_address,
     )
-    notify(event="request.submitted", access_request_id=access_request.pk)
+    if final.rule and (final.rule["auto"] or final.rule["break_glass"]):
+        request_rule_apply(access_request, rule=final.rule, client_address=client_address)
+    else:
+        notify(event="request.submitted", access_request_id=access_request.pk)
     return access_request
 
 

@@ -62,6 +62,12 @@ class AccessRequestCreateSerializer(serializers.Serializer):
         default=False,
         help_text="Third-party sources without an ExternalId yet: the portal makes one.",
     )
+    break_glass = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Break-glass: allowed only under an access rule with break_glass true; "
+        "provisioned at once, reviewed by the account's approvers afterwards.",
+    )
 
 
 class AccessRequestEditSerializer(serializers.Serializer):
@@ -110,6 +116,10 @@ class ApproveSerializer(serializers.Serializer):
 
 class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+
+
+class ReviewSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
@@ -278,10 +288,19 @@ class AccessRequestDetailSerializer(AccessRequestListSerializer):
     findings = serializers.SerializerMethodField()
     simulation = serializers.SerializerMethodField()
     approvals = ApprovalSerializer(many=True)
+    reviewed_by = serializers.CharField(
+        source="reviewed_by.username", allow_null=True, default=None
+    )
 
     class Meta(AccessRequestListSerializer.Meta):
         fields = [
             *AccessRequestListSerializer.Meta.fields,
+            "approved_by_rule",
+            "break_glass",
+            "review_status",
+            "reviewed_by",
+            "reviewed_at",
+            "review_comment",
             "recommendation_reasons",
             "external_id",
             "documents",

@@ -20,6 +20,7 @@ from api.serializers.requests import (
     AccessRequestListSerializer,
     ApproveSerializer,
     RejectSerializer,
+    ReviewSerializer,
     list_row,
 )
 from api.views.common import caller, client_address, errors, visible_request
@@ -49,7 +50,7 @@ REQUEST_FILTER_PARAMETERS = [
 def _detail(access_request: AccessRequest) -> dict:
     fresh = (
         AccessRequest.objects.select_related(
-            "requester", "source_account", "target_account", "grant"
+            "requester", "source_account", "target_account", "grant", "reviewed_by"
         )
         .prefetch_related(
             Prefetch("approvals", queryset=Approval.objects.select_related("approver"))
@@ -197,6 +198,25 @@ class RequestCancelView(APIView):
         services.access_request_cancel(
             access_request=access_request,
             user=caller(request),
+            client_address=client_address(request),
+        )
+        return Response(_detail(access_request))
+
+
+@extend_schema(
+    summary="Review a break-glass request after the fact (the account's approvers)",
+    request=ReviewSerializer,
+    responses={200: AccessRequestDetailSerializer, **errors(400, 403, 404, 409, 413, 415)},
+)
+class RequestReviewView(APIView):
+    def post(self, request: Request, pk: int) -> Response:
+        access_request = visible_request(request, pk)
+        body = ReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.access_request_review(
+            access_request=access_request,
+            reviewer=caller(request),
+            comment=body.validated_data["comment"],
             client_address=client_address(request),
         )
         return Response(_detail(access_request))

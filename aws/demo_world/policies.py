@@ -111,6 +111,11 @@ DEMO_ACCOUNTS = [
         },
         buckets={"prod-reports": {"reports/2026-11.csv": "day,orders\n2026-11-01,1200\n"}},
     ),
+    # The sandbox: developers read and list it approved by rule (SPEC 8, 10.2).
+    DemoAccount(
+        account_id="555555555555",
+        tables={"Scratch": [{"id": "s-1", "note": "anything goes here"}]},
+    ),
 ]
 
 

@@ -157,7 +157,7 @@ def test_requester_cannot_approve_their_own_request(demo):
 def test_approver_of_another_account_cannot_decide(demo, django_user_model):
     from django.contrib.auth.models import Group
 
-    outsider = django_user_model.objects.create_user("dave", password="dave-pass-123")
+    outsider = django_user_model.objects.create_user("erin", password="erin-pass-123")
     group = Group.objects.create(name="elsewhere-approvers")
     outsider.groups.add(group)
     access_request = submitted(demo)

@@ -43,9 +43,10 @@ def api_for(user) -> APIClient:
 
 
 @pytest.fixture
-def stranger(db):
-    """A developer who approves nothing and has asked for nothing."""
-    return get_user_model().objects.create_user("dave", password="dave-test-pw")
+def stranger(demo):
+    """The demo's dave: an engineer in no group, who approves nothing and has asked for
+    nothing."""
+    return demo.dave
 
 
 @pytest.fixture

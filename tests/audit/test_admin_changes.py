@@ -110,7 +110,7 @@ def test_two_party_approval_and_the_webhook_are_set_in_the_admin_and_audited(dem
 
 
 def test_approver_group_members_are_in_the_audit_trail(demo, admin_client, django_user_model):
-    stranger = django_user_model.objects.create_user("dave", password="dave-test-pw")
+    stranger = demo.dave  # in no group yet
     group = Group.objects.get(pk=demo.data.approver_group_id)
     url = f"/admin/auth/group/{group.pk}/change/"
     data = form_of(admin_client, url)

@@ -149,7 +149,7 @@ def test_the_external_id_is_shown_only_to_the_people_of_the_grant(demo, django_u
     access_request_approve(access_request=access_request, approver=demo.bob)
     grant = AccessRequest.objects.get(pk=access_request.pk).grant
     assert grant.external_id == external_id
-    stranger = django_user_model.objects.create_user("dave", password="dave-test-pw")
+    stranger = demo.dave
     other_approver = django_user_model.objects.create_user("erin", password="erin-test-pw")
     group = Group.objects.create(name="prod-only-approvers")
     other_approver.groups.add(group)

@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve
+from accounts.management.commands.seed_demo import DEMO_RULES
 from provisioning.models import Grant
 from tests.api.conftest import SUBMIT, api_for
 from tests.factories import TABLE_ARN, submitted
@@ -73,7 +74,9 @@ ROWS = [
     Row("requests/", "GET", (302, 200, 200, 200, 200, 200)),
     Row("inbox/", "GET", (302, 200, 200, 200, 200, 200)),
     Row("requests/new/", "GET", (302, 200, 200, 200, 200, 200)),
-    Row("requests/new/", "POST", (302, 302, 302, 302, 302, 302), body=FORM),
+    # The access rules (SPEC 10.2): only developers may ask for access to data; the others get
+    # the form back with what no rule allows.
+    Row("requests/new/", "POST", (302, 302, 400, 400, 400, 400), body=FORM),
     Row("requests/preview/", "POST", (302, 200, 200, 200, 200, 200), body=FORM),
     # The request wizard's fetches: the inventory and catalog of requestable accounts, any user.
     Row(
@@ -152,7 +155,7 @@ ROWS = [
     ),  # noqa: E501
     Row("api/v1/accounts/", "GET", (401, 200, 200, 200, 200, 200), api=True),
     Row("api/v1/requests/", "GET", (401, 200, 200, 200, 200, 200), api=True),
-    Row("api/v1/requests/", "POST", (401, 201, 201, 201, 201, 201), body=SUBMIT, api=True),
+    Row("api/v1/requests/", "POST", (401, 201, 403, 403, 403, 403), body=SUBMIT, api=True),
     Row("api/v1/requests/<int:pk>/", "GET", (401, 200, 404, 200, 404, 200), "request", api=True),
     Row(
         "api/v1/requests/<int:pk>/approve/",
@@ -176,6 +179,24 @@ ROWS = [
         "request",
         api=True,
     ),  # noqa: E501
+    Row(
+        # A review is of break-glass requests only: bob decides for the account, but this one
+        # waits for no review (409); alice's own, the admin's not to review (403).
+        "api/v1/requests/<int:pk>/review/",
+        "POST",
+        (401, 403, 404, 409, 404, 403),
+        "request",
+        {"comment": "seen"},
+        api=True,
+    ),
+    Row("api/v1/access-rules/", "GET", (401, 200, 200, 200, 200, 200), api=True),
+    Row(
+        "api/v1/access-rules/",
+        "PUT",
+        (401, 403, 403, 403, 403, 200),
+        body={"rules": DEMO_RULES},
+        api=True,
+    ),
     Row("api/v1/grants/", "GET", (401, 200, 200, 200, 200, 200), api=True),
     Row("api/v1/grants/<int:pk>/", "GET", (401, 200, 404, 200, 404, 200), "grant", api=True),
     Row(

@@ -15,12 +15,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from accounts.models import Account, ServiceControlPolicy
+from accounts.rule_changes import access_rules_write
 from aws.demo_world import BROKER_ROLE, PROVISIONER_ROLE, DemoWorldError, demo_world_seed
 from policy.arns import role_arn
 
 DAY = 24 * 3600
 DATA_APPROVERS = "data-approvers"
 PROD_APPROVERS = "prod-approvers"
+DEVELOPERS = "developers"
+ONCALL = "oncall"
+PLATFORM_ADMINS = "platform-admins"
+HOUR = 3600
 
 
 def _provisioner(account_id: str) -> str:
@@ -68,6 +73,19 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
         "max_access_duration": 1 * DAY,
         "organization_path": "r-demo/ou-workloads/ou-prod",
     },
+    "555555555555": {
+        "name": "sandbox",
+        "environment": Account.Environment.NON_PROD,
+        "managed": True,
+        "third_party": False,
+        "provisioner_role_arn": _provisioner("555555555555"),
+        "broker_role_arn": "",
+        "approver_group": DATA_APPROVERS,
+        "approvals_required": 1,
+        "max_session_duration": 3600,
+        "max_access_duration": 7 * DAY,
+        "organization_path": "r-demo/ou-workloads/ou-sandbox",
+    },
     "333333333333": {
         "name": "vendor",
         "environment": Account.Environment.NON_PROD,
@@ -86,11 +104,49 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
 # username -> (password, groups, superuser). The passwords are published in the README and on the
 # login page of the demo; that is why the command refuses to run outside the demo.
 DEMO_USERS: dict[str, tuple[str, list[str], bool]] = {
-    "alice": ("alice-demo", [], False),
+    "alice": ("alice-demo", [DEVELOPERS, ONCALL], False),
     "bob": ("bob-demo", [DATA_APPROVERS, PROD_APPROVERS], False),
     "carol": ("carol-demo", [DATA_APPROVERS, PROD_APPROVERS], False),
-    "admin": ("admin-demo", [], True),
+    "admin": ("admin-demo", [PLATFORM_ADMINS], True),
+    "dave": ("dave-demo", [], False),
 }
+
+# The demo's access rules (SPEC 10.2), also the example file of docs/access-rules.md.
+DEMO_RULES: list[dict[str, Any]] = [
+    {
+        "name": "sandbox-read",
+        "accounts": ["555555555555"],
+        "requester_groups": [DEVELOPERS],
+        "access_levels": ["Read", "List"],
+        "max_duration": 4 * HOUR,
+        "approval": "auto",
+        "break_glass": False,
+    },
+    {
+        "name": "data",
+        "accounts": ["999999999999"],
+        "requester_groups": [DEVELOPERS],
+        "max_duration": 7 * DAY,
+        "approval": "account",
+        "break_glass": False,
+    },
+    {
+        "name": "prod",
+        "accounts": ["222222222222"],
+        "requester_groups": [DEVELOPERS],
+        "max_duration": 12 * HOUR,
+        "approval": "account",
+        "break_glass": False,
+    },
+    {
+        "name": "prod-breakglass",
+        "accounts": ["222222222222"],
+        "requester_groups": [ONCALL],
+        "max_duration": 1 * HOUR,
+        "approval": "account",
+        "break_glass": True,
+    },
+]
 
 
 FULL_AWS_ACCESS = {
@@ -107,9 +163,11 @@ DEMO_SCPS: list[tuple[str, str, dict[str, Any], str]] = [
             "ou-dev",
             "ou-data",
             "ou-prod",
+            "ou-sandbox",
             "111111111111",
             "999999999999",
             "222222222222",
+            "555555555555",
         )
     ],
     (
@@ -152,7 +210,8 @@ def demo_database_seed() -> list[str]:
     """Accounts, approver groups and users; returns one summary line per record."""
     lines = []
     groups = {
-        name: Group.objects.get_or_create(name=name)[0] for name in (DATA_APPROVERS, PROD_APPROVERS)
+        name: Group.objects.get_or_create(name=name)[0]
+        for name in (DATA_APPROVERS, PROD_APPROVERS, DEVELOPERS, ONCALL, PLATFORM_ADMINS)
     }
     for account_id, fields in DEMO_ACCOUNTS.items():
         defaults = dict(fields, approver_group=groups.get(fields["approver_group"] or ""))
@@ -182,6 +241,8 @@ def demo_database_seed() -> list[str]:
             name=name, target=target, defaults={"document": document, "description": description}
         )
     lines.append(f"service control policies: {len(DEMO_SCPS)}")
+    access_rules_write(DEMO_RULES)
+    lines.append(f"access rules: {len(DEMO_RULES)}")
     return lines
 
 
