@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from access_requests.selectors import (
     access_requests_awaiting,
+    access_requests_to_review,
     access_requests_visible_to,
     grants_stuck,
 )
@@ -23,6 +24,7 @@ SHOWN = 10
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     awaiting = access_requests_awaiting(user=user)
+    to_review = access_requests_to_review(user=user)
     return render(
         request,
         "dashboard.html",
@@ -32,6 +34,8 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
             "stuck": grants_stuck(user=user)[:SHOWN],
             "awaiting": awaiting[:SHOWN],
             "awaiting_count": awaiting.count(),
+            "to_review": to_review[:SHOWN],
+            "to_review_count": to_review.count(),
             "events": audit_events_visible_to(user=user)[:SHOWN],
             "now": timezone.now(),
         },

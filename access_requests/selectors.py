@@ -116,6 +116,20 @@ def access_requests_awaiting(*, user: User) -> QuerySet[AccessRequest]:
     )
 
 
+def access_requests_to_review(*, user: User) -> QuerySet[AccessRequest]:
+    """Break-glass requests waiting for this user's review afterwards: those of the accounts
+    they approve for (SPEC 10.2), never their own."""
+    as_target, _as_source = _accounts_approved_by(user)
+    return (
+        access_requests_visible_to(user=user)
+        .filter(
+            review_status=AccessRequest.ReviewStatus.PENDING_REVIEW,
+            target_account__in=as_target,
+        )
+        .exclude(requester=user)
+    )
+
+
 def user_may_decide_for(*, user: User, access_request: AccessRequest) -> bool:
     """An approver of the target account, of the source account when it asks for two-party
     approval, and a platform admin on a privilege escalation (whose approval it needs)."""

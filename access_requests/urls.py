@@ -30,6 +30,7 @@ urlpatterns = [
         {"decision": "reject"},
         name="request_reject",
     ),
+    path("requests/<int:pk>/review/", views.request_review, name="request_review"),
     path("requests/<int:pk>/cancel/", views.request_cancel, name="request_cancel"),
     path("requests/<int:pk>/edit/", views.request_edit, name="request_edit"),
     path("grants/<int:pk>/session/", grant_views.grant_session, name="grant_session"),

@@ -63,8 +63,11 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
     total = waiting.count() if query else None
     waiting = selectors.access_requests_filtered(waiting, query=query).order_by("created_at", "id")
     page = Paginator(waiting, 10).get_page(request.GET.get("page"))
+    to_review = selectors.access_requests_to_review(user=request.user).order_by("created_at", "id")
     return render(
-        request, "access_requests/inbox.html", {"page": page, "query": query, "total": total}
+        request,
+        "access_requests/inbox.html",
+        {"page": page, "query": query, "total": total, "to_review": to_review[:50]},
     )
 
 
@@ -245,6 +248,26 @@ def request_decide(request: AuthenticatedHttpRequest, pk: int, decision: str) ->
                 client_address=client_address(request),
             )
             messages.success(request, "The request is rejected.")
+    except ServiceError as error:
+        flash_error(request, error)
+    return redirect("request_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def request_review(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """An approver marks a break-glass request reviewed (revoking is the grant's button)."""
+    access_request = _visible(request, pk)
+    form = DecisionForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        services.access_request_review(
+            access_request=access_request,
+            reviewer=request.user,
+            comment=comment,
+            client_address=client_address(request),
+        )
+        messages.success(request, "The break-glass access is marked reviewed.")
     except ServiceError as error:
         flash_error(request, error)
     return redirect("request_detail", pk=pk)
