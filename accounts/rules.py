@@ -51,7 +51,7 @@ def _known_ous() -> set[str]:
 
 def _accounts_errors(accounts: Any) -> list[str]:
     if not _strings(accounts) or not accounts:
-        return ['A list of account ids, OU ids or "*".']
+        return ['A list of account ids, OU ids or "*" (in YAML, quote account ids).']
     known = set(Account.objects.values_list("account_id", flat=True))
     ous = _known_ous()
     unknown = [a for a in accounts if a != "*" and a not in known and a not in ous]
@@ -66,7 +66,8 @@ def _accounts_errors(accounts: Any) -> list[str]:
 def _groups_errors(groups: Any) -> list[str]:
     if not _strings(groups) or not groups:
         return ["A list of group names."]
-    known = set(Group.objects.filter(name__in=groups).values_list("name", flat=True))
+    # Compared here, not in SQL: a name with a NUL byte is simply unknown, never a database error.
+    known = set(Group.objects.values_list("name", flat=True))
     unknown = [g for g in groups if g not in known]
     return [f"Unknown group: {', '.join(unknown)}."] if unknown else []
 
@@ -271,6 +272,6 @@ def eligibility(
                 ]
             }
         )
-    order = {AccessRule.Approval.AUTO: 0, AccessRule.Approval.ACCOUNT: 1}
+    order: dict[str, int] = {AccessRule.Approval.AUTO: 0, AccessRule.Approval.ACCOUNT: 1}
     chosen = min(fitting, key=lambda r: (order[r.approval], r.name))
     return Eligibility(rule=chosen)

@@ -26,12 +26,13 @@ def request_decided(
     locked: AccessRequest,
     status: str,
     *,
-    actor: User,
+    actor: User | None,
     verb: str,
     client_address: str | None,
     **after: object,
 ) -> None:
-    """Move a pending request to its decision, and record who decided (same transaction)."""
+    """Move a pending request to its decision, and record who decided (same transaction); no
+    actor when an access rule approved it."""
     locked.status = status
     locked.decided_at = timezone.now()
     locked.save(update_fields=["status", "decided_at", "updated_at"])

@@ -102,6 +102,8 @@ ROWS = [
     Row("requests/<int:pk>/approve/", "POST", (302, 302, 404, 302, 404, 302), "request"),
     Row("requests/<int:pk>/reject/", "POST", (302, 302, 404, 302, 404, 302), "request"),
     Row("requests/<int:pk>/cancel/", "POST", (302, 302, 404, 302, 404, 302), "request"),
+    # Back to the request page, with the service's refusal flashed (it waits for no review).
+    Row("requests/<int:pk>/review/", "POST", (302, 302, 404, 302, 404, 302), "request"),
     Row("requests/<int:pk>/edit/", "GET", (302, 200, 404, 302, 404, 302), "request"),
     Row("requests/<int:pk>/edit/", "POST", (302, 302, 404, 302, 404, 302), "request", FORM),
     Row("grants/<int:pk>/session/", "GET", (302, 409, 404, 403, 404, 403), "grant"),

@@ -1,0 +1,235 @@
+"""Access rules (SPEC 10.2) without AWS: which rule a request goes under, the checks of a rule
+set (a bad set is refused whole), the API's read and replace, and the YAML file round trip."""
+
+from io import StringIO
+
+import pytest
+import yaml
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+
+from accounts.access_rules import AccessRule
+from accounts.management.commands.seed_demo import DEMO_RULES
+from accounts.rule_changes import access_rules_list, access_rules_replace
+from accounts.rules import eligibility
+from audit.models import AuditEvent
+from core.errors import ServiceError
+from tests.api.conftest import api_for
+
+HOUR = 3600
+READ = "dynamodb:GetItem"
+WRITE = "dynamodb:PutItem"
+
+
+def _rule(**fields) -> dict:
+    return {
+        "name": "r",
+        "accounts": ["555555555555"],
+        "requester_groups": ["developers"],
+        "max_duration": 4 * HOUR,
+        "approval": "account",
+        "break_glass": False,
+    } | fields
+
+
+def _eligible(demo, actions, *, duration=HOUR, user=None, account=None, break_glass=False):
+    return eligibility(
+        user=user or demo.alice,
+        account=account or demo.sandbox,
+        actions=actions,
+        duration=duration,
+        break_glass=break_glass,
+    )
+
+
+def test_the_demo_rules_are_seeded(demo):
+    seeded = {rule["name"]: rule for rule in access_rules_list()}
+    assert seeded == {
+        rule["name"]: {"services": [], "access_levels": [], **rule} for rule in DEMO_RULES
+    }
+    assert seeded["sandbox-read"]["access_levels"] == ["Read", "List"]
+
+
+def test_the_least_approval_wins_only_if_its_rule_covers_every_action(demo):
+    access_rules_replace(
+        [
+            _rule(name="read-auto", access_levels=["Read"], approval="auto"),
+            _rule(name="any-quorum", max_duration=7 * 24 * HOUR),
+        ],
+        actor=demo.admin,
+    )
+    assert _eligible(demo, [READ]).rule.name == "read-auto"
+    assert _eligible(demo, [READ, WRITE]).rule.name == "any-quorum"
+    # Longer than the auto rule allows: the quorum rule takes it.
+    assert _eligible(demo, [READ], duration=8 * HOUR).rule.name == "any-quorum"
+
+
+def test_services_and_access_levels_both_narrow_a_rule(demo):
+    access_rules_replace(
+        [_rule(services=["s3"], access_levels=["Read", "List"], approval="auto")],
+        actor=demo.admin,
+    )
+    assert _eligible(demo, ["s3:GetObject", "s3:ListBucket"]).eligible
+    assert "dynamodb:GetItem" in _eligible(demo, [READ]).errors["actions"][0]
+    assert "s3:PutObject" in _eligible(demo, ["s3:PutObject"]).errors["actions"][0]
+    # A wildcard is covered when every action it names is.
+    assert _eligible(demo, ["s3:GetObjectT*"]).eligible
+    assert not _eligible(demo, ["s3:Put*"]).eligible
+
+
+def test_an_ou_in_a_rule_covers_the_accounts_under_it(demo):
+    access_rules_replace([_rule(accounts=["ou-workloads"])], actor=demo.admin)
+    assert _eligible(demo, [READ]).eligible
+    assert _eligible(demo, [READ], account=demo.data).eligible
+    assert _eligible(demo, [READ], account=demo.vendor).forbidden  # outside the organization
+
+
+def test_rules_look_at_the_groups_not_at_superuser(demo):
+    found = _eligible(demo, [READ], user=demo.admin)
+    assert found.forbidden.startswith("No access rule lets admin (in platform-admins)")
+
+
+def test_break_glass_needs_a_break_glass_rule_and_ordinary_requests_another(demo):
+    prod_read = {"account": demo.prod, "actions": [READ]}
+    assert _eligible(demo, **prod_read, break_glass=True).rule.name == "prod-breakglass"
+    assert _eligible(demo, **prod_read).rule.name == "prod"
+    demo.alice.groups.remove(Group.objects.get(name="developers"))
+    assert _eligible(demo, **prod_read).forbidden  # oncall alone gives break-glass only
+
+
+def test_without_rules_the_check_is_off_as_before(demo):
+    AccessRule.objects.all().delete()
+    found = _eligible(demo, [WRITE], user=demo.dave, duration=7 * 24 * HOUR)
+    assert not found.checked and found.eligible
+
+
+BAD = {
+    "unknown-account": ({"accounts": ["444444444444"]}, "accounts", "Unknown to the portal"),
+    "not-an-account": ({"accounts": ["prod"]}, "accounts", "Neither an account id"),
+    "unknown-group": ({"requester_groups": ["wizards"]}, "requester_groups", "Unknown group"),
+    "unknown-service": ({"services": ["dynamodbx"]}, "services", "Unknown service"),
+    "unknown-level": ({"access_levels": ["Admin"]}, "access_levels", "Unknown access level"),
+    "too-short": ({"max_duration": 60}, "max_duration", "At least 900"),
+    "too-long": ({"max_duration": 400 * 24 * HOUR}, "max_duration", "At most"),
+    "not-a-number": ({"max_duration": "4h"}, "max_duration", "A number of seconds"),
+    "approval": ({"approval": "nobody"}, "approval", '"auto" or "account"'),
+    "auto-break-glass": ({"approval": "auto", "break_glass": True}, "approval", "break-glass"),
+    "bad-name": ({"name": "Has Spaces"}, "name", "Lower-case"),
+    "extra-field": ({"owner": "me"}, "rule", "Unknown field: owner"),
+}
+
+
+@pytest.mark.parametrize(("change", "field", "message"), BAD.values(), ids=BAD)
+def test_a_bad_rule_set_is_refused_whole_with_a_message_per_field(demo, change, field, message):
+    before = access_rules_list()
+    events = AuditEvent.objects.count()
+    rules = [_rule(name="good"), _rule(name="bad") | change]
+    response = api_for(demo.admin).put("/api/v1/access-rules/", {"rules": rules}, format="json")
+    assert response.status_code == 400, response.content
+    assert any(message in text for text in response.json()[f"rules[1].{field}"])
+    assert "rules[0].name" not in response.json()
+    assert access_rules_list() == before  # not even the good rule
+    assert AuditEvent.objects.count() == events
+
+
+def test_two_rules_of_one_name_are_refused(demo):
+    with pytest.raises(ServiceError) as refused:
+        access_rules_replace([_rule(), _rule()], actor=demo.admin)
+    assert refused.value.field_errors == {"rules[1].name": ["Two rules are named r."]}
+
+
+def test_everyone_signed_in_reads_the_rules_and_only_admins_replace_them(demo):
+    for user in (demo.alice, demo.dave, demo.bob):
+        response = api_for(user).get("/api/v1/access-rules/")
+        assert response.status_code == 200
+        assert [rule["name"] for rule in response.json()["rules"]] == [
+            "data",
+            "prod",
+            "prod-breakglass",
+            "sandbox-read",
+        ]
+    open_all = {"rules": [_rule(name="everything", accounts=["*"], approval="auto")]}
+    for user in (demo.alice, demo.bob):  # a developer, an approver
+        response = api_for(user).put("/api/v1/access-rules/", open_all, format="json")
+        assert response.status_code == 403
+    assert "everything" not in [rule["name"] for rule in access_rules_list()]
+    assert not AuditEvent.objects.filter(verb="access_rules.replaced").exists()
+
+
+def test_an_admins_change_is_audited_with_the_diff(demo):
+    rules = [dict(rule) for rule in DEMO_RULES]
+    rules[0] = rules[0] | {"max_duration": 2 * HOUR}  # sandbox-read: 4 h -> 2 h
+    rules = rules[:3]  # prod-breakglass removed
+    response = api_for(demo.admin).put("/api/v1/access-rules/", {"rules": rules}, format="json")
+    assert response.status_code == 200, response.content
+    [event] = AuditEvent.objects.filter(verb="access_rules.replaced")
+    assert event.actor == demo.admin
+    assert sorted(event.before["rules"]) == ["prod-breakglass", "sandbox-read"]
+    assert event.before["rules"]["sandbox-read"]["max_duration"] == 4 * HOUR
+    assert event.after["rules"] == {
+        "prod-breakglass": None,
+        "sandbox-read": event.after["rules"]["sandbox-read"],
+    }
+    assert event.after["rules"]["sandbox-read"]["max_duration"] == 2 * HOUR
+
+
+def test_yaml_export_then_apply_round_trips(demo, tmp_path):
+    exported = tmp_path / "rules.yaml"
+    call_command("access_rules", "export", str(exported), stdout=StringIO())
+    text = exported.read_text()
+    assert yaml.safe_load(text)["rules"] == access_rules_list()
+    before = access_rules_list()
+    access_rules_replace([_rule(name="other")], actor=demo.admin)
+    call_command("access_rules", "apply", str(exported), stdout=StringIO())
+    assert access_rules_list() == before
+    again = tmp_path / "again.yaml"
+    call_command("access_rules", "export", str(again), stdout=StringIO())
+    assert again.read_text() == text
+
+
+def test_a_bad_yaml_file_changes_nothing_and_names_each_field(demo, tmp_path):
+    before = access_rules_list()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        yaml.safe_dump({"rules": [_rule(name="ok"), _rule(name="x", requester_groups=["nope"])]})
+    )
+    with pytest.raises(CommandError) as refused:
+        call_command("access_rules", "apply", str(bad), stdout=StringIO())
+    assert "rules[1].requester_groups: Unknown group: nope." in str(refused.value)
+    assert access_rules_list() == before
+
+
+def test_the_admin_form_checks_what_the_api_checks(demo, admin_client):
+    response = admin_client.post(
+        "/admin/accounts/accessrule/add/",
+        {
+            "name": "sneaky",
+            "accounts": '["444444444444"]',
+            "requester_groups": '["developers"]',
+            "services": "[]",
+            "access_levels": "[]",
+            "max_duration": "3600",
+            "approval": "auto",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "Unknown to the portal: 444444444444" in response.content.decode()
+    assert not AccessRule.objects.filter(name="sneaky").exists()
+
+
+def test_a_rule_added_in_the_admin_is_audited(demo, admin_client):
+    response = admin_client.post(
+        "/admin/accounts/accessrule/add/",
+        {
+            "name": "sandbox-tags",
+            "accounts": '["555555555555"]',
+            "requester_groups": '["developers"]',
+            "services": "[]",
+            "access_levels": '["Tagging"]',
+            "max_duration": "3600",
+            "approval": "account",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    [event] = AuditEvent.objects.filter(verb="admin.accessrule.created")
+    assert event.after["access_levels"] == ["Tagging"]
