@@ -233,3 +233,49 @@ def test_a_rule_added_in_the_admin_is_audited(demo, admin_client):
     assert response.status_code == 302, response.content.decode()[:2000]
     [event] = AuditEvent.objects.filter(verb="admin.accessrule.created")
     assert event.after["access_levels"] == ["Tagging"]
+
+
+def test_a_privilege_escalation_never_goes_through_an_auto_rule(demo):
+    from tests.factories import submitted
+
+    access_rules_replace(
+        [_rule(name="sandbox-anything", approval="auto", max_duration=8 * HOUR)],
+        actor=demo.admin,
+    )
+    plain = submitted(
+        demo,
+        target_account=demo.sandbox,
+        resources=["arn:aws:dynamodb:eu-central-1:555555555555:table/Scratch"],
+    )
+    assert plain.status == "approved" and plain.approved_by_rule == "sandbox-anything"
+    escalation = submitted(
+        demo,
+        target_account=demo.sandbox,
+        actions=["iam:PassRole"],
+        resources=["arn:aws:iam::555555555555:role/SomeAppRole"],
+    )
+    assert escalation.status == "pending" and escalation.approved_by_rule == ""
+    assert not AuditEvent.objects.filter(
+        access_request_id=escalation.pk, verb="request.auto_approved"
+    ).exists()
+
+
+def test_the_wizard_preview_names_the_rule_or_what_no_rule_allows(demo, client):
+    form = {
+        "source_account": "111111111111",
+        "target_account": "555555555555",
+        "actions": "dynamodb:GetItem",
+        "resources": "arn:aws:dynamodb:eu-central-1:555555555555:table/Scratch",
+        "access_via": "portal",
+        "duration": "3600",
+        "justification": "try",
+    }
+    client.force_login(demo.alice)
+    shown = client.post("/requests/preview/", form).content.decode()
+    assert "sandbox-read (Read, List, up to 4 h, approved by rule)" in shown
+    assert "approved by rule at submit, without a human" in shown
+    shown = client.post("/requests/preview/", form | {"actions": "dynamodb:PutItem"}).content
+    assert "No rule lets you ask for dynamodb:PutItem in sandbox" in shown.decode()
+    client.force_login(demo.dave)
+    shown = client.post("/requests/preview/", form).content.decode()
+    assert "No access rule lets dave (in no requester group)" in shown
