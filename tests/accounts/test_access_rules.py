@@ -279,3 +279,27 @@ def test_the_wizard_preview_names_the_rule_or_what_no_rule_allows(demo, client):
     client.force_login(demo.dave)
     shown = client.post("/requests/preview/", form).content.decode()
     assert "No access rule lets dave (in no requester group)" in shown
+
+
+def test_the_wizard_submits_break_glass_and_says_so(demo, client):
+    client.force_login(demo.alice)
+    response = client.post(
+        "/requests/new/",
+        {
+            "source_account": "111111111111",
+            "target_account": "222222222222",
+            "actions": "dynamodb:GetItem",
+            "resources": "arn:aws:dynamodb:eu-central-1:222222222222:table/Orders",
+            "access_via": "portal",
+            "duration": "3600",
+            "justification": "INC-7",
+            "break_glass": "on",
+        },
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "break-glass under the rule prod-breakglass" in page
+    assert "waiting for a review by the account's approvers" in page
+    [made] = demo.alice.access_requests.all()
+    assert made.break_glass and made.review_status == "pending_review"
+    assert made.status == "approved" and made.approved_by_rule == "prod-breakglass"
