@@ -137,6 +137,13 @@ ROWS = [
     Row("accounts/password_reset/done/", "GET", (200, 200, 200, 200, 200, 200)),
     Row("accounts/reset/<uidb64>/<token>/", "GET", (200, 200, 200, 200, 200, 200)),
     Row("accounts/reset/done/", "GET", (200, 200, 200, 200, 200, 200)),
+    # Single sign-on: 404 while no issuer is configured (as here; tests/sso/ configures one).
+    Row("oidc/authenticate/", "GET", (404, 404, 404, 404, 404, 404)),
+    Row("oidc/callback/", "GET", (404, 404, 404, 404, 404, 404), body={"code": "c", "state": "s"}),
+    # The API token page: one's own token only; alice already has one, so she makes no second.
+    Row("account/tokens/", "GET", (302, 200, 200, 200, 200, 200)),
+    Row("account/tokens/", "POST", (302, 409, 200, 200, 200, 200)),
+    Row("account/tokens/revoke/", "POST", (302, 302, 302, 302, 302, 302)),
     Row("admin/", "GET", (302, 302, 302, 302, 302, 200)),
     Row(
         "api/v1/auth/token/",
