@@ -152,6 +152,7 @@ ROWS = [
         body={"username": "x", "password": "y"},
         api=True,
     ),  # noqa: E501
+    Row("api/v1/auth/token/", "GET", (401, 200, 200, 200, 200, 200), api=True),
     Row("api/v1/auth/token/", "DELETE", (401, 204, 204, 204, 204, 204), api=True),
     Row("api/v1/auth/tokens/", "GET", (401, 200, 200, 200, 200, 200), api=True),
     Row(
