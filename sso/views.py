@@ -79,6 +79,8 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
             # RFC 9207: a provider that names itself in the answer must name the configured one.
             if "iss" in request.GET and request.GET["iss"] != issuer:
                 raise SsoRefused(f"authorization response from issuer {request.GET['iss']!r}")
+            if request.GET.get("error"):
+                return self.provider_error(request)
             return super().get(request)
         except ServiceError as error:
             logger.warning("SSO sign-in refused: %s", error.message)
@@ -86,6 +88,15 @@ class SsoCallbackView(OIDCAuthenticationCallbackView):
         except (SsoRefused, SuspiciousOperation) as error:
             logger.warning("SSO sign-in refused: %s", error)
             return sso_refused(request, UNVERIFIED)
+
+    def provider_error(self, request: HttpRequest) -> HttpResponse:
+        """The provider said no (the person cancelled, is not assigned to the portal, ...). The
+        state is spent; unlike the library, whoever is signed in stays signed in: a link to
+        /oidc/callback/?error=x must not sign people out."""
+        states = request.session.get("oidc_states")
+        if isinstance(states, dict) and states.pop(request.GET.get("state", ""), None):
+            request.session.modified = True
+        return self.login_failure()
 
     def login_failure(self) -> HttpResponse:
         error = self.request.GET.get("error", "")

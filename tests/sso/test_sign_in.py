@@ -108,3 +108,22 @@ def test_an_unreachable_provider_leaves_password_sign_in_working(settings, demo,
     assert b"The identity provider cannot be reached" in client.get("/accounts/login/").content
     client.post("/accounts/login/", {"username": "alice", "password": "alice-demo"})
     assert client.get("/dashboard/").status_code == 200
+
+
+def test_sign_in_never_returns_to_another_site(sso, demo, client):
+    response = sso_sign_in(
+        client, sso, "erin", start="/oidc/authenticate/?next=https://evil.example/"
+    )
+
+    assert response["Location"] == "/"
+
+
+def test_a_link_to_the_callback_with_an_error_signs_nobody_out(sso, demo, client):
+    """The library signs the current user out on an error answer; a link anyone can send must
+    not, any more than a GET to the sign-out page does."""
+    client.force_login(demo.alice)
+
+    response = client.get("/oidc/callback/", {"error": "access_denied", "state": "whatever"})
+
+    assert response.status_code == 302
+    assert client.get("/dashboard/").status_code == 200
