@@ -171,10 +171,22 @@ class OidcBackend(OIDCAuthenticationBackend):
         return claims
 
     def retrieve_matching_jwk(self, token: str) -> Any:
-        """The provider's key for this token; a token without `kid` is refused plainly."""
-        if not jwt.get_unverified_header(token).get("kid"):
-            raise SuspiciousOperation("ID token has no key id.")
-        return super().retrieve_matching_jwk(token)
+        """The provider's key for this token, by `kid`; a token without one only when the JWKS
+        holds a single RSA signing key (Core 1.0, section 10.1: with several, `kid` is a MUST)."""
+        if jwt.get_unverified_header(token).get("kid"):
+            return super().retrieve_matching_jwk(token)
+        response = requests.get(self.OIDC_OP_JWKS_ENDPOINT, timeout=TIMEOUT_SECONDS)
+        response.raise_for_status()
+        keys = [
+            key
+            for key in response.json()["keys"]
+            if key.get("kty") == "RSA"
+            and key.get("use", "sig") == "sig"
+            and key.get("alg", SIGNING_ALGORITHM) == SIGNING_ALGORITHM
+        ]
+        if len(keys) != 1:
+            raise SuspiciousOperation("ID token has no key id and the JWKS has several keys.")
+        return jwt.PyJWK(keys[0])
 
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]):
         """The user for the verified ID token, its claims completed by the userinfo endpoint

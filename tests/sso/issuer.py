@@ -35,6 +35,7 @@ class TokenIssuer:
     key: rsa.RSAPrivateKey = field(default_factory=rsa_key)
     tokens: dict[str, str] = field(default_factory=dict)  # code -> the ID token it is exchanged for
     exchanges: list[dict[str, Any]] = field(default_factory=list)  # what the portal sent
+    other_keys: list[dict[str, Any]] = field(default_factory=list)  # more keys in the JWKS
     url: str = ""
 
     def start(self) -> "TokenIssuer":
@@ -56,7 +57,7 @@ class TokenIssuer:
                 if self.path == "/.well-known/openid-configuration":
                     self._json(200, issuer.discovery())
                 elif self.path == "/jwks":
-                    self._json(200, {"keys": [issuer.public_jwk()]})
+                    self._json(200, {"keys": [issuer.public_jwk(), *issuer.other_keys]})
                 else:
                     self._json(404, {"error": "not_found"})
 
@@ -122,8 +123,11 @@ class TokenIssuer:
         claims.update(changes)
         return {name: value for name, value in claims.items() if value is not None}
 
-    def sign(self, claims: dict[str, Any], *, key: Any = None, algorithm: str = "RS256") -> str:
-        return jwt.encode(claims, key or self.key, algorithm=algorithm, headers={"kid": KID})
+    def sign(
+        self, claims: dict[str, Any], *, key: Any = None, algorithm: str = "RS256", kid=KID
+    ) -> str:
+        headers = {"kid": kid} if kid else None
+        return jwt.encode(claims, key or self.key, algorithm=algorithm, headers=headers)
 
     def code_for(self, id_token: str) -> str:
         """A one-time code the token endpoint exchanges for `id_token`."""

@@ -12,6 +12,7 @@ import jwt
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
+from jwt.algorithms import RSAAlgorithm
 
 from audit.models import AuditEvent
 from sso.discovery import provider_config_forget
@@ -38,6 +39,7 @@ def issuer(token_issuer, settings, db):
     settings.PORTAL_BASE_URL = PORTAL
     provider_config_forget()
     token_issuer.exchanges.clear()
+    token_issuer.other_keys.clear()
     return token_issuer
 
 
@@ -191,4 +193,20 @@ def test_the_providers_error_is_shown_and_nobody_signed_in(issuer, client):
     assert refused(client, response) == [
         "Single sign-on did not complete (the identity provider answered access_denied). Try again."
     ]
+    assert not signed_in(client)
+
+
+def test_a_token_without_key_id_needs_a_jwks_of_one_key(issuer, client):
+    """Core 1.0, section 10.1: `kid` may be left out only when the JWKS has one key."""
+    request = authorization_request(client)
+    token = issuer.sign(issuer.claims(nonce=request["nonce"]), kid=None)
+    assert callback(client, issuer, request["state"], token)["Location"] == "/"
+    client.post("/accounts/logout/")
+
+    other = RSAAlgorithm.to_jwk(rsa_key().public_key(), as_dict=True)
+    issuer.other_keys.append({**other, "kid": "test-issuer-2", "alg": "RS256", "use": "sig"})
+    request = authorization_request(client)
+    token = issuer.sign(issuer.claims(nonce=request["nonce"]), kid=None)
+
+    assert refused(client, callback(client, issuer, request["state"], token))
     assert not signed_in(client)
