@@ -41,7 +41,7 @@ LIBRARY_SETTINGS: dict[str, Any] = {
     "OIDC_VERIFY_SSL": True,
     "OIDC_TIMEOUT": TIMEOUT_SECONDS,
     "OIDC_PROXY": None,
-    "OIDC_STORE_ACCESS_TOKEN": False,
+    "OIDC_STORE_ACCESS_TOKEN": False,  # nosec B105 (a flag, not a password)
     "OIDC_STORE_ID_TOKEN": False,
     "OIDC_CREATE_USER": True,
     "OIDC_AUTHENTICATION_CALLBACK_URL": "oidc_callback",
