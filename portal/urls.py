@@ -11,6 +11,7 @@ urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("audit/", include("audit.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("sso.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

@@ -20,6 +20,14 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 TokenSerializer = inline_serializer(name="Token", fields={"token": serializers.CharField()})
+OwnTokenSerializer = inline_serializer(
+    name="OwnToken",
+    fields={
+        "username": serializers.CharField(),
+        "prefix": serializers.CharField(help_text="The first characters of the key only."),
+        "created": serializers.DateTimeField(),
+    },
+)
 
 
 class TokenListSerializer(serializers.Serializer):
@@ -41,6 +49,10 @@ class TokenListSerializer(serializers.Serializer):
         request=TokenRequestSerializer,
         responses={200: TokenSerializer, **errors(400, 413, 415, 429)},
         auth=[],
+    ),
+    get=extend_schema(
+        summary="Who the caller's token belongs to (portal-cli login --token checks a token so)",
+        responses={200: OwnTokenSerializer, **errors(404)},
     ),
     delete=extend_schema(
         summary="Revoke the caller's own token",
@@ -81,6 +93,19 @@ class TokenView(APIView):
         response = Response({"token": token.key})
         response["Cache-Control"] = "no-store"
         return response
+
+    def get(self, request: Request) -> Response:
+        user = caller(request)
+        token = api_tokens_visible_to(user=user).filter(user=user).first()
+        if token is None:
+            raise Http404("You have no API token.")
+        return Response(
+            {
+                "username": user.get_username(),
+                "prefix": token.key[:KEY_PREFIX_LENGTH],
+                "created": token.created,
+            }
+        )
 
     def delete(self, request: Request) -> Response:
         user = caller(request)

@@ -68,6 +68,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
+                "sso.context_processors.sso",
             ],
         },
     },
@@ -295,3 +296,18 @@ PORTAL_ROLE_PATH = env("PORTAL_ROLE_PATH", default="/portal/")
 PORTAL_DEMO_ALLOWED = env.bool("PORTAL_DEMO_ALLOWED", default=True)
 # Where people open the portal: the links in notification emails and webhook messages.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Single sign-on: OpenID Connect (docs/sso.md) -------------------------------------------------
+# Unset issuer: no SSO (the sign-in page offers passwords only, nothing is fetched). Set: the
+# endpoints and keys come from <issuer>/.well-known/openid-configuration; the redirect URI to
+# register with the provider is <PORTAL_BASE_URL>/oidc/callback/.
+PORTAL_OIDC_ISSUER = env("PORTAL_OIDC_ISSUER", default="")
+PORTAL_OIDC_CLIENT_ID = env("PORTAL_OIDC_CLIENT_ID", default="")
+PORTAL_OIDC_CLIENT_SECRET = env("PORTAL_OIDC_CLIENT_SECRET", default="")
+# The claim listing a person's groups; those named like a portal group make them a member at
+# every sign-in. Empty: groups are not taken from the provider (managed in /admin/).
+PORTAL_OIDC_GROUPS_CLAIM = env("PORTAL_OIDC_GROUPS_CLAIM", default="groups")
+# Members of any of these provider groups are platform admins; leaving them all ends it.
+PORTAL_OIDC_ADMIN_GROUPS = env.list("PORTAL_OIDC_ADMIN_GROUPS", default=[])
+INSTALLED_APPS += ["sso"]
+AUTHENTICATION_BACKENDS += ["sso.backends.OidcBackend"]

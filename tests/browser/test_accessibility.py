@@ -104,6 +104,12 @@ def test_main_pages_have_no_serious_violations(portal, axe_page, active_request,
     expect(alice.get_by_role("tab", name="fish")).to_be_visible()
     assert_accessible(alice)
 
+    alice.goto("/account/tokens/")
+    assert_accessible(alice)
+    alice.get_by_role("button", name="Create a token").click()
+    expect(alice.locator("#token-key")).to_be_visible()
+    assert_accessible(alice)
+
     bob = axe_page(viewport=viewport)
     login(bob, "bob")
     for url in ("/inbox/", f"/requests/{pending.pk}/", "/requests/?scope=awaiting"):

@@ -137,6 +137,13 @@ ROWS = [
     Row("accounts/password_reset/done/", "GET", (200, 200, 200, 200, 200, 200)),
     Row("accounts/reset/<uidb64>/<token>/", "GET", (200, 200, 200, 200, 200, 200)),
     Row("accounts/reset/done/", "GET", (200, 200, 200, 200, 200, 200)),
+    # Single sign-on: 404 while no issuer is configured (as here; tests/sso/ configures one).
+    Row("oidc/authenticate/", "GET", (404, 404, 404, 404, 404, 404)),
+    Row("oidc/callback/", "GET", (404, 404, 404, 404, 404, 404), body={"code": "c", "state": "s"}),
+    # The API token page: one's own token only; alice already has one, so she makes no second.
+    Row("account/tokens/", "GET", (302, 200, 200, 200, 200, 200)),
+    Row("account/tokens/", "POST", (302, 409, 200, 200, 200, 200)),
+    Row("account/tokens/revoke/", "POST", (302, 302, 302, 302, 302, 302)),
     Row("admin/", "GET", (302, 302, 302, 302, 302, 200)),
     Row(
         "api/v1/auth/token/",
@@ -145,6 +152,7 @@ ROWS = [
         body={"username": "x", "password": "y"},
         api=True,
     ),  # noqa: E501
+    Row("api/v1/auth/token/", "GET", (401, 200, 200, 200, 200, 200), api=True),
     Row("api/v1/auth/token/", "DELETE", (401, 204, 204, 204, 204, 204), api=True),
     Row("api/v1/auth/tokens/", "GET", (401, 200, 200, 200, 200, 200), api=True),
     Row(
