@@ -57,3 +57,9 @@ def api_token_revoke(
 def api_tokens_visible_to(*, user: User) -> QuerySet[Token]:
     tokens = Token.objects.select_related("user").order_by("-created")
     return tokens if user.is_superuser else tokens.filter(user=user)
+
+
+def api_tokens_delete(*, user: User) -> int:
+    """Every API token of `user` deleted (a leaver's); how many. The caller records it."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted

@@ -16,4 +16,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
     path("healthz", health.healthz, name="healthz"),
+    # Identity providers' deprovisioning (SCIM 2.0): bearer token, no session.
+    path("scim/v2/", include("api.scim.urls")),
 ]

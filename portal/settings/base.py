@@ -295,3 +295,8 @@ PORTAL_ROLE_PATH = env("PORTAL_ROLE_PATH", default="/portal/")
 PORTAL_DEMO_ALLOWED = env.bool("PORTAL_DEMO_ALLOWED", default=True)
 # Where people open the portal: the links in notification emails and webhook messages.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Identity: leavers --------------------------------------------------------------------------
+# The bearer token an identity provider's SCIM client presents at /scim/v2/ to find users and
+# deactivate leavers. Empty: SCIM is off (every call 401). Make it long: openssl rand -hex 32.
+PORTAL_SCIM_TOKEN = env("PORTAL_SCIM_TOKEN", default="")
