@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("access_requests.urls")),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("audit/", include("audit.urls")),
+    path("accounts/mfa/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),

@@ -137,6 +137,12 @@ ROWS = [
     Row("accounts/password_reset/done/", "GET", (200, 200, 200, 200, 200, 200)),
     Row("accounts/reset/<uidb64>/<token>/", "GET", (200, 200, 200, 200, 200, 200)),
     Row("accounts/reset/done/", "GET", (200, 200, 200, 200, 200, 200)),
+    # The second-factor pages: anyone signed in may enrol (none of these users has a device
+    # yet, so the code page sends them to enrolment; an empty code is a wrong one).
+    Row("accounts/mfa/setup/", "GET", (302, 200, 200, 200, 200, 200)),
+    Row("accounts/mfa/setup/", "POST", (302, 400, 400, 400, 400, 400), body={"token": ""}),
+    Row("accounts/mfa/verify/", "GET", (302, 302, 302, 302, 302, 302)),
+    Row("accounts/mfa/verify/", "POST", (302, 302, 302, 302, 302, 302), body={"token": "1"}),
     Row("admin/", "GET", (302, 302, 302, 302, 302, 200)),
     Row(
         "api/v1/auth/token/",
