@@ -71,8 +71,10 @@ def user_resource(user: User) -> dict[str, Any]:
 
 
 def _positive(raw: str | None, default: int, *, minimum: int) -> int:
+    """A paging number as RFC 7644 section 3.4.2.4 reads it: below the minimum is the minimum;
+    bounded above so the database's OFFSET never overflows."""
     try:
-        return max(minimum, int(raw)) if raw is not None else default
+        return min(max(minimum, int(raw)), 2**31) if raw is not None else default
     except ValueError:
         raise ScimInvalid(f"{raw!r} is not a number.", "invalidValue") from None
 

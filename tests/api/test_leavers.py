@@ -211,6 +211,9 @@ def test_scim_lists_in_pages(demo, scim):
     page = scim.get("/scim/v2/Users", {"startIndex": 2, "count": 2}).json()
     assert page["startIndex"] == 2 and page["itemsPerPage"] == 2
     assert [u["id"] for u in page["Resources"]] == [u["id"] for u in everyone["Resources"][1:3]]
+    far = scim.get("/scim/v2/Users", {"startIndex": "9" * 30, "count": "-5"}).json()
+    assert far["Resources"] == [] and far["itemsPerPage"] == 0
+    assert scim.get("/scim/v2/Users", {"count": "ten"}).status_code == 400
 
 
 @pytest.mark.parametrize(
