@@ -70,3 +70,9 @@ def api_token_create(*, user: User, client_address: str | None = None) -> Token:
             kind=ServiceError.CONFLICT,
         )
     return api_token_issue(user=user, client_address=client_address)
+
+
+def api_tokens_delete(*, user: User) -> int:
+    """Every API token of `user` deleted (a leaver's); how many. The caller records it."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted

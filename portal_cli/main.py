@@ -120,7 +120,10 @@ def password_login(url: str, args: argparse.Namespace) -> tuple[str, str]:
         password = getpass.getpass(f"Password for {username}: ")
     if not username or not password:
         raise UsageError("a username and a password are needed")
-    answer = Client(url).post(f"{API}/auth/token/", {"username": username, "password": password})
+    body = {"username": username, "password": password}
+    if args.otp:  # approvers and admins, where the portal requires a second factor
+        body["otp"] = args.otp
+    answer = Client(url).post(f"{API}/auth/token/", body)
     token = answer.get("token") if isinstance(answer, dict) else None
     if not token:
         raise ApiError("the API's answer has no token")
@@ -247,6 +250,7 @@ def parser_build() -> argparse.ArgumentParser:
     login.add_argument(
         "--token-stdin", action="store_true", help="like --token, read from standard input"
     )
+    login.add_argument("--otp", help="the code of your authenticator app, if the portal asks")
     login.set_defaults(handler=command_login)
 
     logout = commands.add_parser("logout", help="revoke the token and remove the config file")

@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    # TOTP second factor for local accounts that approve or administer (accounts/mfa.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "portal.security.PortalSecurityConfig",
     "accounts",
     "access_requests",
@@ -48,6 +51,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(), then: a user who needs a second factor has given one.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.mfa.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: it answers for a sign-in that django-axes locked out (pages and the API token view).
@@ -311,3 +317,13 @@ PORTAL_OIDC_GROUPS_CLAIM = env("PORTAL_OIDC_GROUPS_CLAIM", default="groups")
 PORTAL_OIDC_ADMIN_GROUPS = env.list("PORTAL_OIDC_ADMIN_GROUPS", default=[])
 INSTALLED_APPS += ["sso"]
 AUTHENTICATION_BACKENDS += ["sso.backends.OidcBackend"]
+
+# --- Identity: leavers and the second factor -----------------------------------------------------
+# The bearer token an identity provider's SCIM client presents at /scim/v2/ to find users and
+# deactivate leavers. Empty: SCIM is off (every call 401). Make it long: openssl rand -hex 32.
+PORTAL_SCIM_TOKEN = env("PORTAL_SCIM_TOKEN", default="")
+# Local password accounts that approve or administer must give a TOTP code after their password
+# (pages) and with it (POST /api/v1/auth/token/). Off for `make run`; production.py turns it on.
+PORTAL_REQUIRE_MFA = env.bool("PORTAL_REQUIRE_MFA", default=False)
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env("PORTAL_MFA_ISSUER", default="Access portal")

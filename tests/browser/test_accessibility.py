@@ -93,6 +93,7 @@ def test_main_pages_have_no_serious_violations(portal, axe_page, active_request,
         f"/requests/{active_request.pk}/",
         "/audit/",
         "/why-denied/",
+        "/accounts/mfa/setup/",  # the QR code and the key
     ):
         alice.goto(url)
         expect(alice.locator("h1")).to_be_visible()

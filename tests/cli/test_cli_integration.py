@@ -193,3 +193,21 @@ def test_an_sso_user_logs_in_with_a_token_from_the_token_page(demo, live_server,
     client.post("/account/tokens/revoke/")
     refused = cli("grants", ok=False)
     assert refused.returncode == 1 and "401" in refused.stderr
+
+
+def test_an_approver_logs_in_with_the_code_of_their_app(demo, live_server, tmp_path, settings):
+    """Where the portal requires a second factor, `portal-cli login --otp` sends the code; the
+    password alone gets no token."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.PORTAL_REQUIRE_MFA = True
+    device = TOTPDevice.objects.create(user=demo.bob, name="app", confirmed=True)
+    bob = Cli(live_server.url, tmp_path / "bob" / "portal-cli.json")
+    refused = bob("login", "--username", "bob", "--password-stdin", stdin="bob-demo\n", ok=False)
+    assert refused.returncode == 1 and "otp" in refused.stderr
+    assert not bob.config.exists()
+    code = f"{totp(device.bin_key):06d}"
+    bob("login", "--username", "bob", "--password-stdin", "--otp", code, stdin="bob-demo\n")
+    assert json.loads(bob.config.read_text())["token"]
+    assert bob("grants").returncode == 0
