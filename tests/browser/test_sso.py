@@ -1,22 +1,26 @@
 """Single sign-on as erin lives it, in Chromium, through a real OpenID provider (oidc-provider in
 node): she clicks "Sign in with SSO", types her login on the provider's page and lands back signed
 in; she approves as a member of data-approvers by the provider's groups claim; when the claim
-loses the group and she signs in again, she approves nothing."""
+loses the group and she signs in again, she approves nothing; when the provider's SCIM client
+deactivates her, her session ends at its next request and her grant is revoked."""
 
 import re
 import time
 
 import pytest
+from django.test import Client
 from playwright.sync_api import Page, expect
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve
+from aws import emulator_client
 from tests.browser.conftest import screenshot
 from tests.factories import submitted
 from tests.sso.provider import PASSWORD, OidcProvider
 from tests.support import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
+SCIM_TOKEN = "scim-" + "0123456789abcdef" * 2
 
 
 @pytest.fixture
@@ -38,7 +42,7 @@ def role(page: Page):
 
 
 def test_erin_signs_in_through_the_provider_and_approves_only_while_the_claim_says(
-    portal, idp, new_page
+    portal, idp, new_page, settings
 ):
     first = submitted(portal, justification="Read MyTable for the report")
     erin = new_page()
@@ -102,5 +106,30 @@ def test_erin_signs_in_through_the_provider_and_approves_only_while_the_claim_sa
     second.refresh_from_db()
     assert second.status == AccessRequest.Status.PENDING and not second.approvals.exists()
 
-    # Leavers (issue 16, item 3): deactivating erin here (user_deactivate) cuts this session at
-    # her next request and revokes `own`'s grant in the emulator.
+    # Leavers (issue 16, item 3): the provider's SCIM client deactivates erin. Her open page is
+    # signed out at its next request, and the worker revokes her grant in the emulator.
+    scim = Client(HTTP_AUTHORIZATION=f"Bearer {SCIM_TOKEN}")
+    settings.PORTAL_SCIM_TOKEN = SCIM_TOKEN
+    started = time.monotonic()
+    answer = scim.patch(
+        f"/scim/v2/Users/{erin_user.pk}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": False}}],
+        },
+        content_type="application/scim+json",
+    )
+    assert answer.status_code == 200, answer.content
+    erin.goto("/dashboard/")
+    expect(erin).to_have_url(re.compile(r"/accounts/login/"))
+
+    def own_revoked() -> bool:
+        own.refresh_from_db()
+        return own.status == "revoked"
+
+    wait_until(own_revoked, timeout=30, what="erin's grant to be revoked")
+    revoked_in = time.monotonic() - started
+    iam = emulator_client("iam", account_id="999999999999", region="us-east-1")
+    roles = {r["RoleName"] for r in iam.list_roles(PathPrefix="/portal/")["Roles"]}
+    assert own.grant.role_name not in roles
+    print(f"SCIM deactivation: signed out at the next request, grant revoked {revoked_in:.2f} s")
