@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from api.views import accounts, audit, auth, grants, policies, requests, rules
+from api.views import accounts, audit, auth, grants, policies, requests, rules, users
 
 urlpatterns = [
     path("v1/auth/token/", auth.TokenView.as_view(), name="api_token"),
@@ -44,4 +44,9 @@ urlpatterns = [
     path("v1/policies/validate/", policies.PolicyValidateView.as_view(), name="api_validate"),
     path("v1/policies/simulate/", policies.PolicySimulateView.as_view(), name="api_simulate"),
     path("v1/audit/", audit.AuditListView.as_view(), name="api_audit"),
+    path(
+        "v1/users/<str:username>/deactivate/",
+        users.UserDeactivateView.as_view(),
+        name="api_user_deactivate",
+    ),
 ]
