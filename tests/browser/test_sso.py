@@ -45,6 +45,9 @@ def test_erin_signs_in_through_the_provider_and_approves_only_while_the_claim_sa
     portal, idp, new_page, settings
 ):
     first = submitted(portal, justification="Read MyTable for the report")
+    # erin is an engineer too (developers, which the access rules let ask for data access), and
+    # approves for the data account, both by the provider's claim.
+    idp.groups_set("erin", ["data-approvers", "developers"])
     erin = new_page()
 
     erin.goto("/")
