@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from api.views import accounts, audit, auth, grants, policies, requests
+from api.views import accounts, audit, auth, grants, onboarding, policies, requests
 
 urlpatterns = [
     path("v1/auth/token/", auth.TokenView.as_view(), name="api_token"),
@@ -38,4 +38,9 @@ urlpatterns = [
     path("v1/policies/validate/", policies.PolicyValidateView.as_view(), name="api_validate"),
     path("v1/policies/simulate/", policies.PolicySimulateView.as_view(), name="api_simulate"),
     path("v1/audit/", audit.AuditListView.as_view(), name="api_audit"),
+    path(
+        "v1/onboarding/member-template/",
+        onboarding.MemberTemplateView.as_view(),
+        name="api_member_template",
+    ),
 ]

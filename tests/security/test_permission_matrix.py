@@ -209,6 +209,8 @@ ROWS = [
         "api/v1/policies/simulate/", "POST", (401, 200, 200, 200, 200, 200), body=SIMULATE, api=True
     ),  # noqa: E501
     Row("api/v1/audit/", "GET", (401, 200, 200, 200, 200, 200), api=True),
+    # The member accounts' template: platform admins only.
+    Row("api/v1/onboarding/member-template/", "GET", (401, 403, 403, 403, 403, 200), api=True),
     Row("api/schema/", "GET", (200, 200, 200, 200, 200, 200)),
     Row("api/docs/", "GET", (200, 200, 200, 200, 200, 200)),
     # Reports the database, the broker and AWS: 200, or 503 while AWS is a closed port (before
