@@ -9,6 +9,7 @@ urlpatterns = [
     path("v1/auth/tokens/", auth.TokenListView.as_view(), name="api_tokens"),
     path("v1/auth/tokens/<int:pk>/", auth.TokenRevokeView.as_view(), name="api_token_revoke"),
     path("v1/accounts/", accounts.AccountListView.as_view(), name="api_accounts"),
+    path("v1/accounts/sync/", accounts.AccountSyncView.as_view(), name="api_accounts_sync"),
     path("v1/requests/", requests.RequestListView.as_view(), name="api_requests"),
     path("v1/requests/<int:pk>/", requests.RequestDetailView.as_view(), name="api_request"),
     path(

@@ -223,6 +223,7 @@ CELERY_BEAT_SCHEDULE = {
     "expiry-notices": {"task": "provisioning.tasks.grants_expiry_notice_task", "schedule": 60.0},
     "requeue-stalled-grants": {"task": "provisioning.tasks.grants_requeue_task", "schedule": 300.0},
     "scp-sync": {"task": "provisioning.tasks.scps_sync_task", "schedule": 3600.0},
+    "organization-sync": {"task": "provisioning.tasks.organization_sync_task", "schedule": 3600.0},
     "inventory-sync": {"task": "accounts.tasks.inventories_sync_task", "schedule": 900.0},
     "drift-checks": {
         "task": "provisioning.tasks.grants_drift_check_task",
