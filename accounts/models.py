@@ -2,6 +2,8 @@ from django.contrib.auth.models import Group
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from policy.arns import account_root_arn, partition_of_arn
+
 account_id_validator = RegexValidator(r"^\d{12}$", "An AWS account id is exactly 12 digits.")
 role_arn_validator = RegexValidator(
     r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
@@ -108,8 +110,14 @@ class Account(models.Model):
         return f"{self.name} ({self.account_id})"
 
     @property
+    def partition(self) -> str:
+        """aws, aws-cn or aws-us-gov: the partition of the account's role ARNs (the sync writes
+        them in the partition Organizations names), "aws" when it has none."""
+        return partition_of_arn(self.provisioner_role_arn or self.broker_role_arn)
+
+    @property
     def root_arn(self) -> str:
-        return f"arn:aws:iam::{self.account_id}:root"
+        return account_root_arn(self.account_id, self.partition)
 
     @property
     def organization_levels(self) -> list[str]:

@@ -20,6 +20,8 @@ class OrganizationAccount:
     account_id: str
     name: str
     status: str  # ACTIVE, SUSPENDED or PENDING_CLOSURE
+    # arn:PARTITION:organizations::MANAGEMENT:account/o-.../ID: where its partition is read
+    arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ def organization_snapshot(credentials: Credentials) -> OrganizationSnapshot:
                     account_id=account["Id"],
                     name=account.get("Name", ""),
                     status=account.get("Status", "ACTIVE"),
+                    arn=account.get("Arn", ""),
                 )
             )
             chain, child = [], account["Id"]

@@ -11,7 +11,7 @@ from django.utils import timezone
 import aws
 from accounts.models import Account, OrganizationDefaults, ServiceControlPolicy
 from audit.services import audit_record
-from policy.arns import role_arn
+from policy.arns import partition_of_arn, role_arn
 
 # The name the member template gives the provisioner role in every account (SPEC 10.4).
 PROVISIONER_ROLE_NAME = "PortalProvisioner"
@@ -83,8 +83,11 @@ def _member_upsert(
             account_id=member.account_id,
             name=(member.name or member.account_id)[:64],
             organization_path=path,
+            # In the partition Organizations names (aws, aws-cn, aws-us-gov), never assumed.
             provisioner_role_arn=role_arn(
-                account_id=member.account_id, role_name=PROVISIONER_ROLE_NAME
+                account_id=member.account_id,
+                role_name=PROVISIONER_ROLE_NAME,
+                partition=partition_of_arn(member.arn),
             ),
             organization_synced=True,
             **_defaults_for(path, defaults),

@@ -284,6 +284,8 @@ SPECTACULAR_SETTINGS = {
 # Unset means real AWS. `make run` points it at the embedded emulator.
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default=None) or None
 AWS_REGION = env("AWS_REGION", default="eu-central-1")
+# The regions the resource inventory lists (comma-separated); AWS_REGION alone by default.
+PORTAL_REGIONS = env.list("PORTAL_REGIONS", default=[AWS_REGION])
 # A role in the organization's management account that may read AWS Organizations; unset, the
 # SCPs are kept by hand in /admin/.
 PORTAL_ORGANIZATIONS_ROLE_ARN = env("PORTAL_ORGANIZATIONS_ROLE_ARN", default="")
