@@ -65,6 +65,8 @@ class AccountSerializer(serializers.ModelSerializer):
         """Why the account is not ready: the last check's reason, or that none ran yet."""
         if account.ready:
             return ""
+        if not account.managed:
+            return "Not managed: the portal writes nothing in this account."
         if account.ready_checked_at is None:
             return "Not checked yet: the accounts sync checks the provisioner role (hourly)."
         return account.ready_reason

@@ -203,6 +203,8 @@ def demo_organization_defaults_seed(root_id: str) -> str:
     """The root's defaults, for the emulator's organization whose root id is random (so it is
     looked up at each start, after the emulator is seeded)."""
     group, _ = Group.objects.get_or_create(name=DATA_APPROVERS)
+    # The emulator keeps nothing across restarts: the last start's root is gone.
+    OrganizationDefaults.objects.filter(name=ROOT_DEFAULTS["name"]).exclude(target=root_id).delete()
     _, created = OrganizationDefaults.objects.update_or_create(
         target=root_id, defaults=dict(ROOT_DEFAULTS, approver_group=group)
     )
