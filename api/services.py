@@ -57,3 +57,22 @@ def api_token_revoke(
 def api_tokens_visible_to(*, user: User) -> QuerySet[Token]:
     tokens = Token.objects.select_related("user").order_by("-created")
     return tokens if user.is_superuser else tokens.filter(user=user)
+
+
+@transaction.atomic
+def api_token_create(*, user: User, client_address: str | None = None) -> Token:
+    """A new token for a user who has none, made on the API tokens page (SSO users have no
+    password for POST /auth/token/). Its key is shown on that page once, so a second one while
+    the first lives is refused rather than showing the first key again."""
+    if Token.objects.select_for_update().filter(user=user).exists():
+        raise ServiceError(
+            "You already have an API token. Revoke it first to make a new one.",
+            kind=ServiceError.CONFLICT,
+        )
+    return api_token_issue(user=user, client_address=client_address)
+
+
+def api_tokens_delete(*, user: User) -> int:
+    """Every API token of `user` deleted (a leaver's); how many. The caller records it."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    return deleted

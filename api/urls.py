@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from api.views import accounts, audit, auth, grants, onboarding, policies, requests
+from api.views import accounts, audit, auth, grants, onboarding, policies, requests, users
 
 urlpatterns = [
     path("v1/auth/token/", auth.TokenView.as_view(), name="api_token"),
@@ -43,5 +43,10 @@ urlpatterns = [
         "v1/onboarding/member-template/",
         onboarding.MemberTemplateView.as_view(),
         name="api_member_template",
+    ),
+    path(
+        "v1/users/<str:username>/deactivate/",
+        users.UserDeactivateView.as_view(),
+        name="api_user_deactivate",
     ),
 ]

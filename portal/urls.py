@@ -10,10 +10,14 @@ urlpatterns = [
     path("", include("access_requests.urls")),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("audit/", include("audit.urls")),
+    path("accounts/mfa/", include("accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("sso.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
     path("healthz", health.healthz, name="healthz"),
+    # Identity providers' deprovisioning (SCIM 2.0): bearer token, no session.
+    path("scim/v2/", include("api.scim.urls")),
 ]

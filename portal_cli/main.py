@@ -75,6 +75,40 @@ def command_login(args: argparse.Namespace) -> int:
     if not url:
         raise UsageError("give the portal's address: --url URL (or set PORTAL_URL)")
     url = base_url_check(url)
+    if args.token or args.token_stdin:
+        username, token = token_login(url, args)
+    else:
+        username, token = password_login(url, args)
+    path = config_path()
+    config_write(path, {"url": url, "username": username, "token": token})
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if url.startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
+        print(f"warning: {url} is plain http; the token travels unencrypted", file=sys.stderr)
+    out(f"Logged in to {url} as {username}; token stored in {path}")
+    return 0
+
+
+def token_login(url: str, args: argparse.Namespace) -> tuple[str, str]:
+    """A token made on the portal's API token page (people who sign in with SSO have no portal
+    password): asked for, or read from stdin; never an argument, which `ps` and shell history
+    would show. The API says whose it is, which also proves it works."""
+    if args.username or args.password_stdin:
+        raise UsageError("--token takes no --username or --password-stdin: the token says who")
+    if args.token_stdin:
+        token = sys.stdin.readline().strip()
+    else:
+        token = getpass.getpass("API token (from the portal's API token page): ").strip()
+    if not token:
+        raise UsageError("an API token is needed")
+    answer = Client(url, token).get(f"{API}/auth/token/")
+    username = answer.get("username") if isinstance(answer, dict) else None
+    if not isinstance(username, str) or not username:
+        raise ApiError("the API's answer names no user")
+    return username, token
+
+
+def password_login(url: str, args: argparse.Namespace) -> tuple[str, str]:
+    """A token from the API for a username and password (POST /auth/token/)."""
     username = args.username
     if not username:
         if args.password_stdin:
@@ -86,17 +120,14 @@ def command_login(args: argparse.Namespace) -> int:
         password = getpass.getpass(f"Password for {username}: ")
     if not username or not password:
         raise UsageError("a username and a password are needed")
-    answer = Client(url).post(f"{API}/auth/token/", {"username": username, "password": password})
+    body = {"username": username, "password": password}
+    if args.otp:  # approvers and admins, where the portal requires a second factor
+        body["otp"] = args.otp
+    answer = Client(url).post(f"{API}/auth/token/", body)
     token = answer.get("token") if isinstance(answer, dict) else None
     if not token:
         raise ApiError("the API's answer has no token")
-    path = config_path()
-    config_write(path, {"url": url, "username": username, "token": token})
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if url.startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
-        print(f"warning: {url} is plain http; the token travels unencrypted", file=sys.stderr)
-    out(f"Logged in to {url} as {username}; token stored in {path}")
-    return 0
+    return username, token
 
 
 def command_logout(args: argparse.Namespace) -> int:
@@ -211,6 +242,15 @@ def parser_build() -> argparse.ArgumentParser:
     login.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
+    login.add_argument(
+        "--token",
+        action="store_true",
+        help="use an API token made on the portal's API token page (SSO users): asked for",
+    )
+    login.add_argument(
+        "--token-stdin", action="store_true", help="like --token, read from standard input"
+    )
+    login.add_argument("--otp", help="the code of your authenticator app, if the portal asks")
     login.set_defaults(handler=command_login)
 
     logout = commands.add_parser("logout", help="revoke the token and remove the config file")

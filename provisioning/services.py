@@ -12,7 +12,7 @@ from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 import aws
@@ -314,18 +314,7 @@ def grants_revoke_all(
             Q(access_request__target_account__account_id=account_id)
             | Q(access_request__source_account__account_id=account_id)
         )
-    started = []
-    for grant_id in grants.order_by("pk").values_list("pk", flat=True):
-        try:
-            revoke_start(
-                grant_id=grant_id,
-                user=admin,
-                end_status=Grant.EndStatus.REVOKED,
-                client_address=client_address,
-            )
-        except ServiceError:
-            continue  # ended meanwhile
-        started.append(grant_id)
+    started = _grants_revoke_each(grants, actor=admin, client_address=client_address)
     with transaction.atomic():
         audit_record(
             actor=admin,
@@ -338,4 +327,38 @@ def grants_revoke_all(
             },
             client_address=client_address,
         )
+    return started
+
+
+def grants_revoke_of(
+    *, requester: User, actor: User | None, client_address: str | None = None
+) -> list[int]:
+    """Every grant of `requester` in every state that may have written or may still write, revoked
+    as a normal revoke is (a leaver's). The caller has decided that `actor` may (a platform admin),
+    or it is None for a machine such as an identity provider's SCIM client. Returns the grants
+    now being revoked; the caller records why."""
+    grants = Grant.objects.filter(
+        access_request__status__in=REVOCABLE, access_request__requester=requester
+    )
+    return _grants_revoke_each(grants, actor=actor, client_address=client_address)
+
+
+def _grants_revoke_each(
+    grants: QuerySet[Grant], *, actor: User | None, client_address: str | None
+) -> list[int]:
+    """Start the revoke of each grant, one short transaction each (AWS is written by the worker);
+    the ids of those started. One that ended meanwhile is skipped."""
+    started = []
+    for grant_id in grants.order_by("pk").values_list("pk", flat=True):
+        try:
+            moved = revoke_start(
+                grant_id=grant_id,
+                user=actor,
+                end_status=Grant.EndStatus.REVOKED,
+                client_address=client_address,
+            )
+        except ServiceError:
+            continue  # ended meanwhile
+        if moved:
+            started.append(grant_id)
     return started

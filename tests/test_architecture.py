@@ -14,6 +14,7 @@ NOT_PRODUCTION = {"tests", "bench"}
 # Top to bottom: a package may import any package below it, never one above it.
 LAYERS = [
     "portal",
+    "sso",
     "api",
     "access_requests",
     "provisioning",

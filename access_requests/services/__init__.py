@@ -1,7 +1,7 @@
 """Every write to access requests. Pages and the API call these, so each rule lives once."""
 
 from access_requests.services.decisions import access_request_approve, access_request_reject
-from access_requests.services.emergency import access_revoke_all
+from access_requests.services.emergency import access_revoke_all, user_access_end
 from access_requests.services.extensions import grant_extension_request
 from access_requests.services.submission import (
     access_request_cancel,
@@ -19,4 +19,5 @@ __all__ = [
     "access_request_submit",
     "access_revoke_all",
     "grant_extension_request",
+    "user_access_end",
 ]

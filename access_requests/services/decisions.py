@@ -26,7 +26,7 @@ def request_decided(
     locked: AccessRequest,
     status: str,
     *,
-    actor: User,
+    actor: User | None,
     verb: str,
     client_address: str | None,
     **after: object,

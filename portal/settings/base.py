@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    # TOTP second factor for local accounts that approve or administer (accounts/mfa.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "portal.security.PortalSecurityConfig",
     "accounts",
     "access_requests",
@@ -48,6 +51,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(), then: a user who needs a second factor has given one.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.mfa.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: it answers for a sign-in that django-axes locked out (pages and the API token view).
@@ -68,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.navigation",
+                "sso.context_processors.sso",
             ],
         },
     },
@@ -298,3 +305,28 @@ PORTAL_ROLE_PATH = env("PORTAL_ROLE_PATH", default="/portal/")
 PORTAL_DEMO_ALLOWED = env.bool("PORTAL_DEMO_ALLOWED", default=True)
 # Where people open the portal: the links in notification emails and webhook messages.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# --- Single sign-on: OpenID Connect (docs/sso.md) -------------------------------------------------
+# Unset issuer: no SSO (the sign-in page offers passwords only, nothing is fetched). Set: the
+# endpoints and keys come from <issuer>/.well-known/openid-configuration; the redirect URI to
+# register with the provider is <PORTAL_BASE_URL>/oidc/callback/.
+PORTAL_OIDC_ISSUER = env("PORTAL_OIDC_ISSUER", default="")
+PORTAL_OIDC_CLIENT_ID = env("PORTAL_OIDC_CLIENT_ID", default="")
+PORTAL_OIDC_CLIENT_SECRET = env("PORTAL_OIDC_CLIENT_SECRET", default="")
+# The claim listing a person's groups; those named like a portal group make them a member at
+# every sign-in. Empty: groups are not taken from the provider (managed in /admin/).
+PORTAL_OIDC_GROUPS_CLAIM = env("PORTAL_OIDC_GROUPS_CLAIM", default="groups")
+# Members of any of these provider groups are platform admins; leaving them all ends it.
+PORTAL_OIDC_ADMIN_GROUPS = env.list("PORTAL_OIDC_ADMIN_GROUPS", default=[])
+INSTALLED_APPS += ["sso"]
+AUTHENTICATION_BACKENDS += ["sso.backends.OidcBackend"]
+
+# --- Identity: leavers and the second factor -----------------------------------------------------
+# The bearer token an identity provider's SCIM client presents at /scim/v2/ to find users and
+# deactivate leavers. Empty: SCIM is off (every call 401). Make it long: openssl rand -hex 32.
+PORTAL_SCIM_TOKEN = env("PORTAL_SCIM_TOKEN", default="")
+# Local password accounts that approve or administer must give a TOTP code after their password
+# (pages) and with it (POST /api/v1/auth/token/). Off for `make run`; production.py turns it on.
+PORTAL_REQUIRE_MFA = env.bool("PORTAL_REQUIRE_MFA", default=False)
+# The name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env("PORTAL_MFA_ISSUER", default="Access portal")

@@ -24,3 +24,5 @@ STORAGES = {
 }
 # Links in notifications must point at the real address.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL").rstrip("/")
+# Approvers and admins with a local password give a second factor, unless turned off on purpose.
+PORTAL_REQUIRE_MFA = env.bool("PORTAL_REQUIRE_MFA", default=True)

@@ -42,3 +42,5 @@ CACHES = {
         "KEY_PREFIX": f"test-{_CHECKOUT}",
     }
 }
+# Off unless a test turns it on (settings.PORTAL_REQUIRE_MFA = True), whatever the environment.
+PORTAL_REQUIRE_MFA = False

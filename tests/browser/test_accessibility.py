@@ -93,6 +93,7 @@ def test_main_pages_have_no_serious_violations(portal, axe_page, active_request,
         f"/requests/{active_request.pk}/",
         "/audit/",
         "/why-denied/",
+        "/accounts/mfa/setup/",  # the QR code and the key
     ):
         alice.goto(url)
         expect(alice.locator("h1")).to_be_visible()
@@ -102,6 +103,12 @@ def test_main_pages_have_no_serious_violations(portal, axe_page, active_request,
     assert_accessible(alice)
     alice.get_by_role("button", name="Start session").click()
     expect(alice.get_by_role("tab", name="fish")).to_be_visible()
+    assert_accessible(alice)
+
+    alice.goto("/account/tokens/")
+    assert_accessible(alice)
+    alice.get_by_role("button", name="Create a token").click()
+    expect(alice.locator("#token-key")).to_be_visible()
     assert_accessible(alice)
 
     bob = axe_page(viewport=viewport)

@@ -169,3 +169,45 @@ def test_bob_cannot_take_credentials_for_alices_grant_and_logout_revokes(aws_dem
     )
     assert reused.returncode == 1
     assert "401" in reused.stderr or "403" in reused.stderr
+
+
+def test_an_sso_user_logs_in_with_a_token_from_the_token_page(demo, live_server, tmp_path, client):
+    """erin has no portal password (SSO): she makes a token on the API token page and gives it
+    to `portal-cli login --token`; the CLI then works as her, until she revokes it."""
+    from sso.services import sso_sign_in
+
+    erin = sso_sign_in(
+        issuer="https://idp.example.com", claims={"sub": "e-1", "preferred_username": "erin"}
+    )
+    assert not erin.has_usable_password()
+    client.force_login(erin)
+    page = client.post("/account/tokens/").content.decode()
+    key = page.split('<pre id="token-key" tabindex="0">')[1].split("</pre>")[0]
+    cli = Cli(live_server.url, tmp_path / "erin" / "portal-cli.json")
+
+    logged_in = cli("login", "--token-stdin", stdin=f"{key}\n")
+
+    assert f"as erin; token stored in {cli.config}" in logged_in.stdout
+    assert json.loads(cli.config.read_text())["token"] == key
+    assert cli("grants").stdout == "No grants.\n"
+    client.post("/account/tokens/revoke/")
+    refused = cli("grants", ok=False)
+    assert refused.returncode == 1 and "401" in refused.stderr
+
+
+def test_an_approver_logs_in_with_the_code_of_their_app(demo, live_server, tmp_path, settings):
+    """Where the portal requires a second factor, `portal-cli login --otp` sends the code; the
+    password alone gets no token."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.PORTAL_REQUIRE_MFA = True
+    device = TOTPDevice.objects.create(user=demo.bob, name="app", confirmed=True)
+    bob = Cli(live_server.url, tmp_path / "bob" / "portal-cli.json")
+    refused = bob("login", "--username", "bob", "--password-stdin", stdin="bob-demo\n", ok=False)
+    assert refused.returncode == 1 and "otp" in refused.stderr
+    assert not bob.config.exists()
+    code = f"{totp(device.bin_key):06d}"
+    bob("login", "--username", "bob", "--password-stdin", "--otp", code, stdin="bob-demo\n")
+    assert json.loads(bob.config.read_text())["token"]
+    assert bob("grants").returncode == 0

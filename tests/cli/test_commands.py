@@ -152,6 +152,45 @@ def test_login_with_a_wrong_password_writes_nothing(api, cli_config, monkeypatch
     assert not cli_config.exists()
 
 
+def test_login_with_a_token_checks_it_and_stores_it(api, cli_config, monkeypatch, capsys):
+    """An SSO user's token from the API token page: read from stdin, checked with the API, which
+    also says whose it is; no password is sent anywhere."""
+    monkeypatch.delenv("PORTAL_TOKEN")
+    monkeypatch.setattr("sys.stdin", io.StringIO("t0k3n-from-the-page\n"))
+    api.routes[("GET", "/api/v1/auth/token/")] = (
+        200,
+        {"username": "erin", "prefix": "t0k3n-", "created": "2030-01-01T00:00:00Z"},
+    )
+
+    assert run("login", "--url", api.url, "--token-stdin") == 0
+
+    [call] = api.calls
+    assert (call.method, call.headers["Authorization"]) == ("GET", "Token t0k3n-from-the-page")
+    assert json.loads(cli_config.read_text()) == {
+        "url": api.url,
+        "username": "erin",
+        "token": "t0k3n-from-the-page",
+    }
+    assert stat.S_IMODE(cli_config.stat().st_mode) == 0o600
+    assert "Logged in to" in capsys.readouterr().out
+
+
+def test_login_with_a_revoked_token_writes_nothing(api, cli_config, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("revoked\n"))
+    api.routes[("GET", "/api/v1/auth/token/")] = (401, {"detail": "Invalid token."})
+
+    assert run("login", "--token-stdin") == 1
+
+    assert "Invalid token." in capsys.readouterr().err
+    assert not cli_config.exists()
+
+
+def test_login_with_a_token_takes_no_username(api, cli_config, capsys):
+    assert run("login", "--token", "--username", "erin") == 2
+    assert "the token says who" in capsys.readouterr().err
+    assert api.calls == [] and not cli_config.exists()
+
+
 def test_logout_revokes_and_removes_the_file(api, cli_config, monkeypatch, capsys):
     from portal_cli.config import config_write
 

@@ -137,6 +137,19 @@ ROWS = [
     Row("accounts/password_reset/done/", "GET", (200, 200, 200, 200, 200, 200)),
     Row("accounts/reset/<uidb64>/<token>/", "GET", (200, 200, 200, 200, 200, 200)),
     Row("accounts/reset/done/", "GET", (200, 200, 200, 200, 200, 200)),
+    # Single sign-on: 404 while no issuer is configured (as here; tests/sso/ configures one).
+    Row("oidc/authenticate/", "GET", (404, 404, 404, 404, 404, 404)),
+    Row("oidc/callback/", "GET", (404, 404, 404, 404, 404, 404), body={"code": "c", "state": "s"}),
+    # The API token page: one's own token only; alice already has one, so she makes no second.
+    Row("account/tokens/", "GET", (302, 200, 200, 200, 200, 200)),
+    Row("account/tokens/", "POST", (302, 409, 200, 200, 200, 200)),
+    Row("account/tokens/revoke/", "POST", (302, 302, 302, 302, 302, 302)),
+    # The second-factor pages: anyone signed in may enrol (none of these users has a device
+    # yet, so the code page sends them to enrolment; an empty code is a wrong one).
+    Row("accounts/mfa/setup/", "GET", (302, 200, 200, 200, 200, 200)),
+    Row("accounts/mfa/setup/", "POST", (302, 400, 400, 400, 400, 400), body={"token": ""}),
+    Row("accounts/mfa/verify/", "GET", (302, 302, 302, 302, 302, 302)),
+    Row("accounts/mfa/verify/", "POST", (302, 302, 302, 302, 302, 302), body={"token": "1"}),
     Row("admin/", "GET", (302, 302, 302, 302, 302, 200)),
     Row(
         "api/v1/auth/token/",
@@ -145,6 +158,7 @@ ROWS = [
         body={"username": "x", "password": "y"},
         api=True,
     ),  # noqa: E501
+    Row("api/v1/auth/token/", "GET", (401, 200, 200, 200, 200, 200), api=True),
     Row("api/v1/auth/token/", "DELETE", (401, 204, 204, 204, 204, 204), api=True),
     Row("api/v1/auth/tokens/", "GET", (401, 200, 200, 200, 200, 200), api=True),
     Row(
@@ -213,6 +227,20 @@ ROWS = [
     Row("api/v1/audit/", "GET", (401, 200, 200, 200, 200, 200), api=True),
     # The member accounts' template: platform admins only.
     Row("api/v1/onboarding/member-template/", "GET", (401, 403, 403, 403, 403, 200), api=True),
+    # Deactivating a leaver (alice): platform admins only, refused before the name is looked up.
+    Row(
+        "api/v1/users/<str:username>/deactivate/",
+        "POST",
+        (401, 403, 403, 403, 403, 200),
+        "alice",
+        api=True,
+    ),
+    # SCIM takes only its own bearer token (tests/api/test_leavers.py): no session, no API token.
+    Row("scim/v2/Users", "GET", (401,) * 6),
+    Row("scim/v2/Users", "GET", (401,) * 6, api=True),
+    Row("scim/v2/Users/<str:pk>", "GET", (401,) * 6, "alice"),
+    Row("scim/v2/Users/<str:pk>", "PATCH", (401,) * 6, "alice", api=True),
+    Row("scim/v2/Users/<str:pk>", "DELETE", (401,) * 6, "alice", api=True),
     Row("api/schema/", "GET", (200, 200, 200, 200, 200, 200)),
     Row("api/docs/", "GET", (200, 200, 200, 200, 200, 200)),
     # Reports the database, the broker and AWS: 200, or 503 while AWS is a closed port (before
@@ -277,6 +305,8 @@ def _path(row: Row, world: dict) -> str:
     path = "/" + row.route
     if row.target:
         path = path.replace("<int:pk>", str(world[row.target]))
+        path = path.replace("<str:pk>", str(world[row.target]))
+        path = path.replace("<str:username>", row.target)
     return path.replace("<uidb64>/<token>", "MQ/set-password")
 
 

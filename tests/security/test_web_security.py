@@ -39,8 +39,14 @@ def _logged_in(user, *, csrf: bool = False) -> Client:
 STATE_CHANGING = [row for row in ROWS if row.method in ("POST", "PUT", "PATCH", "DELETE")]
 # POST /api/v1/auth/token/ takes no session (it authenticates nothing but the body's username and
 # password), so a forged cross-site call gains the attacker nothing: DRF's ObtainAuthToken is the
-# same. Every other state-changing route needs the CSRF token with a browser session.
-CSRF_EXEMPT = {("api/v1/auth/token/", "POST")}
+# same. SCIM (/scim/v2/) reads no session either, only its own bearer token, which a forged
+# cross-site call cannot carry. Every other state-changing route needs the CSRF token with a
+# browser session.
+CSRF_EXEMPT = {
+    ("api/v1/auth/token/", "POST"),
+    ("scim/v2/Users/<str:pk>", "PATCH"),
+    ("scim/v2/Users/<str:pk>", "DELETE"),
+}
 
 
 @pytest.mark.parametrize(
@@ -72,6 +78,22 @@ def test_state_changing_routes_refuse_a_session_call_without_csrf_token(demo, ro
     assert b"CSRF" in response.content
     after = (AccessRequest.objects.count(), sorted(AccessRequest.objects.values_list("status")))
     assert after == before
+
+
+def test_scim_ignores_the_browser_session(demo, settings):
+    """A platform admin's session cookie gives SCIM nothing: without the bearer token, 401, and
+    nobody is deactivated."""
+    settings.PORTAL_SCIM_TOKEN = "scim-test-token-0d5e8a1f2b7c4936"
+    client = _logged_in(demo.admin, csrf=True)
+    body = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": False}}],
+    }
+    path = f"/scim/v2/Users/{demo.alice.pk}"
+    assert client.patch(path, body, content_type="application/scim+json").status_code == 401
+    assert client.delete(path).status_code == 401
+    demo.alice.refresh_from_db()
+    assert demo.alice.is_active
 
 
 def test_the_csrf_exempt_token_route_ignores_the_browser_session(demo):
