@@ -16,7 +16,7 @@ from access_requests.models import AccessRequest, Mechanism
 from accounts.models import Account
 from policy import builders
 from policy.acls import acl_target, permissions_for_actions
-from policy.arns import ROLE_ARN_RE, account_root_arn, role_arn
+from policy.arns import ROLE_ARN_RE, role_arn
 from policy.resource_policies import resource_holder, resource_statement
 
 # A preview names the role after the request number it will get on submit.
@@ -51,7 +51,7 @@ def _source_entry(
     else:
         where = (
             "to be attached by the source account's administrators to the identities that "
-            f"{purpose} (any identity of {account_root_arn(source_account.account_id)})"
+            f"{purpose} (any identity of {source_account.root_arn})"
         )
     return {
         "title": "Source-side identity policy",
@@ -102,6 +102,7 @@ def _assume_role(
         account_id=target_account.account_id,
         role_name=names.role_name,
         path=settings.PORTAL_ROLE_PATH,
+        partition=target_account.partition,
     )
     return {
         builders.TRUST_POLICY: {

@@ -195,7 +195,10 @@ def draft_build(
 
     if target_account:
         check = access_validate(
-            actions=actions, resources=resources, target_account_id=target_account.account_id
+            actions=actions,
+            resources=resources,
+            target_account_id=target_account.account_id,
+            partition=target_account.partition,
         )
         draft.actions, draft.resources = check.actions, check.resources
         # Whatever else is wrong: who must approve follows from the actions alone.

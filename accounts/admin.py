@@ -7,7 +7,13 @@ from django.contrib.auth.models import Group, User
 from django.db import models
 
 from accounts.access_rules import AccessRule
-from accounts.models import Account, ExternalId, Resource, ServiceControlPolicy
+from accounts.models import (
+    Account,
+    ExternalId,
+    OrganizationDefaults,
+    Resource,
+    ServiceControlPolicy,
+)
 from audit.admin_changes import AuditedAdmin
 
 
@@ -34,8 +40,10 @@ class AccountAdmin(AuditedAdmin):
         "third_party",
         "approver_group",
         "approvals_required",
+        "ready",
+        "organization_synced",
     )
-    list_filter = ("environment", "managed", "third_party")
+    list_filter = ("environment", "managed", "third_party", "ready", "organization_synced")
     search_fields = ("account_id", "name")
     autocomplete_fields = ("approver_group",)
     fieldsets = (
@@ -51,8 +59,28 @@ class AccountAdmin(AuditedAdmin):
             "Resource inventory",
             {"fields": ("inventory_synced_at", "inventory_requested_at", "inventory_error")},
         ),
+        (
+            "AWS Organizations",
+            {
+                "fields": (
+                    "organization_synced",
+                    "left_organization_at",
+                    "ready",
+                    "ready_reason",
+                    "ready_checked_at",
+                )
+            },
+        ),
     )
-    readonly_fields = ("inventory_synced_at", "inventory_requested_at", "inventory_error")
+    readonly_fields = (
+        "inventory_synced_at",
+        "inventory_requested_at",
+        "inventory_error",
+        "left_organization_at",
+        "ready",
+        "ready_reason",
+        "ready_checked_at",
+    )
 
 
 class ApprovedAccountsInline(admin.TabularInline):
@@ -100,6 +128,15 @@ class ExternalIdAdmin(AuditedAdmin):
 
     list_display = ("source_account", "target_account", "generated", "created_at")
     list_filter = ("generated",)
+
+
+@admin.register(OrganizationDefaults)
+class OrganizationDefaultsAdmin(AuditedAdmin):
+    """What the Organizations sync gives an account it adds: the nearest root or OU's row."""
+
+    list_display = ("target", "name", "approver_group", "approvals_required", "max_access_duration")
+    search_fields = ("target", "name")
+    autocomplete_fields = ("approver_group",)
 
 
 @admin.register(ServiceControlPolicy)

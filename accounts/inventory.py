@@ -54,7 +54,7 @@ def inventory_sync(*, account_id: int) -> InventorySync:
     try:  # no transaction is open across the AWS calls
         credentials = aws.role_credentials(account.provisioner_role_arn)
         items = aws.account_inventory(
-            credentials, account_id=account.account_id, regions=[settings.AWS_REGION]
+            credentials, account_id=account.account_id, regions=list(settings.PORTAL_REGIONS)
         )
     except aws.AwsError as error:
         logger.warning("inventory of %s: %s", account.account_id, error)

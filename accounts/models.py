@@ -2,6 +2,8 @@ from django.contrib.auth.models import Group
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
+from policy.arns import account_root_arn, partition_of_arn
+
 account_id_validator = RegexValidator(r"^\d{12}$", "An AWS account id is exactly 12 digits.")
 role_arn_validator = RegexValidator(
     r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
@@ -82,6 +84,24 @@ class Account(models.Model):
     inventory_requested_at = models.DateTimeField(
         null=True, blank=True, help_text="When someone last asked for an inventory refresh."
     )
+    organization_synced = models.BooleanField(
+        default=False,
+        help_text="Added by the AWS Organizations sync; false: kept by hand, the sync leaves it.",
+    )
+    left_organization_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the sync last found it gone from the organization (its grants stay "
+        "until revoked).",
+    )
+    ready = models.BooleanField(
+        default=False,
+        help_text="The provisioner role answered through a session of its own at the last check.",
+    )
+    ready_reason = models.CharField(
+        max_length=1000, blank=True, help_text="Why it is not ready, at the last check."
+    )
+    ready_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["account_id"]
@@ -90,8 +110,14 @@ class Account(models.Model):
         return f"{self.name} ({self.account_id})"
 
     @property
+    def partition(self) -> str:
+        """aws, aws-cn or aws-us-gov: the partition of the account's role ARNs (the sync writes
+        them in the partition Organizations names), "aws" when it has none."""
+        return partition_of_arn(self.provisioner_role_arn or self.broker_role_arn)
+
+    @property
     def root_arn(self) -> str:
-        return f"arn:aws:iam::{self.account_id}:root"
+        return account_root_arn(self.account_id, self.partition)
 
     @property
     def organization_levels(self) -> list[str]:
@@ -100,6 +126,43 @@ class Account(models.Model):
         if not self.organization_path:
             return []
         return [*self.organization_path.split("/"), self.account_id]
+
+
+class OrganizationDefaults(models.Model):
+    """What an account the Organizations sync adds gets, by where it sits: the defaults of the
+    nearest root or OU on its path that has any (the account's parent first, the root last)."""
+
+    target = models.CharField(
+        max_length=68,
+        unique=True,
+        validators=[
+            RegexValidator(
+                r"^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$",
+                "A root id (r-...) or an OU id (ou-...-...), as AWS Organizations shows it.",
+            )
+        ],
+        help_text="The root or OU id, e.g. r-ab12 or ou-ab12-cd34ef56.",
+    )
+    name = models.CharField(max_length=128, blank=True, help_text="A label, e.g. the OU's name.")
+    approver_group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approvals_required = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    max_access_duration = models.PositiveIntegerField(
+        default=12 * 3600,
+        validators=[MinValueValidator(SESSION_SECONDS_MIN)],
+        help_text="Longest grant, in seconds.",
+    )
+
+    class Meta:
+        ordering = ["target"]
+        verbose_name = "organization unit defaults"
+        verbose_name_plural = "organization unit defaults"
+
+    def __str__(self) -> str:
+        return f"Defaults of {self.name or self.target}"
 
 
 class ServiceControlPolicy(models.Model):

@@ -2,13 +2,14 @@
 
 from django.urls import path
 
-from api.views import accounts, audit, auth, grants, policies, requests, rules, users
+from api.views import accounts, audit, auth, grants, onboarding, policies, requests, rules, users
 
 urlpatterns = [
     path("v1/auth/token/", auth.TokenView.as_view(), name="api_token"),
     path("v1/auth/tokens/", auth.TokenListView.as_view(), name="api_tokens"),
     path("v1/auth/tokens/<int:pk>/", auth.TokenRevokeView.as_view(), name="api_token_revoke"),
     path("v1/accounts/", accounts.AccountListView.as_view(), name="api_accounts"),
+    path("v1/accounts/sync/", accounts.AccountSyncView.as_view(), name="api_accounts_sync"),
     path("v1/requests/", requests.RequestListView.as_view(), name="api_requests"),
     path("v1/requests/<int:pk>/", requests.RequestDetailView.as_view(), name="api_request"),
     path(
@@ -44,6 +45,11 @@ urlpatterns = [
     path("v1/policies/validate/", policies.PolicyValidateView.as_view(), name="api_validate"),
     path("v1/policies/simulate/", policies.PolicySimulateView.as_view(), name="api_simulate"),
     path("v1/audit/", audit.AuditListView.as_view(), name="api_audit"),
+    path(
+        "v1/onboarding/member-template/",
+        onboarding.MemberTemplateView.as_view(),
+        name="api_member_template",
+    ),
     path(
         "v1/users/<str:username>/deactivate/",
         users.UserDeactivateView.as_view(),

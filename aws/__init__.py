@@ -19,6 +19,7 @@ from aws.iam import (
     RolePermissions,
     RoleState,
     managed_policy_read,
+    role_answers,
     role_attachments,
     role_delete,
     role_instance_profile_remove,
@@ -31,6 +32,7 @@ from aws.iam import (
 )
 from aws.inventory import InventoryItem, account_inventory
 from aws.organizations import (
+    OrganizationAccount,
     OrganizationScp,
     OrganizationSnapshot,
     organization_snapshot,
@@ -56,6 +58,7 @@ from aws.s3_acls import (
 __all__ = [
     "InventoryItem",
     "account_inventory",
+    "OrganizationAccount",
     "OrganizationScp",
     "OrganizationSnapshot",
     "organization_snapshot",
@@ -70,6 +73,7 @@ __all__ = [
     "emulator_client",
     "managed_policy_read",
     "role_credentials",
+    "role_answers",
     "role_attachments",
     "role_delete",
     "role_instance_profile_remove",

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import botocore.exceptions
 
-from aws.core import AwsError, Credentials, client_for, translate_error
+from aws.core import AwsError, Credentials, assume_role, client_for, translate_error
 
 
 @dataclass(frozen=True)
@@ -304,3 +304,26 @@ def role_permissions(credentials: Credentials, *, role_name: str) -> RolePermiss
         boundary=boundary,
         trust_policy=_decode_policy(role["AssumeRolePolicyDocument"]),
     )
+
+
+def role_answers(role_arn: str) -> str:
+    """ "" when the role answers for itself through a session of its own (sts:AssumeRole, then
+    iam:GetRole on the role), else why not. A session alone proves nothing: the emulator lets
+    anyone assume even a role that does not exist. A fresh session each time (not
+    core.role_credentials' cache), so a role deleted since the last check is seen.
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html"""
+    role_name = role_arn.rsplit("/", 1)[-1]
+    try:
+        session = assume_role(role_arn=role_arn, session_name="portal-readiness")
+    except AwsError as error:
+        return f"The portal cannot assume {role_arn}: {error}"
+    try:
+        client_for("iam", session.credentials).get_role(RoleName=role_name)
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code == "NoSuchEntity":
+            return f"{role_arn} does not exist: deploy the member template (StackSet) there."
+        return f"{role_arn} does not answer iam:GetRole on itself: {code or error}"
+    except Exception as error:
+        return f"{role_arn} does not answer: {translate_error(error, 'iam:GetRole')}"
+    return ""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aws.core import Credentials, client_for, translate_error
+from policy.arns import partition_of_region
 
 # Keys AWS services create and manage for themselves: nobody grants access to those.
 _AWS_MANAGED_ALIAS = "alias/aws/"
@@ -35,7 +36,10 @@ def _tables(credentials: Credentials, account_id: str, region: str) -> list[Inve
     dynamodb = client_for("dynamodb", credentials, region)
     return [
         InventoryItem(
-            "dynamodb_table", f"arn:aws:dynamodb:{region}:{account_id}:table/{name}", name, region
+            "dynamodb_table",
+            f"arn:{partition_of_region(region)}:dynamodb:{region}:{account_id}:table/{name}",
+            name,
+            region,
         )
         for name in _pages(dynamodb, "list_tables", "TableNames")
     ]
@@ -50,7 +54,8 @@ def _buckets(credentials: Credentials) -> list[InventoryItem]:
         region = bucket.get("BucketRegion") or (
             s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
         )
-        items.append(InventoryItem("s3_bucket", f"arn:aws:s3:::{name}", name, region))
+        arn = f"arn:{partition_of_region(region)}:s3:::{name}"
+        items.append(InventoryItem("s3_bucket", arn, name, region))
     return items
 
 
@@ -60,7 +65,12 @@ def _queues(credentials: Credentials, account_id: str, region: str) -> list[Inve
     for url in _pages(sqs, "list_queues", "QueueUrls", MaxResults=1000):
         name = url.rstrip("/").rsplit("/", 1)[-1]
         items.append(
-            InventoryItem("sqs_queue", f"arn:aws:sqs:{region}:{account_id}:{name}", name, region)
+            InventoryItem(
+                "sqs_queue",
+                f"arn:{partition_of_region(region)}:sqs:{region}:{account_id}:{name}",
+                name,
+                region,
+            )
         )
     return items
 

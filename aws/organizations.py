@@ -16,10 +16,21 @@ class OrganizationScp:
 
 
 @dataclass(frozen=True)
+class OrganizationAccount:
+    account_id: str
+    name: str
+    status: str  # ACTIVE, SUSPENDED or PENDING_CLOSURE
+    # arn:PARTITION:organizations::MANAGEMENT:account/o-.../ID: where its partition is read
+    arn: str = ""
+
+
+@dataclass(frozen=True)
 class OrganizationSnapshot:
     scps: list[OrganizationScp]
     # account id -> "r-xxxx/ou-xxxx-yyyyyyyy/..." from the root down to its parent
     paths: dict[str, str]
+    # every account of the organization, the management account included
+    accounts: tuple[OrganizationAccount, ...] = ()
 
 
 def _pages(client: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
@@ -48,7 +59,16 @@ def organization_snapshot(credentials: Credentials) -> OrganizationSnapshot:
                 )
             )
         paths = {}
+        members = []
         for account in _pages(organizations, "list_accounts", "Accounts"):
+            members.append(
+                OrganizationAccount(
+                    account_id=account["Id"],
+                    name=account.get("Name", ""),
+                    status=account.get("Status", "ACTIVE"),
+                    arn=account.get("Arn", ""),
+                )
+            )
             chain, child = [], account["Id"]
             while True:
                 parent = organizations.list_parents(ChildId=child)["Parents"][0]
@@ -59,4 +79,4 @@ def organization_snapshot(credentials: Credentials) -> OrganizationSnapshot:
             paths[account["Id"]] = "/".join(reversed(chain))
     except Exception as error:
         raise translate_error(error, "reading AWS Organizations") from error
-    return OrganizationSnapshot(scps=scps, paths=paths)
+    return OrganizationSnapshot(scps=scps, paths=paths, accounts=tuple(members))

@@ -209,7 +209,7 @@ def direct_provision(access_requests: list) -> dict[str, Any]:
     for client in (iam_target, iam_source):
         client.meta.events.register("before-send.*.*", counted)
 
-    boundary = grant_boundary_arn(target.account_id)
+    boundary = grant_boundary_arn(target)
     started = time.perf_counter()
     for access_request in access_requests:
         names = builders.names_for(access_request.pk)

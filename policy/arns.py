@@ -11,8 +11,14 @@ ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 REGION_RE = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 # Bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 BUCKET_RE = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
-ROLE_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{1,64})$")
-ROOT_ARN_RE = re.compile(r"^arn:aws:iam::(\d{12}):root$")
+# The partitions whose accounts the portal manages: commercial, China, GovCloud (US).
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html (partition)
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
+PARTITION_RE = r"aws(?:-cn|-us-gov)?"
+ROLE_ARN_RE = re.compile(
+    rf"^arn:{PARTITION_RE}:iam::(\d{{12}}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{{1,64}})$"
+)
+ROOT_ARN_RE = re.compile(rf"^arn:{PARTITION_RE}:iam::(\d{{12}}):root$")
 
 # Template variables that may hold a path (slashes) and, for S3 keys, a wildcard.
 # Names that may carry a path (IAM's PolicyNameWithPath, UserNameWithPath, ... all end so).
@@ -48,7 +54,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
         if not variable:
             continue
         if variable == "Partition":
-            pattern += "aws"
+            pattern += PARTITION_RE
         elif variable == "Region":
             pattern += REGION_RE
         elif variable == "Account":
@@ -68,11 +74,27 @@ def arn_matches_template(arn: str, template: str) -> bool:
     return _template_regex(template).match(arn) is not None
 
 
-def role_arn(*, account_id: str, role_name: str, path: str = "/") -> str:
-    """arn:aws:iam::ACCOUNT:role/PATH/NAME. IAM is global: no region in the ARN."""
-    return f"arn:aws:iam::{account_id}:role{path}{role_name}"
+def role_arn(*, account_id: str, role_name: str, path: str = "/", partition: str = "aws") -> str:
+    """arn:PARTITION:iam::ACCOUNT:role/PATH/NAME. IAM is global: no region in the ARN."""
+    return f"arn:{partition}:iam::{account_id}:role{path}{role_name}"
 
 
-def account_root_arn(account_id: str) -> str:
+def account_root_arn(account_id: str, partition: str = "aws") -> str:
     """The account principal: every identity of the account that its own policies allow."""
-    return f"arn:aws:iam::{account_id}:root"
+    return f"arn:{partition}:iam::{account_id}:root"
+
+
+def partition_of_arn(value: str) -> str:
+    """The partition an ARN names ("aws" for anything that is not an ARN of a known partition)."""
+    arn = arn_parse(value)
+    return arn.partition if arn is not None and arn.partition in PARTITIONS else "aws"
+
+
+def partition_of_region(region: str) -> str:
+    """The partition a region belongs to: cn-* China, us-gov-* GovCloud, the rest commercial.
+    https://docs.aws.amazon.com/general/latest/gr/rande.html"""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"

@@ -59,9 +59,9 @@ ORGANIZATION_ACTIONS = ["organizations:*", "account:*"]
 PORTAL_RESOURCE_ACTIONS = ["iam:*", "sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"]
 
 
-def boundary_arn(account_id: str, path: str = DEFAULT_PATH) -> str:
-    """arn:aws:iam::ACCOUNT:policy/portal/PortalGrantBoundary (IAM is global: no region)."""
-    return f"arn:aws:iam::{account_id}:policy{path}{BOUNDARY_NAME}"
+def boundary_arn(account_id: str, path: str = DEFAULT_PATH, partition: str = "aws") -> str:
+    """arn:PARTITION:iam::ACCOUNT:policy/portal/PortalGrantBoundary (IAM is global: no region)."""
+    return f"arn:{partition}:iam::{account_id}:policy{path}{BOUNDARY_NAME}"
 
 
 def portal_resources(

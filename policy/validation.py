@@ -5,7 +5,7 @@ Pure functions: the form, the API and the services all call `access_validate`.
 
 from dataclasses import dataclass, field
 
-from policy.arns import ACCOUNT_ID_RE, arn_matches_template, arn_parse
+from policy.arns import ACCOUNT_ID_RE, PARTITIONS, arn_matches_template, arn_parse
 from policy.catalog import ACTION_RE, Action, action_lookup, service_known
 
 MAX_ACTIONS = 50
@@ -36,23 +36,28 @@ def arn_correction(value: str) -> str | None:
         return None
     if arn.service == "s3" and (arn.region or arn.account or arn.resource != arn.resource.lower()):
         bucket, _, key = arn.resource.partition("/")
-        return f"arn:aws:s3:::{bucket.lower()}" + (f"/{key}" if key else "")
+        return f"arn:{arn.partition}:s3:::{bucket.lower()}" + (f"/{key}" if key else "")
     if arn.service == "dynamodb" and arn.resource.startswith("table:"):
-        return f"arn:aws:dynamodb:{arn.region}:{arn.account}:table/{arn.resource[6:]}"
+        return f"arn:{arn.partition}:dynamodb:{arn.region}:{arn.account}:table/{arn.resource[6:]}"
     if arn.service != "iam" and arn.resource.startswith("role/"):
-        return f"arn:aws:iam::{arn.account}:{arn.resource}"
+        return f"arn:{arn.partition}:iam::{arn.account}:{arn.resource}"
     return None
 
 
-def _resource_shape_error(resource: str, target_account_id: str) -> str | None:
+def _resource_shape_error(resource: str, target_account_id: str, partition: str) -> str | None:
     """What is wrong with an ARN whatever the actions: its shape, partition and account."""
     if len(resource) > MAX_ARN_LENGTH:
         return f"An ARN is at most {MAX_ARN_LENGTH} characters."
     arn = arn_parse(resource)
     if arn is None:
         return f"“{resource}” is not an ARN (arn:aws:service:region:account:resource)."
-    if arn.partition != "aws":
-        return f"“{resource}”: only the aws partition is supported."
+    if arn.partition not in PARTITIONS:
+        return f"“{resource}”: the partition is one of {', '.join(PARTITIONS)}."
+    if arn.partition != partition:
+        return (
+            f"“{resource}” is in the {arn.partition} partition; the target account is in "
+            f"{partition}."
+        )
     if arn.account and not ACCOUNT_ID_RE.match(arn.account):
         return f"“{resource}”: the account part must be 12 digits."
     if arn.account and arn.account != target_account_id:
@@ -63,8 +68,10 @@ def _resource_shape_error(resource: str, target_account_id: str) -> str | None:
     return None
 
 
-def _resource_error(resource: str, actions: list[Action], target_account_id: str) -> str | None:
-    if error := _resource_shape_error(resource, target_account_id):
+def _resource_error(
+    resource: str, actions: list[Action], target_account_id: str, partition: str
+) -> str | None:
+    if error := _resource_shape_error(resource, target_account_id, partition):
         return error
     arn = arn_parse(resource)
     if arn is None:  # never: the shape check refuses what does not parse
@@ -91,9 +98,10 @@ def _resource_error(resource: str, actions: list[Action], target_account_id: str
 
 
 def access_validate(
-    *, actions: list[str], resources: list[str], target_account_id: str
+    *, actions: list[str], resources: list[str], target_account_id: str, partition: str = "aws"
 ) -> AccessCheck:
-    """Normalize and check a request's actions and resources for one target account."""
+    """Normalize and check a request's actions and resources for one target account (in
+    `partition`: its resources' ARNs name the same one)."""
     check = AccessCheck()
     known: list[Action] = []
     if not actions:
@@ -129,9 +137,9 @@ def access_validate(
             check.add("resources", "Name exact resources; “*” would grant every resource.")
             continue
         if known:
-            error = _resource_error(value, known, target_account_id)
+            error = _resource_error(value, known, target_account_id, partition)
         else:  # no action to match against, but a wrong ARN is still worth saying at once
-            error = _resource_shape_error(value, target_account_id)
+            error = _resource_shape_error(value, target_account_id, partition)
             correction = None if error else arn_correction(value)
             if correction and correction != value:
                 error = f"“{value}” is not a valid ARN. Did you mean {correction}?"

@@ -12,7 +12,7 @@ from django.conf import settings
 
 from accounts.models import Account
 from accounts.scps import ALLOW_ALL, scp_levels_of
-from policy import builders
+from policy import arns, builders
 from policy.acls import BUCKET_ACL_ACTIONS, OBJECT_ACL_ACTIONS, AclTarget
 from policy.arns import arn_parse
 from policy.boundary import boundary_policy
@@ -159,18 +159,27 @@ def _acl_actions(entry: dict[str, Any]) -> list[str]:
 
 def _session_of(role_arn: str, session: str = "session") -> str:
     """A session of the role: arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION (no path)."""
-    account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[1]
-    return f"arn:aws:sts::{account}:assumed-role/{name}/{session}"
+    _, _, partition, _, account, _ = role_arn.split(":", 5)
+    name = role_arn.rsplit("/", 1)[1]
+    return f"arn:{partition}:sts::{account}:assumed-role/{name}/{session}"
 
 
 def _caller(source_principal: str, source_policy: dict[str, Any], source: Account) -> str:
     """Who will call: a session of the role holding the source-side policy (the broker, or the
     principal's own role); for the account root, a session of some role of that account."""
     if source_policy.get("role_name"):
-        return _session_of(f"arn:aws:iam::{source.account_id}:role/{source_policy['role_name']}")
+        return _session_of(
+            arns.role_arn(
+                account_id=source.account_id,
+                role_name=source_policy["role_name"],
+                partition=source.partition,
+            )
+        )
     if ":role/" in source_principal:
         return _session_of(source_principal)
-    return _session_of(f"arn:aws:iam::{source.account_id}:role/AnyRole")
+    return _session_of(
+        arns.role_arn(account_id=source.account_id, role_name="AnyRole", partition=source.partition)
+    )
 
 
 def _check(action: str, resource: str, evaluation: Any) -> dict[str, Any]:

@@ -132,3 +132,19 @@ def scps_sync_task(self) -> int | None:
         retry_if_transient(self, error)
         logger.warning("syncing SCPs from AWS Organizations: %s", error)
         return None
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+def organization_sync_task(self) -> dict[str, int] | None:
+    """The hourly accounts sync (CELERY_BEAT_SCHEDULE) and the admins' on-demand one: accounts
+    from AWS Organizations when configured, then every managed account's readiness."""
+    from provisioning.organizations import accounts_readiness_check, accounts_sync
+
+    try:
+        counts = accounts_sync()
+    except ExternalError as error:
+        retry_if_transient(self, error)
+        logger.warning("syncing accounts from AWS Organizations: %s", error)
+        counts = None
+    ready = accounts_readiness_check()
+    return {**(counts or {}), "ready": ready}

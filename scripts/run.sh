@@ -178,6 +178,11 @@ except urllib.error.HTTPError:
         sleep 0.5
     done
 fi
+if [[ ${seed_args[*]:-} != --skip-aws && ${PORTAL_EMULATOR:-1} != 0 ]]; then
+    # The demo organization's reader in its management account (aws/demo_world/organization.py):
+    # the worker's hourly accounts sync, and POST /api/v1/accounts/sync/, read it.
+    export PORTAL_ORGANIZATIONS_ROLE_ARN=${PORTAL_ORGANIZATIONS_ROLE_ARN:-arn:aws:iam::100000000000:role/PortalOrganizationsReader}
+fi
 step seed "$PY" manage.py seed_demo "${seed_args[@]}"
 
 # --- Worker, beat, web ----------------------------------------------------------------------------

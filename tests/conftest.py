@@ -9,6 +9,8 @@ from accounts.management.commands.seed_demo import demo_database_seed
 from accounts.models import Account
 from tests.support import Emulator, Worker, redis_queue_clear
 
+ORGANIZATIONS_READER_ARN = "arn:aws:iam::100000000000:role/PortalOrganizationsReader"
+
 # The session's one Chromium (`browser`), for the browser tests and the security tests alike.
 pytest_plugins = ["tests.chromium"]
 
@@ -75,6 +77,8 @@ def worker_env(emulator, django_db_setup, smtp_server):
         "TEST_REDIS_URL": settings.CELERY_BROKER_URL,
         "PORTAL_TASK_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "AWS_ENDPOINT_URL": emulator.url,
+        # The demo organization's reader, as `make run` sets it (the accounts sync reads it).
+        "PORTAL_ORGANIZATIONS_ROLE_ARN": ORGANIZATIONS_READER_ARN,
         # Short, so a message of a SIGKILLed worker comes back within the test; every retry
         # countdown stays below a quarter of it.
         "PORTAL_BROKER_VISIBILITY_TIMEOUT": "8",

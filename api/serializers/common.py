@@ -45,8 +45,31 @@ class AccountSerializer(serializers.ModelSerializer):
             "max_access_duration",
             "max_session_duration",
             "broker_role_arn",
+            "organization_path",
+            "in_organization",
+            "ready",
+            "ready_reason",
+            "ready_checked_at",
         ]
         read_only_fields = fields
+
+    # False once the Organizations sync found a synced account gone (its grants stay until
+    # revoked); accounts kept by hand are never marked.
+    in_organization = serializers.SerializerMethodField()
+    ready_reason = serializers.SerializerMethodField()
+
+    def get_in_organization(self, account: Account) -> bool:
+        return account.left_organization_at is None
+
+    def get_ready_reason(self, account: Account) -> str:
+        """Why the account is not ready: the last check's reason, or that none ran yet."""
+        if account.ready:
+            return ""
+        if not account.managed:
+            return "Not managed: the portal writes nothing in this account."
+        if account.ready_checked_at is None:
+            return "Not checked yet: the accounts sync checks the provisioner role (hourly)."
+        return account.ready_reason
 
 
 class AccountIdField(serializers.SlugRelatedField):

@@ -7,6 +7,11 @@ start; every step is create-if-absent and never duplicates or overwrites data.
 """
 
 from aws.demo_world.client import DemoWorldError
+from aws.demo_world.organization import (
+    MANAGEMENT_ACCOUNT,
+    ORGANIZATIONS_READER_ROLE,
+    organization_root_id,
+)
 from aws.demo_world.policies import (
     BROKER_ROLE,
     DEMO_REGION,
@@ -21,8 +26,11 @@ __all__ = [
     "BROKER_ROLE",
     "DEMO_REGION",
     "FOREIGN_OBJECT",
+    "MANAGEMENT_ACCOUNT",
+    "ORGANIZATIONS_READER_ROLE",
     "PROVISIONER_ROLE",
     "DemoWorldError",
     "demo_world_seed",
+    "organization_root_id",
     "provisioner_policy",
 ]

@@ -40,6 +40,8 @@ BOUNDED_ROLE_ACTIONS = [
 ]
 # Reading the boundary back (aws.managed_policy_read), so verification evaluates what AWS holds.
 BOUNDARY_READ_ACTIONS = ["iam:GetPolicy", "iam:GetPolicyVersion"]
+# The readiness check of the account sync (accounts.onboarding): the provisioner reads itself.
+PROVISIONER_SELF_ACTIONS = ["iam:GetRole"]
 # What the provisioner may never do: change or delete the boundary, or take it off a role.
 BOUNDARY_CHANGE_ACTIONS = [
     "iam:CreatePolicyVersion",
@@ -119,15 +121,18 @@ DEMO_ACCOUNTS = [
 ]
 
 
-def tooling_trust_policy() -> dict[str, Any]:
-    """Trust the tooling account, whose credentials the portal runs with."""
+def tooling_trust_policy(tooling_root: str = "") -> dict[str, Any]:
+    """Trust the tooling account, whose credentials the portal runs with (`tooling_root`: its
+    root ARN, for the onboarding template's parameter; the configured account by default)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
                 "Sid": "PortalTooling",
                 "Effect": "Allow",
-                "Principal": {"AWS": account_root_arn(settings.PORTAL_TOOLING_ACCOUNT_ID)},
+                "Principal": {
+                    "AWS": tooling_root or account_root_arn(settings.PORTAL_TOOLING_ACCOUNT_ID)
+                },
                 "Action": "sts:AssumeRole",
             }
         ],
@@ -229,6 +234,15 @@ def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, A
             "Action": BOUNDED_ROLE_ACTIONS,
             "Resource": portal_roles,
             "Condition": {"StringNotEquals": {"iam:PermissionsBoundary": boundary}},
+        },
+        {
+            # The account sync's readiness check: the role answers for itself through a session
+            # (the emulator lets anyone assume even a missing role, so the session alone proves
+            # nothing). https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRole.html
+            "Sid": "ReadItself",
+            "Effect": "Allow",
+            "Action": PROVISIONER_SELF_ACTIONS,
+            "Resource": f"arn:aws:iam::{account_id}:role/{PROVISIONER_ROLE}",
         },
         {
             "Sid": "ReadTheBoundary",

@@ -7,6 +7,12 @@ from django.conf import settings
 
 from aws import AwsError
 from aws.demo_world.client import DemoWorldError, demo_client
+from aws.demo_world.organization import (
+    MANAGEMENT_ACCOUNT,
+    ORGANIZATIONS_READER_ROLE,
+    organization_ensure,
+    organizations_reader_ensure,
+)
 from aws.demo_world.policies import (
     ANALYST_ROLE,
     BROKER_ROLE,
@@ -116,6 +122,13 @@ def demo_world_seed() -> list[str]:
             lines.append(_run(f"{acct} key {alias}", key_ensure, acct, alias=alias))
         for name, value in account.secrets.items():
             lines.append(_run(f"{acct} secret {name}", secret_ensure, acct, name=name, value=value))
+    lines.append(_run(f"{MANAGEMENT_ACCOUNT} organization", organization_ensure))
+    lines.append(
+        _run(
+            f"{MANAGEMENT_ACCOUNT} role {ORGANIZATIONS_READER_ROLE}",
+            organizations_reader_ensure,
+        )
+    )
     label = "{uploader} object s3://{bucket}/{key}".format(**FOREIGN_OBJECT)
     lines.append(_run(label, foreign_object_ensure, **FOREIGN_OBJECT))
     lines.append(

@@ -230,6 +230,7 @@ CELERY_BEAT_SCHEDULE = {
     "expiry-notices": {"task": "provisioning.tasks.grants_expiry_notice_task", "schedule": 60.0},
     "requeue-stalled-grants": {"task": "provisioning.tasks.grants_requeue_task", "schedule": 300.0},
     "scp-sync": {"task": "provisioning.tasks.scps_sync_task", "schedule": 3600.0},
+    "organization-sync": {"task": "provisioning.tasks.organization_sync_task", "schedule": 3600.0},
     "inventory-sync": {"task": "accounts.tasks.inventories_sync_task", "schedule": 900.0},
     "drift-checks": {
         "task": "provisioning.tasks.grants_drift_check_task",
@@ -290,6 +291,8 @@ SPECTACULAR_SETTINGS = {
 # Unset means real AWS. `make run` points it at the embedded emulator.
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default=None) or None
 AWS_REGION = env("AWS_REGION", default="eu-central-1")
+# The regions the resource inventory lists (comma-separated); AWS_REGION alone by default.
+PORTAL_REGIONS = env.list("PORTAL_REGIONS", default=[AWS_REGION])
 # A role in the organization's management account that may read AWS Organizations; unset, the
 # SCPs are kept by hand in /admin/.
 PORTAL_ORGANIZATIONS_ROLE_ARN = env("PORTAL_ORGANIZATIONS_ROLE_ARN", default="")

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.utils import timezone
 
 import aws
+from accounts.models import Account
 from policy import builders
 from policy.boundary import boundary_arn
 from provisioning.models import ApprovedRequest, Grant
@@ -33,9 +34,10 @@ def _document(access_request: ApprovedRequest, key: str) -> dict:
     return access_request.documents[key]["document"]
 
 
-def grant_boundary_arn(account_id: str) -> str:
-    """The permissions boundary every role the portal creates in this account carries."""
-    return boundary_arn(account_id, settings.PORTAL_ROLE_PATH)
+def grant_boundary_arn(account: Account) -> str:
+    """The permissions boundary every role the portal creates in this account carries, in the
+    account's partition."""
+    return boundary_arn(account.account_id, settings.PORTAL_ROLE_PATH, account.partition)
 
 
 def portal_tags(access_request: ApprovedRequest) -> dict[str, str]:
@@ -52,7 +54,7 @@ def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
     back (the boundary's document too, which the verification's simulation evaluates)."""
     trust = _document(access_request, builders.TRUST_POLICY)
     permission = _document(access_request, builders.PERMISSION_POLICY)
-    boundary = grant_boundary_arn(access_request.target_account.account_id)
+    boundary = grant_boundary_arn(access_request.target_account)
     credentials = aws.role_credentials(access_request.target_account.provisioner_role_arn)
     aws.role_put(
         credentials,
@@ -177,7 +179,7 @@ def _boundary_differences(
     access_request: ApprovedRequest, role: aws.RoleState
 ) -> list[dict[str, Any]]:
     """A boundary taken off the role or replaced: drift, and reported at revoke."""
-    expected = grant_boundary_arn(access_request.target_account.account_id)
+    expected = grant_boundary_arn(access_request.target_account)
     if role.permissions_boundary == expected:
         return []
     return [

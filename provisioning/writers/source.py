@@ -6,6 +6,7 @@ from typing import Any
 import aws
 from aws.iam import role_policy_read
 from policy import builders
+from policy.arns import role_arn
 from provisioning.models import ApprovedRequest, Grant
 from provisioning.writers.removal import Removal
 
@@ -52,8 +53,12 @@ def remove(grant: Grant, access_request: ApprovedRequest) -> Removal:
     ):
         return Removal(
             removed=[
-                f"arn:aws:iam::{source.account_id}:role/{grant.source_role_name} "
-                f"inline policy {grant.source_policy_name}"
+                role_arn(
+                    account_id=source.account_id,
+                    role_name=grant.source_role_name,
+                    partition=source.partition,
+                )
+                + f" inline policy {grant.source_policy_name}"
             ]
         )
     return Removal()

@@ -170,6 +170,8 @@ ROWS = [
         "api/v1/auth/tokens/<int:pk>/", "DELETE", (401, 204, 404, 404, 404, 204), "alice", api=True
     ),  # noqa: E501
     Row("api/v1/accounts/", "GET", (401, 200, 200, 200, 200, 200), api=True),
+    # The Organizations sync, queued for the worker: platform admins only.
+    Row("api/v1/accounts/sync/", "POST", (401, 403, 403, 403, 403, 202), api=True),
     Row("api/v1/requests/", "GET", (401, 200, 200, 200, 200, 200), api=True),
     Row("api/v1/requests/", "POST", (401, 201, 403, 403, 403, 403), body=SUBMIT, api=True),
     Row("api/v1/requests/<int:pk>/", "GET", (401, 200, 404, 200, 404, 200), "request", api=True),
@@ -246,6 +248,8 @@ ROWS = [
         "api/v1/policies/simulate/", "POST", (401, 200, 200, 200, 200, 200), body=SIMULATE, api=True
     ),  # noqa: E501
     Row("api/v1/audit/", "GET", (401, 200, 200, 200, 200, 200), api=True),
+    # The member accounts' template: platform admins only.
+    Row("api/v1/onboarding/member-template/", "GET", (401, 403, 403, 403, 403, 200), api=True),
     # Deactivating a leaver (alice): platform admins only, refused before the name is looked up.
     Row(
         "api/v1/users/<str:username>/deactivate/",

@@ -14,9 +14,15 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from accounts.models import Account, ServiceControlPolicy
+from accounts.models import Account, OrganizationDefaults, ServiceControlPolicy
 from accounts.rule_changes import access_rules_write
-from aws.demo_world import BROKER_ROLE, PROVISIONER_ROLE, DemoWorldError, demo_world_seed
+from aws.demo_world import (
+    BROKER_ROLE,
+    PROVISIONER_ROLE,
+    DemoWorldError,
+    demo_world_seed,
+    organization_root_id,
+)
 from policy.arns import role_arn
 
 DAY = 24 * 3600
@@ -246,6 +252,26 @@ def demo_database_seed() -> list[str]:
     return lines
 
 
+# The demo organization's root (SPEC 10.4): accounts the sync adds anywhere in it get these.
+ROOT_DEFAULTS = {
+    "name": "demo organization root",
+    "approvals_required": 1,
+    "max_access_duration": 12 * 3600,
+}
+
+
+def demo_organization_defaults_seed(root_id: str) -> str:
+    """The root's defaults, for the emulator's organization whose root id is random (so it is
+    looked up at each start, after the emulator is seeded)."""
+    group, _ = Group.objects.get_or_create(name=DATA_APPROVERS)
+    # The emulator keeps nothing across restarts: the last start's root is gone.
+    OrganizationDefaults.objects.filter(name=ROOT_DEFAULTS["name"]).exclude(target=root_id).delete()
+    _, created = OrganizationDefaults.objects.update_or_create(
+        target=root_id, defaults=dict(ROOT_DEFAULTS, approver_group=group)
+    )
+    return f"organization defaults of {root_id}: {'created' if created else 'updated'}"
+
+
 class Command(BaseCommand):
     help = "Seed the demo world : accounts, users and, in the emulator, roles and data."
 
@@ -273,6 +299,7 @@ class Command(BaseCommand):
             logging.getLogger("botocore.credentials").setLevel(logging.WARNING)
             try:
                 lines += demo_world_seed()
+                lines.append(demo_organization_defaults_seed(organization_root_id()))
             except DemoWorldError as error:
                 raise CommandError(
                     f"Seeding the emulator at {settings.AWS_ENDPOINT_URL}: {error}"
