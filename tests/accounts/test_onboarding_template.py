@@ -26,7 +26,7 @@ from policy.boundary import boundary_arn, boundary_policy
 from provisioning import services
 from provisioning.models import Grant
 from tests.api.conftest import api_for
-from tests.factories import submitted
+from tests.factories import developers_may_ask, submitted
 
 CFN_LINT = Path(sys.executable).with_name("cfn-lint")
 
@@ -142,6 +142,7 @@ def test_the_emulator_deploys_the_template_and_its_roles_provision_a_grant(aws_d
         provisioner_role_arn=role_arn(account_id=account_id, role_name="PortalProvisioner"),
         approver_group=aws_demo.data.approver_group,
     )
+    developers_may_ask(account_id)
     access_request = submitted(
         aws_demo,
         target_account=target,

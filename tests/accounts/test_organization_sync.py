@@ -21,7 +21,7 @@ from provisioning.organizations import accounts_readiness_check, accounts_sync
 from tests.accounts.test_onboarding_template import _stack_create
 from tests.api.conftest import api_for
 from tests.conftest import ORGANIZATIONS_READER_ARN
-from tests.factories import submitted
+from tests.factories import developers_may_ask, submitted
 from tests.support import wait_until
 
 
@@ -102,7 +102,9 @@ def test_a_new_account_that_runs_the_template_is_ready_after_a_sync_with_its_ou_
     assert rows[onboarded]["ready"] is True and rows[onboarded]["ready_reason"] == ""
     assert rows[bare]["ready"] is False and "does not exist" in rows[bare]["ready_reason"]
 
-    # A grant into the onboarded account becomes active, with the boundary.
+    # A grant into the onboarded account becomes active, with the boundary, once a rule lets
+    # developers ask for access there.
+    developers_may_ask(onboarded)
     access_request = submitted(
         aws_demo,
         target_account=account,

@@ -13,7 +13,7 @@ from aws import emulator_client
 from policy.arns import partition_of_arn, partition_of_region
 from policy.validation import access_validate
 from provisioning.writers.role import grant_boundary_arn
-from tests.factories import submitted
+from tests.factories import developers_may_ask, submitted
 
 DATA = "999999999999"
 
@@ -62,6 +62,7 @@ def test_a_request_into_an_aws_cn_account_is_written_in_its_partition(demo):
     assert (source.partition, target.partition) == ("aws-cn", "aws-cn")
     assert target.root_arn == "arn:aws-cn:iam::210000000002:root"
     table = "arn:aws-cn:dynamodb:cn-north-1:210000000002:table/Orders"
+    developers_may_ask(target.account_id)
     access_request = submitted(
         demo, source_account=source, target_account=target, resources=[table]
     )

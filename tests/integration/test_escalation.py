@@ -3,17 +3,14 @@ leaves the request pending and writes nothing; with a platform admin's approval 
 provisioned, once, even when the last two approvers click at once."""
 
 import json
-import threading
 
 import pytest
-from django.db import connection
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_reject
 from aws import emulator_client
-from core.errors import ServiceError
 from provisioning.models import Grant
-from tests.factories import submitted
+from tests.factories import approved_at_once, submitted
 from tests.support import wait_until
 
 DATA = "999999999999"
@@ -87,24 +84,7 @@ def test_the_last_two_approvers_clicking_at_once_provision_once(aws_demo, worker
     demo = aws_demo
     access_request = submitted(demo, justification="race", **ESCALATIONS["bucket-policy"])
     access_request_approve(access_request=access_request, approver=demo.bob)
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
-
-    def approve(user) -> None:
-        barrier.wait()
-        try:
-            access_request_approve(access_request=access_request, approver=user)
-            outcomes[user.username] = "approved"
-        except ServiceError as error:
-            outcomes[user.username] = error.kind
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=approve, args=(u,)) for u in (demo.carol, demo.admin)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = approved_at_once(access_request, [demo.carol, demo.admin])
 
     wait_until(lambda: _status(access_request) == "active", timeout=30, what="activation")
     assert outcomes["admin"] == "approved"

@@ -14,7 +14,7 @@ from audit.models import AuditEvent
 from aws import emulator_client
 from provisioning.models import Grant
 from provisioning.services import grant_revoke_request
-from tests.factories import TABLE_ARN, submitted
+from tests.factories import TABLE_ARN, approved_at_once, submitted
 from tests.support import SlowProxy, Worker, wait_until
 
 
@@ -89,11 +89,6 @@ def test_worker_killed_while_provisioning_ends_active_exactly_once(
 @pytest.mark.parametrize("target", ["data", "prod"])
 def test_two_approvers_at_the_same_instant_provision_once(aws_demo, worker, emulator, target):
     """bob and carol approve in two threads released together: one grant, written once."""
-    import threading
-
-    from django.db import connection
-
-    from core.errors import ServiceError
 
     demo = aws_demo
     account = getattr(demo, target)
@@ -103,24 +98,7 @@ def test_two_approvers_at_the_same_instant_provision_once(aws_demo, worker, emul
     access_request = submitted(
         demo, target_account=account, resources=[resource], justification="race"
     )
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
-
-    def approve(user) -> None:
-        barrier.wait()
-        try:
-            access_request_approve(access_request=access_request, approver=user)
-            outcomes[user.username] = "approved"
-        except ServiceError as error:
-            outcomes[user.username] = error.kind
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=approve, args=(u,)) for u in (demo.bob, demo.carol)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcomes = approved_at_once(access_request, [demo.bob, demo.carol])
 
     wait_until(lambda: _status(access_request) == "active", timeout=30, what="activation")
     assert Grant.objects.filter(access_request=access_request).count() == 1
