@@ -103,3 +103,13 @@ def worker(celery_worker_process, transactional_db):
     if celery_worker_process.process.poll() is not None:
         celery_worker_process.start()
     return celery_worker_process
+
+
+@pytest.fixture(autouse=True)
+def lookups_forgotten():
+    """Each test starts with the minute-long lookup caches of the request form empty (a bucket's
+    owner proven, an account's facts): what an earlier test's world proved is no proof here."""
+    from access_requests import facts, ownership
+
+    facts._cache.clear()
+    ownership._proven.clear()

@@ -76,9 +76,13 @@ def quorum(locked: AccessRequest) -> tuple[bool, str]:
     missing: N approvers of the target account; with two-party approval one more approver of
     the source account; for a privilege escalation one more platform admin. Each person fills
     one place: the source account's and the admin's approvals come on top of the N."""
+    # Votes of people who have left (deactivated) count no more, as those of people who left the
+    # approver group do not (user_approves_for is asked now, not when they voted).
     voters = list(
         locked.approvals.filter(
-            decision=Approval.Decision.APPROVE, documents_hash=locked.documents_hash
+            decision=Approval.Decision.APPROVE,
+            documents_hash=locked.documents_hash,
+            approver__is_active=True,
         ).select_related("approver")
     )
     target, source = locked.target_account, locked.source_account

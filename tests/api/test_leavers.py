@@ -323,3 +323,19 @@ def test_scim_create_and_replace_are_not_offered(demo, scim):
     response = scim.put(f"/scim/v2/Users/{demo.alice.pk}", {}, content_type="application/json")
     assert response.status_code == 405
     assert "PATCH" in response["Allow"]
+
+
+def test_a_leavers_vote_no_longer_counts_toward_a_quorum(demo):
+    """prod needs bob and carol. bob approves, then leaves: carol's approval alone approves
+    nothing."""
+    from api.leavers import user_deactivate
+
+    access_request = submitted(
+        demo,
+        target_account=demo.prod,
+        resources=["arn:aws:dynamodb:eu-central-1:222222222222:table/Orders"],
+    )
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    user_deactivate(user=demo.bob, actor=demo.admin, via="admin")
+    access_request_approve(access_request=access_request, approver=demo.carol)
+    assert status_of(access_request) == "pending"
