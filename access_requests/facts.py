@@ -46,6 +46,7 @@ def _look_up(source: Account, target: Account, resources: list[str]) -> tuple[Fa
     if not found or len(targets) < len(found):
         return Facts(), ""  # not all S3 buckets or objects: neither ACLs nor ownership matter
     foreign: list[str] = []
+    writers: list[tuple[str, str]] = []
     disabled: list[str] = []
     try:
         credentials = aws.role_credentials(target.provisioner_role_arn)
@@ -62,12 +63,36 @@ def _look_up(source: Account, target: Account, resources: list[str]) -> tuple[Fa
         for t in targets:
             if not t.key:
                 continue
-            if aws.acl_read(credentials, t, target.account_id).owner_id != bucket_owners[t.bucket]:
-                foreign.append(f"arn:aws:s3:::{t.bucket}/{t.key}")
+            # Never GetObjectAcl: on an object another account owns, AWS refuses it to the bucket
+            # owner (READ_ACP is the object owner's). ListObjectsV2 with FetchOwner names the
+            # owner to the bucket owner, whoever uploaded the object.
+            # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html
+            owner_id = aws.object_owner(credentials, t, target.account_id)
+            if owner_id is None or owner_id == bucket_owners[t.bucket]:
+                continue
+            arn = f"arn:aws:s3:::{t.bucket}/{t.key}"
+            foreign.append(arn)
+            writers.append((arn, _account_with_id(owner_id, source, target)))
     except aws.AwsError as error:
         logger.info("looking up S3 ownership for a request: %s", error)
-    facts = Facts(foreign_owned_objects=tuple(foreign), acls_disabled_buckets=tuple(disabled))
+    facts = Facts(
+        foreign_owned_objects=tuple(foreign),
+        acls_disabled_buckets=tuple(disabled),
+        object_writers=tuple(writers),
+    )
     return facts, _canonical_id(source)
+
+
+def _account_with_id(canonical_id: str, *accounts: Account) -> str:
+    """Which of the request's accounts has this canonical user id ("" none the portal manages)."""
+    for account in accounts:
+        if (
+            account.managed
+            and account.provisioner_role_arn
+            and _canonical_id(account) == canonical_id
+        ):
+            return account.account_id
+    return ""
 
 
 def _canonical_id(source: Account) -> str:

@@ -22,6 +22,9 @@ class Facts:
     foreign_owned_objects: tuple[str, ...] = ()
     # Buckets whose Object Ownership is BucketOwnerEnforced: ACLs are off.
     acls_disabled_buckets: tuple[str, ...] = ()
+    # (object ARN, the account that owns it, "" when not one the portal manages) for each
+    # foreign-owned object: only that account can write the object's ACL.
+    object_writers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -78,6 +81,12 @@ def _acl_validity(access_via: str, actions: list[str], resources: list[str], fac
     targets = [target for target in found if target is not None]
     if not found or len(targets) < len(found):
         return "ACLs apply only to S3 buckets and single objects (no wildcards)."
+    unwritable = [arn for arn, writer in facts.object_writers if not writer]
+    if unwritable:
+        return (
+            f"{', '.join(unwritable)} is owned by an account the portal does not manage: only "
+            "its owner can write its ACL."
+        )
     for target in targets:
         if target.bucket in facts.acls_disabled_buckets:
             return (
@@ -103,6 +112,19 @@ def recommend(
         Mechanism.RESOURCE_POLICY: _resource_policy_validity(access_via, actions, resources),
         Mechanism.ACL: _acl_validity(access_via, actions, resources, facts),
     }
+    # A bucket policy grants only on objects the bucket owner owns; BucketOwnerEnforced makes the
+    # bucket owner own every object.
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html
+    foreign = [
+        arn
+        for arn in facts.foreign_owned_objects
+        if arn.split(":::", 1)[-1].split("/", 1)[0] not in facts.acls_disabled_buckets
+    ]
+    if foreign and validity[Mechanism.RESOURCE_POLICY] == "":
+        validity[Mechanism.RESOURCE_POLICY] = (
+            f"{', '.join(foreign)} belongs to another account than the bucket's owner, and a "
+            "bucket policy grants only on the bucket owner's objects."
+        )
     result = Recommendation(mechanism=None, validity=validity)
     if facts.scp_denials:
         result.reasons = [
@@ -125,6 +147,13 @@ def recommend(
             f"{', '.join(facts.foreign_owned_objects)} belongs to another account than the "
             "bucket's owner. A bucket owner cannot grant on objects it does not own: only an "
             "object ACL, written by the object's owner, can.",
+            *(
+                f"The portal writes the ACL of {arn} as its owner, account {writer}."
+                if writer
+                else f"{arn} is owned by an account the portal does not manage: its owner must "
+                "write the ACL."
+                for arn, writer in facts.object_writers
+            ),
         ]
         return result
     if validity[Mechanism.RESOURCE_POLICY] == "":

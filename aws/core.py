@@ -124,6 +124,17 @@ def client_for(
         return client
 
 
+def pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
+    """Every item of a list call, page after page: AWS may answer fewer items than asked for, and
+    a token for the rest (IsTruncated/Marker, NextToken), on any list call.
+    https://docs.aws.amazon.com/IAM/latest/APIReference/API_ListRolePolicies.html"""
+    return [
+        item
+        for page in client.get_paginator(operation).paginate(**params)
+        for item in page.get(key, [])
+    ]
+
+
 def caller_identity(credentials: Credentials | None = None) -> dict[str, str]:
     try:
         answer = client_for("sts", credentials).get_caller_identity()
@@ -141,8 +152,14 @@ def assume_role(
     external_id: str = "",
     source_identity: str = "",
     tags: dict[str, str] | None = None,
+    settle: float = 0.0,
 ) -> AssumedRole:
     """sts:AssumeRole, then check the new identity really is in the role's account.
+
+    `settle`: for up to this many seconds, an AccessDenied is asked again, with backoff (0.5 s,
+    doubling), and when it still stands the error is retryable: IAM is eventually consistent, so
+    a role just created, or whose trust policy just changed, may be refused for a few seconds.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
 
     The answer's AssumedRoleUser.Arn is the ARN of the new credentials
     (arn:aws:sts::<account>:assumed-role/<role>/<session>): its account is checked, in the same
@@ -160,10 +177,7 @@ def assume_role(
         params["SourceIdentity"] = source_identity
     if tags:
         params["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-    try:
-        answer = client_for("sts", via).assume_role(**params)
-    except Exception as error:
-        raise translate_error(error, f"sts:AssumeRole on {role_arn}") from error
+    answer = _assume_settling(params, via, settle)
     raw = answer["Credentials"]
     credentials = Credentials(
         access_key_id=raw["AccessKeyId"],
@@ -183,6 +197,22 @@ def assume_role(
     return AssumedRole(credentials=credentials, assumed_role_arn=assumed_role_arn)
 
 
+def _assume_settling(params: dict[str, Any], via: Credentials | None, settle: float) -> Any:
+    started, pause = time.monotonic(), 0.5
+    while True:
+        try:
+            return client_for("sts", via).assume_role(**params)
+        except Exception as error:
+            failure = translate_error(error, f"sts:AssumeRole on {params['RoleArn']}")
+            if failure.code != "AccessDenied" or settle <= 0:
+                raise failure from error
+            if time.monotonic() - started + pause > settle:
+                waited = f"{failure} (still refused after {time.monotonic() - started:.1f} s)"
+                raise AwsError(waited, code=failure.code, retryable=True) from error
+        time.sleep(pause)
+        pause *= 2
+
+
 _role_sessions: dict[str, Credentials] = {}
 _role_sessions_lock = threading.Lock()
 
@@ -190,13 +220,17 @@ _role_sessions_lock = threading.Lock()
 def role_credentials(role_arn: str, *, session_name: str = "access-portal") -> Credentials:
     """Credentials of a portal role (provisioner or broker), cached until 5 minutes before expiry.
 
-    These are taken from the tooling account's own credentials (boto3's default chain)."""
+    These are taken from the tooling account's own credentials (boto3's default chain). A role
+    just deployed may be refused for a few seconds: asked again for PORTAL_IAM_SETTLE_SECONDS."""
     with _role_sessions_lock:
         cached = _role_sessions.get(role_arn)
         if cached and cached.expiration.timestamp() - time.time() > 300:
             return cached
     credentials = assume_role(
-        role_arn=role_arn, session_name=session_name, duration=3600
+        role_arn=role_arn,
+        session_name=session_name,
+        duration=3600,
+        settle=settings.PORTAL_IAM_SETTLE_SECONDS,
     ).credentials
     with _role_sessions_lock:
         _role_sessions[role_arn] = credentials

@@ -7,7 +7,7 @@ from urllib.parse import unquote
 
 import botocore.exceptions
 
-from aws.core import AwsError, Credentials, assume_role, client_for, translate_error
+from aws.core import AwsError, Credentials, assume_role, client_for, pages, translate_error
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def role_read(credentials: Credentials, *, role_name: str) -> RoleState | None:
     iam = client_for("iam", credentials)
     try:
         role = iam.get_role(RoleName=role_name)["Role"]
-        names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+        names = pages(iam, "list_role_policies", "PolicyNames", RoleName=role_name)
         inline = {
             name: _decode_policy(
                 iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
@@ -75,17 +75,15 @@ def role_attachments(credentials: Credentials, *, role_name: str) -> RoleAttachm
     try:
         managed = [
             attached["PolicyArn"]
-            for page in iam.get_paginator("list_attached_role_policies").paginate(
-                RoleName=role_name
+            for attached in pages(
+                iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role_name
             )
-            for attached in page["AttachedPolicies"]
         ]
         profiles = [
             profile["InstanceProfileName"]
-            for page in iam.get_paginator("list_instance_profiles_for_role").paginate(
-                RoleName=role_name
+            for profile in pages(
+                iam, "list_instance_profiles_for_role", "InstanceProfiles", RoleName=role_name
             )
-            for profile in page["InstanceProfiles"]
         ]
     except botocore.exceptions.ClientError as error:
         if error.response["Error"]["Code"] == "NoSuchEntity":
@@ -284,11 +282,13 @@ def role_permissions(credentials: Credentials, *, role_name: str) -> RolePermiss
             name: _decode_policy(
                 iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
             )
-            for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+            for name in pages(iam, "list_role_policies", "PolicyNames", RoleName=role_name)
         }
         managed = {
             attached["PolicyArn"]: _managed_document(iam, attached["PolicyArn"])
-            for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]
+            for attached in pages(
+                iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role_name
+            )
         }
         boundary_arn = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
         boundary = _managed_document(iam, boundary_arn) if boundary_arn else None

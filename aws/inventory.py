@@ -7,9 +7,8 @@ ARN formats: https://docs.aws.amazon.com/service-authorization/latest/reference/
 """
 
 from dataclasses import dataclass
-from typing import Any
 
-from aws.core import Credentials, client_for, translate_error
+from aws.core import Credentials, client_for, pages, translate_error
 from policy.arns import partition_of_region
 
 # Keys AWS services create and manage for themselves: nobody grants access to those.
@@ -24,14 +23,6 @@ class InventoryItem:
     region: str
 
 
-def _pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
-    return [
-        item
-        for page in client.get_paginator(operation).paginate(**params)
-        for item in page.get(key, [])
-    ]
-
-
 def _tables(credentials: Credentials, account_id: str, region: str) -> list[InventoryItem]:
     dynamodb = client_for("dynamodb", credentials, region)
     return [
@@ -41,7 +32,7 @@ def _tables(credentials: Credentials, account_id: str, region: str) -> list[Inve
             name,
             region,
         )
-        for name in _pages(dynamodb, "list_tables", "TableNames")
+        for name in pages(dynamodb, "list_tables", "TableNames")
     ]
 
 
@@ -49,7 +40,9 @@ def _buckets(credentials: Credentials) -> list[InventoryItem]:
     """Every bucket the account owns, in any region (S3 ARNs name neither region nor account)."""
     s3 = client_for("s3", credentials)
     items = []
-    for bucket in s3.list_buckets().get("Buckets", []):
+    # Paginated: an account over the default bucket quota gets only paginated answers.
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html
+    for bucket in pages(s3, "list_buckets", "Buckets", PaginationConfig={"PageSize": 1000}):
         name = bucket["Name"]
         region = bucket.get("BucketRegion") or (
             s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
@@ -62,7 +55,7 @@ def _buckets(credentials: Credentials) -> list[InventoryItem]:
 def _queues(credentials: Credentials, account_id: str, region: str) -> list[InventoryItem]:
     sqs = client_for("sqs", credentials, region)
     items = []
-    for url in _pages(sqs, "list_queues", "QueueUrls", MaxResults=1000):
+    for url in pages(sqs, "list_queues", "QueueUrls", MaxResults=1000):
         name = url.rstrip("/").rsplit("/", 1)[-1]
         items.append(
             InventoryItem(
@@ -79,7 +72,7 @@ def _topics(credentials: Credentials, region: str) -> list[InventoryItem]:
     sns = client_for("sns", credentials, region)
     return [
         InventoryItem("sns_topic", topic["TopicArn"], topic["TopicArn"].rsplit(":", 1)[-1], region)
-        for topic in _pages(sns, "list_topics", "Topics")
+        for topic in pages(sns, "list_topics", "Topics")
     ]
 
 
@@ -87,11 +80,11 @@ def _keys(credentials: Credentials, region: str) -> list[InventoryItem]:
     """Customer managed keys, named by their first alias (keys have no names of their own)."""
     kms = client_for("kms", credentials, region)
     aliases: dict[str, list[str]] = {}
-    for alias in _pages(kms, "list_aliases", "Aliases"):
+    for alias in pages(kms, "list_aliases", "Aliases"):
         if alias.get("TargetKeyId"):
             aliases.setdefault(alias["TargetKeyId"], []).append(alias["AliasName"])
     items = []
-    for key in _pages(kms, "list_keys", "Keys"):
+    for key in pages(kms, "list_keys", "Keys"):
         names = sorted(aliases.get(key["KeyId"], []))
         if any(name.startswith(_AWS_MANAGED_ALIAS) for name in names):
             continue
@@ -111,7 +104,7 @@ def _secrets(credentials: Credentials, region: str) -> list[InventoryItem]:
     secrets = client_for("secretsmanager", credentials, region)
     return [
         InventoryItem("secret", secret["ARN"], secret["Name"], region)
-        for secret in _pages(secrets, "list_secrets", "SecretList")
+        for secret in pages(secrets, "list_secrets", "SecretList")
         if not secret.get("DeletedDate")
     ]
 

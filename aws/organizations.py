@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from aws.core import Credentials, client_for, translate_error
+from aws.core import Credentials, client_for, pages, translate_error
 
 
 @dataclass(frozen=True)
@@ -33,21 +33,15 @@ class OrganizationSnapshot:
     accounts: tuple[OrganizationAccount, ...] = ()
 
 
-def _pages(client: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
-    return [
-        item for page in client.get_paginator(operation).paginate(**params) for item in page[key]
-    ]
-
-
 def organization_snapshot(credentials: Credentials) -> OrganizationSnapshot:
     organizations = client_for("organizations", credentials, region="us-east-1")
     try:
         scps = []
-        for summary in _pages(
+        for summary in pages(
             organizations, "list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY"
         ):
             policy = organizations.describe_policy(PolicyId=summary["Id"])["Policy"]
-            targets = _pages(
+            targets = pages(
                 organizations, "list_targets_for_policy", "Targets", PolicyId=summary["Id"]
             )
             scps.append(
@@ -60,7 +54,7 @@ def organization_snapshot(credentials: Credentials) -> OrganizationSnapshot:
             )
         paths = {}
         members = []
-        for account in _pages(organizations, "list_accounts", "Accounts"):
+        for account in pages(organizations, "list_accounts", "Accounts"):
             members.append(
                 OrganizationAccount(
                     account_id=account["Id"],

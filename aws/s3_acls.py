@@ -11,7 +11,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from aws.core import AwsError, Credentials, client_for, translate_error
+from aws.core import AwsError, Credentials, client_for, pages, translate_error
 from policy.acls import AclGrant, AclTarget, grant_headers
 
 
@@ -130,10 +130,16 @@ def bucket_owner_account(bucket: str, candidates: Mapping[str, Credentials]) -> 
     emulator ignores ExpectedBucketOwner, so that cheaper probe cannot be used)."""
     for account_id, credentials in candidates.items():
         try:
-            answer = client_for("s3", credentials).list_buckets(Prefix=bucket)
+            listed = pages(
+                client_for("s3", credentials),
+                "list_buckets",
+                "Buckets",
+                Prefix=bucket,
+                PaginationConfig={"PageSize": 1000},
+            )
         except Exception as error:
             raise translate_error(error, f"s3:ListBuckets in {account_id}") from error
-        if any(entry["Name"] == bucket for entry in answer.get("Buckets", [])):
+        if any(entry["Name"] == bucket for entry in listed):
             return account_id
     return None
 

@@ -6,6 +6,7 @@ event hold the access key id only.
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
@@ -101,6 +102,16 @@ def session_may_start(*, grant: Grant, user: User) -> None:
         )
 
 
+def _settle_for(grant: Grant) -> float:
+    """How long a refusal may be IAM still spreading the grant's new role and the broker's new
+    policy (eventually consistent): only in the first minute after the grant went active, so a
+    role changed by hand later is refused at once."""
+    activated = grant.activated_at
+    if activated is None or timezone.now() - activated > timedelta(seconds=60):
+        return 0.0
+    return float(settings.PORTAL_IAM_SETTLE_SECONDS)
+
+
 def session_start(
     *, grant_id: int, user: User, client_address: str | None = None
 ) -> tuple[aws.AssumedRole, CredentialIssue, str]:
@@ -129,6 +140,7 @@ def session_start(
             duration=duration,
             external_id=grant.external_id,
             source_identity=name,
+            settle=_settle_for(grant),
         )
     except aws.AwsError as error:
         raise ServiceError(

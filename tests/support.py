@@ -1,6 +1,7 @@
 """Real processes for tests: the emulator (moto server over HTTP) and a Celery worker."""
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
@@ -216,6 +218,24 @@ class SlowProxy:
         self.server.close()
 
 
+@dataclass
+class ProxiedCall:
+    """One HTTP request an AWS client sent through a FaultProxy."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    action: str = ""
+
+
+@dataclass
+class ProxiedAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
 class FaultProxy:
     """An HTTP proxy to the emulator that can answer like an AWS in trouble: throttling or 503 for
     the next `fail_next` requests (`fault` says which), or refuse connections while `down()`.
@@ -276,8 +296,46 @@ class FaultProxy:
                 return True
             return False
 
-    def _handler(self):
+    def handle(self, call: "ProxiedCall") -> "ProxiedAnswer":
+        """The answer to a call no fault took: the emulator's. Subclasses answer like AWS would
+        where the emulator does not."""
+        return self.forward(call)
+
+    def forward(self, call: "ProxiedCall") -> "ProxiedAnswer":
         import http.client
+
+        upstream = http.client.HTTPConnection("127.0.0.1", self.target_port, timeout=30)
+        # The Host header stays the proxy's, as the client signed it.
+        headers = dict(call.headers, **{"Content-Length": str(len(call.body))})
+        upstream.request(call.method, call.path, body=call.body, headers=headers)
+        answer = upstream.getresponse()
+        status, payload = answer.status, answer.read()
+        kept = {
+            k: v
+            for k, v in answer.getheaders()
+            if k.lower() not in ("content-length", "transfer-encoding", "connection")
+        }
+        upstream.close()
+        return ProxiedAnswer(status, kept, payload)
+
+    @staticmethod
+    def error_answer(call: "ProxiedCall", code: str, status: int, message: str) -> "ProxiedAnswer":
+        """An error in the wire format of the call's protocol (JSON, query or REST XML)."""
+        if call.headers.get("X-Amz-Target"):
+            text = json.dumps({"__type": code, "message": message})
+            return ProxiedAnswer(
+                status, {"Content-Type": "application/x-amz-json-1.0"}, text.encode()
+            )
+        if call.body.startswith(b"Action="):
+            text = (
+                f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+                f"<Message>{message}</Message></Error><RequestId>fault</RequestId></ErrorResponse>"
+            )
+            return ProxiedAnswer(status, {"Content-Type": "text/xml"}, text.encode())
+        text = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+        return ProxiedAnswer(status, {"Content-Type": "application/xml"}, text.encode())
+
+    def _handler(self):
         from http.server import BaseHTTPRequestHandler
         from urllib.parse import parse_qs
 
@@ -296,51 +354,26 @@ class FaultProxy:
                 action = parse_qs(body.decode(errors="replace")).get("Action")
                 return action[0] if action else f"{self.command} {self.path.split('?')[0]}"
 
-            def _error(self, code: str, message: str, body: bytes) -> tuple[bytes, str]:
-                if self.headers.get("X-Amz-Target"):
-                    text = f'{{"__type": "{code}", "message": "{message}"}}'
-                    return text.encode(), "application/x-amz-json-1.0"
-                if body.startswith(b"Action="):
-                    text = (
-                        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
-                        f"<Message>{message}</Message></Error><RequestId>fault</RequestId>"
-                        "</ErrorResponse>"
-                    )
-                    return text.encode(), "text/xml"
-                text = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-                return text.encode(), "application/xml"
-
             def _any(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                action = self._action(body)
+                call = ProxiedCall(self.command, self.path, dict(self.headers), body)
+                call.action = self._action(body)
                 if proxy.before is not None:
                     proxy.before(self.command, self.path, body)
                 if proxy._take_fault():
                     code, status, message = proxy._FAULTS[proxy.fault]
-                    payload, content_type = self._error(code, message, body)
-                    headers = {"Content-Type": content_type}
+                    answer = proxy.error_answer(call, code, status, message)
                 else:
-                    target = ("127.0.0.1", proxy.target_port)
-                    upstream = http.client.HTTPConnection(*target, timeout=30)
-                    # The Host header stays the proxy's, as the client signed it.
-                    upstream.request(self.command, self.path, body=body, headers=dict(self.headers))
-                    answer = upstream.getresponse()
-                    status, payload = answer.status, answer.read()
-                    headers = {
-                        k: v
-                        for k, v in answer.getheaders()
-                        if k.lower() not in ("content-length", "transfer-encoding", "connection")
-                    }
-                    upstream.close()
+                    answer = proxy.handle(call)
                 with proxy.lock:
-                    proxy.log.append((time.monotonic(), action, status))
-                self.send_response(status)
-                for key, value in headers.items():
+                    proxy.log.append((time.monotonic(), call.action, answer.status))
+                self.send_response(answer.status)
+                for key, value in answer.headers.items():
                     self.send_header(key, value)
-                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(payload)
+                    self.wfile.write(answer.body)
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 

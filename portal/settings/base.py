@@ -225,6 +225,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 PORTAL_TASK_REQUEUE_AFTER = env.int("PORTAL_TASK_REQUEUE_AFTER_SECONDS", default=900)
 # How long a lock on one AWS policy document (core.locks) outlives a SIGKILLed holder.
 PORTAL_POLICY_LOCK_SECONDS = env.int("PORTAL_POLICY_LOCK_SECONDS", default=60)
+# IAM is eventually consistent: how long an AccessDenied to AssumeRole on a role just created or
+# re-trusted is asked again (with backoff) before it counts.
+PORTAL_IAM_SETTLE_SECONDS = env.float("PORTAL_IAM_SETTLE_SECONDS", default=10.0)
 CELERY_BEAT_SCHEDULE = {
     "expire-grants": {"task": "provisioning.tasks.grants_expire_task", "schedule": 30.0},
     "expiry-notices": {"task": "provisioning.tasks.grants_expiry_notice_task", "schedule": 60.0},

@@ -106,3 +106,23 @@ def test_every_service_with_resource_policies_has_a_name_for_the_reasons():
     from policy.resource_policies import SERVICES_WITH_RESOURCE_POLICIES
 
     assert set(SERVICE_NAMES) == set(SERVICES_WITH_RESOURCE_POLICIES)
+
+
+def test_a_foreign_object_names_the_account_that_writes_its_acl():
+    """The owner's account writes the object ACL; a bucket policy cannot grant on the object."""
+    facts = Facts(foreign_owned_objects=(OBJECT,), object_writers=((OBJECT, "111111111111"),))
+    result = recommend(
+        access_via="own_identity", actions=["s3:GetObject"], resources=[OBJECT], facts=facts
+    )
+    assert result.mechanism == "acl"
+    assert f"writes the ACL of {OBJECT} as its owner, account 111111111111" in result.reasons[1]
+    assert "only on the bucket owner's objects" in result.validity["resource_policy"]
+
+
+def test_a_foreign_object_of_an_account_the_portal_does_not_manage_takes_no_acl():
+    facts = Facts(foreign_owned_objects=(OBJECT,), object_writers=((OBJECT, ""),))
+    result = recommend(
+        access_via="own_identity", actions=["s3:GetObject"], resources=[OBJECT], facts=facts
+    )
+    assert "does not manage" in result.validity["acl"]
+    assert not result.valid("acl") and not result.valid("resource_policy")
