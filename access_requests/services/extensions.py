@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from access_requests.models import AccessRequest
 from accounts.models import SESSION_SECONDS_MIN
+from accounts.rules import eligibility
 from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
@@ -54,6 +55,8 @@ def grant_extension_request(
             f"{original.target_account.name} allows access for at most {maximum // 3600} hours "
             f"from now; this grant has {max(remaining, 0) // 60} minutes left."
         ]
+    if not errors:
+        errors.update(_rule_errors(original, user=user, until_then=remaining + duration))
     if not justification.strip():
         errors["justification"] = ["Say why you need longer."]
     elif len(justification) > 2000:
@@ -93,6 +96,32 @@ def grant_extension_request(
     )
     notify(event="extension.submitted", access_request_id=extension.pk)
     return extension
+
+
+def _rule_errors(original: AccessRequest, *, user: User, until_then: int) -> dict[str, list[str]]:
+    """The access rules hold for an extension as for a new request, on the whole time from now
+    to the new expiry: the requester must still be allowed these actions there, for that long."""
+    found = eligibility(
+        user=user,
+        account=original.target_account,
+        actions=original.actions,
+        duration=until_then,
+        break_glass=original.break_glass,
+    )
+    if not found.checked or found.rule is not None:
+        return {}
+    if found.forbidden:
+        raise ServiceError(found.forbidden, kind=ServiceError.FORBIDDEN)
+    return {
+        "duration" if name == "duration" else "grant": [
+            f"Extended, the grant would last {until_then // 3600} h {until_then % 3600 // 60} min "
+            f"from now. {message}"
+            if name == "duration"
+            else message
+            for message in messages
+        ]
+        for name, messages in found.errors.items()
+    }
 
 
 def extension_apply(

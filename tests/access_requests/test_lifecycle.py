@@ -199,3 +199,23 @@ def test_an_extension_approved_after_the_grant_ended_is_refused(demo):
     extension.refresh_from_db()
     assert extension.status == "pending"
     assert extension.approvals.count() == 0
+
+
+def test_an_extension_keeps_to_the_access_rules(demo):
+    """The rule's longest access counts from now to the new expiry, as for a new request; a
+    requester no rule lets ask any more (out of the group) cannot extend at all."""
+    from accounts.access_rules import AccessRule
+
+    AccessRule.objects.filter(name="data").update(max_duration=3 * 3600)
+    grant = _active(demo)  # one hour left
+    with pytest.raises(ServiceError) as too_long:
+        grant_extension_request(grant=grant, user=demo.alice, duration=3 * 3600, justification="x")
+    (message,) = too_long.value.field_errors["duration"]
+    assert "would last 3 h 59 min from now" in message and "at most 3 h (data)" in message
+    assert grant.extensions.count() == 0
+    within = grant_extension_request(grant=grant, user=demo.alice, duration=3600, justification="x")
+    access_request_reject(access_request=within, approver=demo.bob, reason="not now")
+    demo.alice.groups.remove(Group.objects.get(name="developers"))
+    with pytest.raises(ServiceError) as left:
+        grant_extension_request(grant=grant, user=demo.alice, duration=3600, justification="x")
+    assert left.value.kind == "forbidden" and "No access rule lets alice" in str(left.value)
