@@ -435,3 +435,20 @@ def test_the_validate_endpoint_judges_an_aws_managed_policy_as_aws_does(demo):
     assert response.status_code == 200
     body = response.json()
     assert body["valid"] is True, [f for f in body["findings"] if f["severity"] == "error"]
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["others' documents", "the portal's"])
+def test_the_articles_three_wrong_arns_are_errors_with_corrections_in_both_readings(strict):
+    cases = [
+        (
+            ARTICLE_ASSUME,
+            "identity",
+            "arn-shape",
+            "arn:aws:iam::999999999999:role/MyTableCrossAccount",
+        ),
+        (ARTICLE_BUCKET_READ, "identity", "arn-shape", "arn:aws:s3:::mybucket/*"),
+        (ARTICLE_TRUST, "trust", "principal-malformed", "arn:aws:iam::111111111111:root"),
+    ]
+    for policy, policy_type, code, correction in cases:
+        finding = only(policy_lint(policy, policy_type, strict=strict), code)
+        assert (finding.severity, finding.correction) == ("error", correction)
