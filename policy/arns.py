@@ -142,14 +142,38 @@ def _pattern_tokens(pattern: str) -> tuple[str, ...]:
     """A Resource pattern: literal characters, "*" (any run) and "?" (any one). A policy
     variable (${aws:username}) is filled in at request time: it may be anything, like "*"."""
     pattern = re.sub(r"\$\{[^}]*\}", _STAR, pattern)
-    return tuple(pattern)
+    return tuple(re.sub(r"\*+", _STAR, pattern))
 
 
-@cache
-def arn_pattern_meets_template(pattern: str, template: str, legacy_buckets: bool = True) -> bool:
+# Matching walks pattern x template states; a document's linting spends at most a budget of them
+# (the validate API takes others' documents: a long pattern of many "*" must not hold a worker).
+PATTERN_STATES_PER_TEMPLATE = 20_000
+_verdicts: dict[tuple[str, str, bool], bool] = {}
+_VERDICTS_KEPT = 200_000
+
+
+def arn_pattern_match(
+    pattern: str, template: str, legacy_buckets: bool, budget: int = PATTERN_STATES_PER_TEMPLATE
+) -> tuple[bool | None, int]:
     """Whether some ARN of the template's shape matches the pattern (IAM's wildcards `*` and
-    `?`, which may span colons: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html).
-    False only when the pattern can never match a resource of that type."""
+    `?`, which may span colons and slashes:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html),
+    and the states it took. False only when the pattern can never match a resource of that type;
+    None when `budget` states did not settle it. Settled answers are remembered."""
+    key = (pattern, template, legacy_buckets)
+    if key in _verdicts:
+        return _verdicts[key], 0
+    verdict, spent = _match(pattern, template, legacy_buckets, budget)
+    if verdict is not None:
+        if len(_verdicts) >= _VERDICTS_KEPT:
+            _verdicts.clear()
+        _verdicts[key] = verdict
+    return verdict, spent
+
+
+def _match(
+    pattern: str, template: str, legacy_buckets: bool, budget: int
+) -> tuple[bool | None, int]:
     service = pattern.split(":", 3)[2:3]
     template_service = template.split(":", 3)[2:3]
     if (
@@ -158,19 +182,21 @@ def arn_pattern_meets_template(pattern: str, template: str, legacy_buckets: bool
         and not set(service[0] + template_service[0]) & {_STAR, _ONE, "$"}
         and service != template_service
     ):
-        return False
+        return False, 1
     chars, tokens = _pattern_tokens(pattern), _template_tokens(template, legacy_buckets)
     # Walk both at once: (pattern position, template position, inside a variable).
     seen: set[tuple[int, int, bool]] = set()
     todo = [(0, 0, False)]
     while todo:
+        if len(seen) >= budget:
+            return None, len(seen)
         state = todo.pop()
         if state in seen:
             continue
         seen.add(state)
         i, j, inside = state
         if i == len(chars) and j == len(tokens):
-            return True
+            return True, len(seen)
         kind = tokens[j][0] if j < len(tokens) else ""
         if inside or kind in ("any", "opt"):  # a variable may end here
             todo.append((i, j + 1, False))
@@ -185,4 +211,4 @@ def arn_pattern_meets_template(pattern: str, template: str, legacy_buckets: bool
         if char != _ONE and allowed is not None and char not in allowed:
             continue
         todo.append((i + 1, j, True) if kind != "lit" else (i + 1, j + 1, False))
-    return False
+    return False, len(seen)

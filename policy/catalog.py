@@ -9,7 +9,7 @@ https://docs.aws.amazon.com/service-authorization/latest/reference/reference_pol
 import fnmatch
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from policy.arns import arn_matches_template
@@ -139,7 +139,8 @@ def service_resource_templates(prefix: str) -> tuple[str, ...]:
     return tuple(sorted(own))
 
 
-@cache
+# Bounded: the validate API looks up whatever others' documents name.
+@lru_cache(maxsize=65_536)
 def action_lookup(action: str) -> Action | None:
     """The catalog entry of `service:Name` (matched case-insensitively, as IAM does), or None."""
     match = ACTION_RE.match(action.strip())
@@ -158,7 +159,7 @@ def action_lookup(action: str) -> Action | None:
     return Action(service=prefix, name=canonical, access_level=level, resource_types=resource_types)
 
 
-@cache
+@lru_cache(maxsize=4096)
 def actions_matching(pattern: str) -> tuple[Action, ...]:
     """The catalog actions an action pattern (`s3:Get*`, `ec2:Describe?pc*`) names, matched
     case-insensitively, as IAM matches them."""

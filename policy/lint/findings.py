@@ -16,6 +16,9 @@ POLICY_TYPES = ("identity", "trust", "resource", "session", "scp")
 # Where a finding is: the statement's Sid, else its index; None for the whole document.
 Where = int | str | None
 
+# About a second of ARN matching, whatever the document holds; past it, resources pass unjudged.
+MATCH_STATES_PER_DOCUMENT = 1_000_000
+
 # Our code -> Access Analyzer's issue code for the same check.
 ISSUE_CODES = {
     "policy-not-object": "JSON_SYNTAX_ERROR",
@@ -81,6 +84,8 @@ class Lint:
         self.third_party = third_party
         self.strict = strict
         self.findings: list[Finding] = []
+        # How many pattern x template states ARN matching may still walk for this document.
+        self.match_budget = MATCH_STATES_PER_DOCUMENT
 
     def add(
         self,

@@ -5,7 +5,13 @@ come with their correction, and Resource “*” on actions that take specific r
 
 from typing import Any
 
-from policy.arns import ACCOUNT_ID_RE, Arn, arn_parse, arn_pattern_meets_template
+from policy.arns import (
+    ACCOUNT_ID_RE,
+    PATTERN_STATES_PER_TEMPLATE,
+    Arn,
+    arn_parse,
+    arn_pattern_match,
+)
 from policy.catalog import Action, service_resource_templates
 from policy.lint.findings import ERROR, WARNING, Lint, strings
 from policy.validation import arn_correction
@@ -96,13 +102,13 @@ def _resource(
             correction,
         )
         return
-    if templates and _meets(value, templates, legacy_buckets=False):
+    if templates and _meets(lint, value, templates, legacy_buckets=False):
         return
     service_templates = list(service_resource_templates(arn.service))
-    if service_templates and not _meets(value, service_templates, legacy_buckets=True):
+    if service_templates and not _meets(lint, value, service_templates, legacy_buckets=True):
         # Of no resource type of its service: it can never match anything.
         fits = templates or service_templates
-        if correction and _meets(correction, fits, legacy_buckets=False):
+        if correction and _meets(lint, correction, fits, legacy_buckets=False):
             lint.add(
                 ERROR, "arn-shape", where, field, _shape_message(value, correction), correction
             )
@@ -118,7 +124,9 @@ def _resource(
             )
         return
     fits = templates or service_templates
-    if _meets(value, fits, legacy_buckets=True) and not _meets(value, fits, legacy_buckets=False):
+    if _meets(lint, value, fits, legacy_buckets=True) and not _meets(
+        lint, value, fits, legacy_buckets=False
+    ):
         # Only a bucket named before March 2018 in us-east-1 may hold upper case.
         lint.add(
             lint.unless_strict(WARNING),
@@ -135,7 +143,7 @@ def _resource(
         return
     if not templates:
         return
-    if _meets(value, templates, legacy_buckets=True):
+    if _meets(lint, value, templates, legacy_buckets=True):
         return
     # A resource of its service, but of a type none of the statement's actions takes, as the
     # Service Authorization Reference lists them. The reference is incomplete (an action may
@@ -148,7 +156,9 @@ def _resource(
         field,
         f"“{value}” matches no resource type of the statement's actions; they take "
         f"{', '.join(templates)}.",
-        correction if correction and _meets(correction, templates, legacy_buckets=False) else None,
+        correction
+        if correction and _meets(lint, correction, templates, legacy_buckets=False)
+        else None,
     )
 
 
@@ -162,8 +172,18 @@ def _arn(value: str) -> Arn | None:
     return arn
 
 
-def _meets(value: str, templates: list[str], *, legacy_buckets: bool) -> bool:
-    return any(arn_pattern_meets_template(value, t, legacy_buckets) for t in templates)
+def _meets(lint: Lint, value: str, templates: list[str], *, legacy_buckets: bool) -> bool:
+    """Whether the pattern can match a resource of one of the templates. What the document's
+    matching budget cannot settle counts as a match: never an error for want of time."""
+    for template in templates:
+        budget = min(PATTERN_STATES_PER_TEMPLATE, lint.match_budget)
+        if budget <= 0:
+            return True
+        verdict, spent = arn_pattern_match(value, template, legacy_buckets, budget)
+        lint.match_budget -= spent
+        if verdict is not False:
+            return True
+    return False
 
 
 def _account_ok(account: str) -> bool:

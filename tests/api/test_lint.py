@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from policy.arns import arn_pattern_match
 from policy.lint import policy_lint
 from tests.api.conftest import api_for
 
@@ -452,3 +453,18 @@ def test_the_articles_three_wrong_arns_are_errors_with_corrections_in_both_readi
     for policy, policy_type, code, correction in cases:
         finding = only(policy_lint(policy, policy_type, strict=strict), code)
         assert (finding.severity, finding.correction) == ("error", correction)
+
+
+def test_a_pattern_too_costly_to_settle_is_never_an_error():
+    # Others' documents may hold anything: matching spends a bounded number of states, and what
+    # it cannot settle in them counts as a match (never an error for want of time).
+    pattern = "arn:aws:ec2:" + "?*" * 2000 + "::"
+    template = "arn:${Partition}:ec2:${Region}:${Account}:instance/${InstanceId}"
+    assert arn_pattern_match(pattern, template, True, budget=10) == (None, 10)
+    statement = {
+        "Effect": "Allow",
+        "Action": "ec2:*",
+        "Resource": [f"arn:aws:ec2:{'*:' * 3000}A{i}" for i in range(50)],
+    }
+    # Only the document's size (150 KB) is an error.
+    assert {f.code for f in errors(policy_lint(_policy(statement), "identity"))} == {"size"}
