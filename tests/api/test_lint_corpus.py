@@ -164,6 +164,7 @@ def _why_iam_reports_it_too(name: str, finding) -> str | None:
 
 
 def test_aws_managed_policies_draw_no_error_iam_itself_would_not_report():
+    assert CORPUS.is_file(), "run scripts/ensure-node-deps.sh (make test does) for the corpus"
     policies = json.loads(CORPUS.read_text())
     assert len(policies) > 1500  # the whole corpus, not an empty file
     started = time.perf_counter()
