@@ -98,3 +98,117 @@ def partition_of_region(region: str) -> str:
     if region.startswith("us-gov-"):
         return "aws-us-gov"
     return "aws"
+
+
+# Patterns (Resource elements of others' documents): what each template variable may hold, as
+# loosely as AWS's own resource names go, so a pattern is refused only when it can never match.
+# S3 bucket names are lower case, but buckets made in us-east-1 before March 2018 may hold upper
+# case and underscores (legacy names):
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+_VARIABLE_CHARS = {
+    "Partition": frozenset("abcdefghijklmnopqrstuvwxyz-"),
+    "Region": frozenset("abcdefghijklmnopqrstuvwxyz0123456789-"),
+    # Twelve digits, or "aws" for AWS-owned resources (arn:aws:iam::aws:policy/..., SageMaker's
+    # public hub arn:aws:sagemaker:*:aws:hub/SageMakerPublicHub).
+    "Account": frozenset("0123456789aws"),
+    "BucketName": frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-"),
+}
+_LEGACY_BUCKET_CHARS = _VARIABLE_CHARS["BucketName"] | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ_")
+
+_STAR, _ONE = "*", "?"
+# A template token: a literal character, a variable (one character or more of those allowed;
+# None for any), "opt" (a variable that may be empty), or "any" (the Service Authorization
+# Reference's own "*": anything, or nothing).
+_Token = tuple[str, frozenset[str] | None]
+
+
+@cache
+def _template_tokens(template: str, legacy_buckets: bool) -> tuple[_Token, ...]:
+    tokens: list[_Token] = []
+    for literal, variable in re.findall(r"([^$]*)(?:\$\{(\w+)\})?", template):
+        tokens += [("any", None) if c == "*" else ("lit", frozenset(c)) for c in literal]
+        if variable:
+            # Names and ids may hold anything, ":" too (an RDS snapshot "awsbackup:job-1").
+            chars = _VARIABLE_CHARS.get(variable)
+            if variable == "BucketName" and legacy_buckets:
+                chars = _LEGACY_BUCKET_CHARS
+            # AWS-owned resources leave the account empty (arn:aws:ssm:*::document/AWS-*), as
+            # global ones do the region.
+            tokens.append(("opt" if variable in ("Region", "Account") else "var", chars))
+    return tuple(tokens)
+
+
+def _pattern_tokens(pattern: str) -> tuple[str, ...]:
+    """A Resource pattern: literal characters, "*" (any run) and "?" (any one). A policy
+    variable (${aws:username}) is filled in at request time: it may be anything, like "*"."""
+    pattern = re.sub(r"\$\{[^}]*\}", _STAR, pattern)
+    return tuple(re.sub(r"\*+", _STAR, pattern))
+
+
+# Matching walks pattern x template states; a document's linting spends at most a budget of them
+# (the validate API takes others' documents: a long pattern of many "*" must not hold a worker).
+PATTERN_STATES_PER_TEMPLATE = 20_000
+_verdicts: dict[tuple[str, str, bool], bool] = {}
+_VERDICTS_KEPT = 200_000
+
+
+def arn_pattern_match(
+    pattern: str, template: str, legacy_buckets: bool, budget: int = PATTERN_STATES_PER_TEMPLATE
+) -> tuple[bool | None, int]:
+    """Whether some ARN of the template's shape matches the pattern (IAM's wildcards `*` and
+    `?`, which may span colons and slashes:
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html),
+    and the states it took. False only when the pattern can never match a resource of that type;
+    None when `budget` states did not settle it. Settled answers are remembered."""
+    key = (pattern, template, legacy_buckets)
+    if key in _verdicts:
+        return _verdicts[key], 0
+    verdict, spent = _match(pattern, template, legacy_buckets, budget)
+    if verdict is not None:
+        if len(_verdicts) >= _VERDICTS_KEPT:
+            _verdicts.clear()
+        _verdicts[key] = verdict
+    return verdict, spent
+
+
+def _match(
+    pattern: str, template: str, legacy_buckets: bool, budget: int
+) -> tuple[bool | None, int]:
+    service = pattern.split(":", 3)[2:3]
+    template_service = template.split(":", 3)[2:3]
+    if (
+        service
+        and template_service
+        and not set(service[0] + template_service[0]) & {_STAR, _ONE, "$"}
+        and service != template_service
+    ):
+        return False, 1
+    chars, tokens = _pattern_tokens(pattern), _template_tokens(template, legacy_buckets)
+    # Walk both at once: (pattern position, template position, inside a variable).
+    seen: set[tuple[int, int, bool]] = set()
+    todo = [(0, 0, False)]
+    while todo:
+        if len(seen) >= budget:
+            return None, len(seen)
+        state = todo.pop()
+        if state in seen:
+            continue
+        seen.add(state)
+        i, j, inside = state
+        if i == len(chars) and j == len(tokens):
+            return True, len(seen)
+        kind = tokens[j][0] if j < len(tokens) else ""
+        if inside or kind in ("any", "opt"):  # a variable may end here
+            todo.append((i, j + 1, False))
+        if i < len(chars) and chars[i] == _STAR:
+            todo.append((i + 1, j, inside))  # "*" matches nothing
+            if kind:  # "*" takes the template's next character, and goes on
+                todo.append((i, j, True) if kind != "lit" else (i, j + 1, False))
+            continue
+        if i == len(chars) or j == len(tokens):
+            continue
+        char, allowed = chars[i], tokens[j][1]
+        if char != _ONE and allowed is not None and char not in allowed:
+            continue
+        todo.append((i + 1, j, True) if kind != "lit" else (i + 1, j + 1, False))
+    return False, len(seen)

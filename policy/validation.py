@@ -6,7 +6,7 @@ Pure functions: the form, the API and the services all call `access_validate`.
 from dataclasses import dataclass, field
 
 from policy.arns import ACCOUNT_ID_RE, PARTITIONS, arn_matches_template, arn_parse
-from policy.catalog import ACTION_RE, Action, action_lookup, service_known
+from policy.catalog import ACTION_RE, Action, action_lookup, service_known, service_retired
 
 MAX_ACTIONS = 50
 MAX_RESOURCES = 50
@@ -118,6 +118,8 @@ def access_validate(
             service = value.split(":", 1)[0].lower() if ":" in value else ""
             if not ACTION_RE.match(value):
                 check.add("actions", f"“{value}” is not an action; write it as service:Action.")
+            elif retired := service_retired(service):
+                check.add("actions", f"“{value}”: {retired} is retired; nothing can be granted.")
             elif not service_known(service):
                 check.add("actions", f"“{value}”: there is no AWS service “{service}”.")
             else:

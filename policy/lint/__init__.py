@@ -13,13 +13,24 @@ from dataclasses import asdict
 from typing import Any
 
 from policy.lint import grammar
-from policy.lint.findings import ERROR, INFO, POLICY_TYPES, WARNING, Finding, Lint
+from policy.lint.findings import (
+    ERROR,
+    POLICY_TYPES,
+    SECURITY_WARNING,
+    SEVERITIES,
+    SUGGESTION,
+    WARNING,
+    Finding,
+    Lint,
+)
 
 __all__ = [
     "DOCUMENT_TYPES",
     "ERROR",
-    "INFO",
     "POLICY_TYPES",
+    "SECURITY_WARNING",
+    "SEVERITIES",
+    "SUGGESTION",
     "WARNING",
     "Finding",
     "documents_lint",
@@ -34,19 +45,30 @@ DOCUMENT_TYPES = {
 
 
 def policy_lint(
-    policy: Any, policy_type: str, *, account_id: str = "", third_party: bool | None = None
+    policy: Any,
+    policy_type: str,
+    *,
+    account_id: str = "",
+    third_party: bool | None = None,
+    strict: bool = False,
 ) -> list[Finding]:
     """Findings for one document. `account_id` is the account the policy lives in (a trust
-    policy's principals elsewhere are cross-account); `third_party` None means unknown."""
+    policy's principals elsewhere are cross-account); `third_party` None means unknown.
+
+    By default a document is judged as AWS would judge it (someone else's: an AWS managed policy,
+    a bucket policy): `error` only for what IAM refuses or what can never match. `strict` for the
+    documents the portal writes, where it decides what to write: a public principal, a retired
+    service or an S3 bucket name in upper case are errors there."""
     if policy_type not in POLICY_TYPES:
         raise ValueError(f"policy_type is one of {POLICY_TYPES}")
-    lint = Lint(policy_type, account_id, third_party)
+    lint = Lint(policy_type, account_id, third_party, strict)
     grammar.document(lint, policy)
     return lint.findings
 
 
 def documents_lint(documents: dict[str, Any], *, third_party: bool) -> list[Finding]:
-    """Findings for a request's documents (keyed by role, see access_requests.documents)."""
+    """Findings for a request's documents (keyed by role, see access_requests.documents), which
+    the portal writes: judged strictly."""
     findings = []
     for key, entry in documents.items():
         if not isinstance(entry, dict) or "document" not in entry:
@@ -59,7 +81,11 @@ def documents_lint(documents: dict[str, Any], *, third_party: bool) -> list[Find
         else:
             continue
         for finding in policy_lint(
-            document, policy_type, account_id=entry.get("account_id", ""), third_party=third_party
+            document,
+            policy_type,
+            account_id=entry.get("account_id", ""),
+            third_party=third_party,
+            strict=True,
         ):
             findings.append(Finding(**{**asdict(finding), "document": key}))
     return findings

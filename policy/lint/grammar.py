@@ -5,7 +5,6 @@ other elements are checked by `resources` and `principals`, the document's size 
 Grammar: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
 """
 
-import fnmatch
 import re
 from typing import Any
 
@@ -13,10 +12,11 @@ from policy.catalog import (
     ACTION_RE,
     Action,
     action_lookup,
-    actions_of_service,
+    actions_matching,
     service_known,
+    service_retired,
 )
-from policy.lint.findings import ERROR, INFO, WARNING, Lint, strings
+from policy.lint.findings import ERROR, SUGGESTION, WARNING, Lint, strings
 from policy.lint.limits import size
 from policy.lint.principals import principals, trust_external_id
 from policy.lint.resources import resources
@@ -86,8 +86,19 @@ def document(lint: Lint, policy: Any) -> None:
         sid = statement.get("Sid")
         where: int | str = sid if isinstance(sid, str) and sid else index
         if sid is not None:
-            if not isinstance(sid, str) or not re.fullmatch(r"[A-Za-z0-9]*", sid):
-                lint.add(ERROR, "sid-invalid", index, "Sid", "A Sid has only A-Z, a-z, 0-9.")
+            if not isinstance(sid, str):
+                lint.add(ERROR, "sid-invalid", index, "Sid", "A Sid is a string.")
+            elif not re.fullmatch(r"[A-Za-z0-9]*", sid):
+                # IAM allows only these in identity policies; resource policies of other
+                # services take more ("__default_statement_ID" in SNS, spaces in S3).
+                severity = ERROR if lint.policy_type != "resource" else WARNING
+                lint.add(
+                    lint.unless_strict(severity),
+                    "sid-invalid",
+                    index,
+                    "Sid",
+                    "A Sid has only A-Z, a-z, 0-9.",
+                )
             elif sid in sids and sid:
                 lint.add(ERROR, "sid-duplicate", where, "Sid", f"Sid “{sid}” is used twice.")
             sids.add(sid if isinstance(sid, str) else "")
@@ -119,9 +130,11 @@ def _statement(lint: Lint, where: int | str, statement: dict[str, Any]) -> None:
         trust_external_id(lint, where, statement, effect)
 
 
-def _actions(lint: Lint, where: int | str, statement: dict[str, Any]) -> list[Action]:
-    """Check Action or NotAction; the exact actions an Action names (their resource types are
-    what the statement's Resource is checked against)."""
+def _actions(lint: Lint, where: int | str, statement: dict[str, Any]) -> list[Action] | None:
+    """Check Action or NotAction. The actions an Action names (a wildcard names every action it
+    matches), whose resource types the statement's Resource is checked against; None when they
+    are not all known (`*`, NotAction, a retired service), so no resource can be said to fit none.
+    """
     present = [key for key in ("Action", "NotAction") if key in statement]
     if len(present) != 1:
         lint.add(
@@ -131,18 +144,19 @@ def _actions(lint: Lint, where: int | str, statement: dict[str, Any]) -> list[Ac
             "Action",
             "A statement has exactly one of Action and NotAction.",
         )
-        return []
+        return None
     field = present[0]
     values = strings(statement[field])
     if values is None:
         lint.add(
             ERROR, "action-invalid", where, field, f"{field} is a string or a list of strings."
         )
-        return []
-    known = []
+        return None
+    known: list[Action] | None = [] if field == "Action" else None
     for value in values:
         if value == "*":
-            lint.add(INFO, "action-wildcard", where, field, f"{field} “*”: every action.")
+            lint.add(SUGGESTION, "action-wildcard", where, field, f"{field} “*”: every action.")
+            known = None
             continue
         if not ACTION_RE.match(value):
             lint.add(
@@ -155,19 +169,20 @@ def _actions(lint: Lint, where: int | str, statement: dict[str, Any]) -> list[Ac
             continue
         service = value.split(":", 1)[0].lower()
         if not service_known(service):
+            known = None
+            retired = service_retired(service)
             lint.add(
-                ERROR,
-                "unknown-service",
+                lint.unless_strict(WARNING) if retired else ERROR,
+                "retired-service" if retired else "unknown-service",
                 where,
                 field,
-                f"“{value}”: there is no AWS service “{service}”.",
+                f"“{value}”: {retired} is retired; the action matches nothing any more."
+                if retired
+                else f"“{value}”: there is no AWS service “{service}”.",
             )
             continue
         if "*" in value or "?" in value:
-            pattern = value.lower()
-            matches = [
-                a for a in actions_of_service(service) if fnmatch.fnmatchcase(a.lower(), pattern)
-            ]
+            matches = actions_matching(value)
             if not matches:
                 lint.add(
                     ERROR,
@@ -178,12 +193,14 @@ def _actions(lint: Lint, where: int | str, statement: dict[str, Any]) -> list[Ac
                 )
             else:
                 lint.add(
-                    INFO,
+                    SUGGESTION,
                     "action-wildcard",
                     where,
                     field,
                     f"“{value}” matches {len(matches)} actions; least privilege names them.",
                 )
+            if known is not None:
+                known.extend(matches)
             continue
         action = action_lookup(value)
         if action is None:
@@ -194,6 +211,7 @@ def _actions(lint: Lint, where: int | str, statement: dict[str, Any]) -> list[Ac
                 field,
                 f"“{value}” is not an action of {service}.",
             )
+            known = None
             continue
         if lint.policy_type == "trust" and action.qualified.lower() not in TRUST_ACTIONS:
             lint.add(
@@ -203,7 +221,7 @@ def _actions(lint: Lint, where: int | str, statement: dict[str, Any]) -> list[Ac
                 field,
                 f"A trust policy allows sts:AssumeRole and its kin, not {value}.",
             )
-        if field == "Action":
+        if known is not None:
             known.append(action)
     return known
 

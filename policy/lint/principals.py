@@ -7,12 +7,12 @@ import re
 from typing import Any
 
 from policy.arns import ACCOUNT_ID_RE, arn_parse
-from policy.lint.findings import ERROR, WARNING, Lint, strings
+from policy.lint.findings import ERROR, SECURITY_WARNING, WARNING, Lint, strings
 
 PRINCIPAL_KEYS = {"AWS", "Service", "Federated", "CanonicalUser"}
 _ROOT_OR_ROLE = re.compile(
-    r"^arn:aws:(?:iam::\d{12}:(?:root|(?:role|user)/[\w+=,.@/-]+)"
-    r"|sts::\d{12}:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+)$"
+    r"^arn:aws(?:-cn|-us-gov)?:(?:iam::\d{12}:(?:root|(?:role|user)/[\w+=,.@/-]+)"
+    r"|sts::\d{12}:(?:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+|federated-user/[\w+=,.@-]+))$"
 )
 _SLOPPY_IAM = re.compile(r"^arn:aws:iam:[^:/]*:*(\d{12})[:/]+(root|(?:role|user)/[\w+=,.@/-]+)$")
 _SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?$")
@@ -44,7 +44,7 @@ def principals(lint: Lint, where: int | str, statement: dict[str, Any], effect: 
     for key in present:
         if key == "NotPrincipal" and effect == "Allow":
             lint.add(
-                ERROR,
+                lint.unless_strict(SECURITY_WARNING),
                 "notprincipal-allow",
                 where,
                 key,
@@ -133,7 +133,7 @@ def _aws_principal(lint: Lint, where: int | str, path: str, name: str) -> None:
 def _public(lint: Lint, where: int | str, field: str, statement: dict[str, Any]) -> None:
     conditioned = bool(statement.get("Condition"))
     lint.add(
-        WARNING if conditioned else ERROR,
+        WARNING if conditioned else lint.unless_strict(SECURITY_WARNING),
         "principal-public",
         where,
         field,
@@ -154,7 +154,7 @@ def trust_external_id(lint: Lint, where: int | str, statement: dict[str, Any], e
         return
     who = ", ".join(accounts)
     lint.add(
-        ERROR if lint.third_party else WARNING,
+        lint.unless_strict(SECURITY_WARNING) if lint.third_party else WARNING,
         "trust-external-id",
         where,
         "Condition",

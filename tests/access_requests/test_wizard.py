@@ -93,7 +93,7 @@ def test_resources_are_capped_and_found_with_constant_queries(alice, demo):
 
 @pytest.mark.django_db
 def test_actions_by_access_level_with_the_common_reads_as_one_set(alice):
-    """Least privilege by default: of a table's 15 Read actions only the three common data-plane
+    """Least privilege by default: of a table's 16 Read actions only the three common data-plane
     reads are offered as one set; the others are listed to be chosen one by one."""
     answer = alice.get(ACTIONS, {"resources": TABLE}).json()
     assert "preselect" not in answer
@@ -101,7 +101,7 @@ def test_actions_by_access_level_with_the_common_reads_as_one_set(alice):
     assert levels[0] == "Read" and "Write" in levels
     assert set(levels) <= {"Read", "Write", "List", "Permissions management", "Tagging"}
     read = {a["action"]: a for a in answer["groups"][0]["actions"]}
-    assert len(read) == 15
+    assert len(read) == 16  # dynamodb:SearchVectors (2026) among them
     assert answer["common_reads"] == ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
     assert {name for name, a in read.items() if a["common"]} == set(answer["common_reads"])
     assert not read["dynamodb:Scan"]["common"]

@@ -187,6 +187,25 @@ def test_validation_refuses_an_action_with_no_matching_resource():
     assert "s3:GetObject applies to none of the resources" in check.errors["actions"][0]
 
 
+def test_the_request_form_stays_strict_on_what_others_documents_may_hold():
+    """The request form is the portal's own: a retired service, an upper-case bucket name or
+    `aws` as the account are refused there, though others' documents may hold them."""
+    check = access_validate(
+        actions=["deeplens:ListDevices"], resources=[TABLE], target_account_id="999999999999"
+    )
+    assert "AWS DeepLens is retired" in check.errors["actions"][0]
+    check = access_validate(
+        actions=["s3:GetObject", "sagemaker:DescribeHub"],
+        resources=[
+            "arn:aws:s3:::MyBucket/*",
+            "arn:aws:sagemaker:eu-central-1:aws:hub/SageMakerPublicHub",
+        ],
+        target_account_id="999999999999",
+    )
+    assert "Did you mean arn:aws:s3:::mybucket/*?" in check.errors["resources"][0]
+    assert "the account part must be 12 digits" in check.errors["resources"][1]
+
+
 def test_validation_caps_sizes():
     check = access_validate(
         actions=["dynamodb:GetItem"] * 51, resources=[TABLE], target_account_id="999999999999"
