@@ -247,7 +247,11 @@ def access_request_submit(
         verb="request.submitted",
         obj=access_request,
         access_request_id=access_request.pk,
-        after={"status": access_request.status, "documents_hash": access_request.documents_hash},
+        after={
+            "status": access_request.status,
+            "documents_hash": access_request.documents_hash,
+            **({"batch": str(batch)} if batch else {}),
+        },
         client_address=client_address,
     )
     if final.rule and (final.rule["auto"] or final.rule["break_glass"]):

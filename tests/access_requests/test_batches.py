@@ -68,6 +68,8 @@ def test_two_accounts_make_two_requests_each_decided_by_its_own_approvers(demo, 
     assert data_request.documents_hash != analytics_request.documents_hash
     assert data_request.simulation["decision"] == "Allowed"
     assert analytics_request.simulation["decision"] == "Allowed"
+    submitted_events = AuditEvent.objects.filter(verb="request.submitted").order_by("id")
+    assert [e.after["batch"] for e in submitted_events] == [str(data_request.batch)] * 2
 
     # bob approves data's request: it is approved (one approval there) and gets its grant.
     access_request_approve(access_request=data_request, approver=demo.bob)
