@@ -248,3 +248,13 @@ def test_request_wait_gives_up_after_its_timeout(api, capsys):
 
     assert main([*argv, "--timeout", "0.05"]) == 1
     assert "request 12 is pending, not active" in capsys.readouterr().err
+
+
+def test_status_names_the_requests_submitted_together(api, capsys):
+    api.routes[("GET", "/api/v1/requests/12/")] = (
+        200,
+        _request(12, "pending", "999999999999")
+        | {"siblings": [{"id": 13, "target_account": "222222222222", "status": "approved"}]},
+    )
+    assert main(["status", "12"]) == 0
+    assert "  together   request 13 in 222222222222: approved\n" in capsys.readouterr().out
