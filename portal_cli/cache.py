@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -95,19 +94,24 @@ def cache_write(path: Path, credentials: dict) -> None:
         raise
 
 
-@contextlib.contextmanager
-def cache_lock(path: Path) -> Iterator[None]:
-    """Held while one `portal-cli creds` looks in the cache and vends: AWS CLI calls started at
-    once wait for the first one's session instead of each vending their own."""
+def cache_lock(path: Path) -> int | None:
+    """Taken while one `portal-cli creds` looks in the cache and vends: AWS CLI calls started at
+    once wait for the first one's session instead of each vending their own. Give what it returns
+    to cache_unlock. OSError when the cache directory cannot be made or written."""
     _private_dir(path.parent)
     if fcntl is None:
-        yield
-        return
+        return None
     descriptor = os.open(path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
+    except OSError:
+        os.close(descriptor)
+        raise
+    return descriptor
+
+
+def cache_unlock(descriptor: int | None) -> None:
+    if descriptor is not None:
         os.close(descriptor)  # closing releases the lock
 
 

@@ -4,7 +4,7 @@ import argparse
 import sys
 import webbrowser
 
-from portal_cli.cache import cache_lock, cache_path, cache_read, cache_write
+from portal_cli.cache import cache_lock, cache_path, cache_read, cache_unlock, cache_write
 from portal_cli.client import ApiError, Client
 from portal_cli.config import settings_load
 from portal_cli.render import FormatError, credential_process, pretty, shell_exports
@@ -33,13 +33,27 @@ def session_for(grant: int, *, use_cache: bool) -> dict:
     if not use_cache:
         return _vend(api, grant)
     path = cache_path(url=api.url, token=settings.token, grant=grant)
-    with cache_lock(path):
+    try:
+        lock = cache_lock(path)
+    except OSError as error:  # a cache that cannot be used never stops the AWS CLI
+        _warn(f"session cache not used: {error}")
+        return _vend(api, grant)
+    try:
         cached = cache_read(path)
         if cached is not None:
             return cached
         answer = _vend(api, grant)
-        cache_write(path, answer)
+        try:
+            cache_write(path, answer)
+        except OSError as error:
+            _warn(f"session not cached: {error}")
         return answer
+    finally:
+        cache_unlock(lock)
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def command_creds(args: argparse.Namespace) -> int:

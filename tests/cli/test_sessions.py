@@ -51,6 +51,35 @@ def test_creds_reuses_its_session_until_five_minutes_before_expiry(api, capsys, 
     assert "t0ken" not in files[0].name and "grant-7-" in files[0].name
 
 
+def test_aws_cli_calls_started_at_once_share_the_first_ones_session(api, cli_config):
+    """Five `portal-cli creds` started together against a slow portal: the first one vends while
+    the others wait on its lock, then take its session from the cache."""
+    api.routes[("POST", CREDENTIALS_PATH)] = (200, credentials(60))
+    api.delay = 1.0
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PORTAL_URL": api.url,
+        "PORTAL_TOKEN": "t0ken",
+        "PORTAL_CLI_CONFIG": str(cli_config),
+        "PORTAL_CLI_CACHE_DIR": os.environ["PORTAL_CLI_CACHE_DIR"],
+    }
+    script = str(Path(sys.executable).parent / "portal-cli")
+    started = [
+        subprocess.Popen(
+            [script, "creds", "--grant", "7", "--format", "process"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(5)
+    ]
+    outputs = [process.communicate(timeout=60) for process in started]
+    assert [process.returncode for process in started] == [0] * 5, outputs
+    assert len({out for out, _ in outputs}) == 1
+    assert vends(api) == 1
+
+
 def test_a_session_with_five_minutes_left_is_replaced(api, capsys):
     api.routes[("POST", CREDENTIALS_PATH)] = [
         (200, credentials(4.9, "ASIAOLD")),
@@ -92,6 +121,16 @@ def test_a_cache_file_others_can_read_is_not_used(api, capsys):
     assert creds() == 0
     assert vends(api) == 2
     assert stat.S_IMODE(cached.stat().st_mode) == 0o600  # written anew, private
+
+
+def test_a_cache_directory_that_cannot_be_made_still_gives_credentials(api, capsys, monkeypatch):
+    """credential_process must not fail for the cache: the session comes, with a warning."""
+    api.routes[("POST", CREDENTIALS_PATH)] = (200, credentials(60))
+    monkeypatch.setenv("PORTAL_CLI_CACHE_DIR", "/dev/null/portal-cli")
+    assert creds() == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["AccessKeyId"] == "ASIAFIRST"
+    assert captured.err.startswith("warning: session cache not used")
 
 
 def test_a_refused_session_is_not_cached(api, capsys):
