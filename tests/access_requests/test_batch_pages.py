@@ -90,3 +90,12 @@ def test_the_edit_form_has_no_other_accounts(demo):
 def test_a_bad_batch_in_the_address_lists_everything(demo):
     response = client_for(demo.alice).get(reverse("request_list") + "?batch=not-a-uuid")
     assert response.status_code == 200
+
+
+def test_the_action_picker_reads_account_placeholders_as_the_target_account(demo):
+    alice = client_for(demo.alice)
+    url = reverse("wizard_actions")
+    answer = alice.get(url, {"resources": IN_EACH, "target": "999999999999"}).json()
+    assert "dynamodb:GetItem" in answer["common_reads"]
+    # Without a target account the placeholder names no resource the catalog can match.
+    assert alice.get(url, {"resources": IN_EACH}).json()["common_reads"] == []
