@@ -35,6 +35,13 @@ SIZE_LIMITS = {
     builders.SOURCE_IDENTITY_POLICY: (10240, "resources"),
 }
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# In a resource ARN, the target account's id: one list of resources for several accounts.
+ACCOUNT_PLACEHOLDER = "${Account}"
+
+
+def resources_for_account(resources: list[str], account_id: str) -> list[str]:
+    """`resources` with every "${Account}" replaced by `account_id`."""
+    return [resource.replace(ACCOUNT_PLACEHOLDER, account_id) for resource in resources]
 
 
 @dataclass

@@ -38,6 +38,16 @@ class AccessRequestForm(forms.Form):
         empty_label="Choose the account that holds the resources",
         to_field_name="account_id",
     )
+    more_target_accounts = forms.ModelMultipleChoiceField(
+        queryset=Account.objects.filter(managed=True),
+        required=False,
+        to_field_name="account_id",
+        widget=forms.CheckboxSelectMultiple,
+        label="Also in these accounts",
+        help_text="One request per account, each checked against that account's access rules "
+        "and decided by its own approvers. In a resource ARN, ${Account} stands for each "
+        "account's id.",
+    )
     actions = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
         max_length=5000,
@@ -46,7 +56,8 @@ class AccessRequestForm(forms.Form):
     resources = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
         max_length=20000,
-        help_text="Resource ARNs in the target account, one per line.",
+        help_text="Resource ARNs in the target account, one per line; ${Account} stands for "
+        "the account's id.",
     )
     access_via = forms.ChoiceField(
         choices=AccessRequest.AccessVia.choices,
@@ -96,11 +107,21 @@ class AccessRequestForm(forms.Form):
             self.fields["source_account"].disabled = True
             self.fields["target_account"].disabled = True
             del self.fields["break_glass"]
+            del self.fields["more_target_accounts"]
 
     @property
     def wants_break_glass(self) -> bool:
         """Whether the requester ticked break-glass (outside service_arguments: no draft field)."""
         return bool(getattr(self, "cleaned_data", {}).get("break_glass", False))
+
+    def target_accounts(self) -> list[Account]:
+        """The target account and the others ticked, each once, in the order shown."""
+        data = getattr(self, "cleaned_data", {})
+        first = data.get("target_account")
+        if first is None:
+            return []
+        more = [a for a in data.get("more_target_accounts") or [] if a.pk != first.pk]
+        return [first, *more]
 
     def service_arguments(self) -> dict:
         """The keyword arguments of access_request_submit and draft_build."""
@@ -123,6 +144,8 @@ class AccessRequestForm(forms.Form):
 
     def add_service_errors(self, errors: dict[str, list[str]]) -> None:
         for name, messages in errors.items():
+            if name == "target_accounts":  # a submission for several accounts names each
+                name = "more_target_accounts" if "more_target_accounts" in self.fields else ""
             if name in self.errors:
                 continue  # the field's own check already said what is wrong
             for message in messages:

@@ -106,6 +106,13 @@ class AccessRequest(models.Model):
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_comment = models.TextField(max_length=2000, blank=True)
+    batch = models.UUIDField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Set on the requests submitted together for several target accounts (one "
+        "request per account): the same value links them. Empty for a request on its own.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     decided_at = models.DateTimeField(null=True, blank=True)

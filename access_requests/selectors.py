@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -43,6 +44,21 @@ def access_requests_visible_to(*, user: User) -> QuerySet[AccessRequest]:
     return requests.filter(access_requests_visible_q(user=user))
 
 
+def access_request_siblings(
+    *, access_request: AccessRequest, user: User
+) -> QuerySet[AccessRequest]:
+    """The other requests submitted with this one for other accounts (its batch) that `user`
+    may see, in the order they were made."""
+    if access_request.batch is None:
+        return AccessRequest.objects.none()
+    return (
+        access_requests_visible_to(user=user)
+        .filter(batch=access_request.batch)
+        .exclude(pk=access_request.pk)
+        .order_by("id")
+    )
+
+
 def access_requests_filtered(
     requests: QuerySet[AccessRequest],
     *,
@@ -52,6 +68,7 @@ def access_requests_filtered(
     requester: str = "",
     mechanism: str = "",
     query: str = "",
+    batch: UUID | None = None,
 ) -> QuerySet[AccessRequest]:
     """The list filters of the request pages and `GET /api/v1/requests/`: each one given narrows
     the requests (accounts by id, the requester by username); `query` matches the number, the
@@ -64,6 +81,8 @@ def access_requests_filtered(
         "mechanism": mechanism,
     }
     requests = requests.filter(**{field: value for field, value in exact.items() if value})
+    if batch is not None:
+        requests = requests.filter(batch=batch)
     if not query:
         return requests
     match = Q(justification__icontains=query) | Q(ticket__icontains=query)

@@ -1,5 +1,7 @@
 """HTML pages for requests: parse input, call one service or selector, render."""
 
+from uuid import UUID
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -8,10 +10,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from access_requests import selectors, services, timeline
+from access_requests.drafts import Draft
 from access_requests.forms import AccessRequestForm, DecisionForm
 from access_requests.models import AccessRequest
 from access_requests.policy_changes import resource_policy_changes
 from access_requests.services.decisions import quorum
+from accounts.models import Account
 from accounts.selectors import user_approves_for
 from core.errors import ServiceError
 from core.http import AuthenticatedHttpRequest, client_address, flash_error
@@ -37,7 +41,8 @@ def request_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in AccessRequest.Status.values:
         status = ""
-    requests = selectors.access_requests_filtered(requests, status=status, query=query)
+    batch = _uuid(request.GET.get("batch", ""))
+    requests = selectors.access_requests_filtered(requests, status=status, query=query, batch=batch)
     page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
     awaiting = selectors.access_requests_awaiting(user=request.user).count()
     return render(
@@ -50,8 +55,16 @@ def request_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "status": status,
             "statuses": AccessRequest.Status.choices,
             "awaiting_count": awaiting,
+            "batch": batch,
         },
     )
+
+
+def _uuid(value: str) -> UUID | None:
+    try:
+        return UUID(value[:64]) if value else None
+    except ValueError:
+        return None
 
 
 @login_required
@@ -74,58 +87,96 @@ def inbox(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 def request_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AccessRequestForm(request.POST or None, initial=_initial(request))
-    draft = None
+    draft, drafts = None, None
     if request.method == "POST":
         form_ok = form.is_valid()
         arguments = form.service_arguments()
+        accounts = form.target_accounts()
         glass = form.wants_break_glass
         if "preview" in request.POST or not form_ok:
             # Every field's message at once, not only those of Django's own field checks.
-            draft = services.access_request_preview(
-                arguments, requester=request.user, break_glass=glass
-            )
-            form.add_service_errors(draft.errors)
+            draft, drafts = _previews(request, arguments, accounts, glass, form=form)
         else:
             try:
-                access_request = services.access_request_submit(
-                    requester=request.user,
-                    client_address=client_address(request),
-                    break_glass=glass,
-                    **arguments,
-                )
+                if len(accounts) > 1:
+                    created = services.access_requests_submit_batch(
+                        requester=request.user,
+                        client_address=client_address(request),
+                        break_glass=glass,
+                        target_accounts=list(accounts),
+                        **{k: v for k, v in arguments.items() if k != "target_account"},
+                    )
+                else:
+                    created = [
+                        services.access_request_submit(
+                            requester=request.user,
+                            client_address=client_address(request),
+                            break_glass=glass,
+                            **arguments,
+                        )
+                    ]
             except ServiceError as error:
                 form.add_service_errors(error.field_errors)
                 if not error.field_errors:
                     form.add_error(None, error.message)
-                draft = services.access_request_preview(
-                    arguments, requester=request.user, break_glass=glass
-                )
+                draft, drafts = _previews(request, arguments, accounts, glass, form=None)
             else:
-                messages.success(request, _submitted_message(access_request))
-                return redirect("request_detail", pk=access_request.pk)
+                for access_request in created:
+                    messages.success(request, _submitted_message(access_request))
+                return redirect("request_detail", pk=created[0].pk)
     status = 400 if request.method == "POST" and form.errors else 200
     return render(
         request,
         "access_requests/new.html",
-        {"form": form, "draft": draft, "third_party_accounts": _third_party_accounts()},
+        {
+            "form": form,
+            "draft": draft,
+            "drafts": drafts,
+            "third_party_accounts": _third_party_accounts(),
+        },
         status=status,
     )
+
+
+def _previews(
+    request: AuthenticatedHttpRequest,
+    arguments: dict,
+    accounts: list[Account],
+    glass: bool,
+    *,
+    form: AccessRequestForm | None = None,
+) -> tuple[Draft | None, list[tuple[Account, Draft]] | None]:
+    """The preview of one account (a draft) or of several (each account's draft); the errors go
+    on `form` when given."""
+    if len(accounts) > 1:
+        drafts = services.access_requests_preview_batch(
+            arguments, requester=request.user, target_accounts=accounts, break_glass=glass
+        )
+        if form is not None:
+            form.add_service_errors(services.batch_errors(drafts))
+        return None, drafts
+    draft = services.access_request_preview(arguments, requester=request.user, break_glass=glass)
+    if form is not None:
+        form.add_service_errors(draft.errors)
+    return draft, None
 
 
 def _submitted_message(access_request: AccessRequest) -> str:
     """What the requester is told after submitting: who decides now, or which rule did."""
     n = access_request.pk
+    into = f" ({access_request.target_account})" if access_request.batch else ""
     if access_request.break_glass:
         return (
-            f"Request #{n}: break-glass under the rule {access_request.approved_by_rule}. It is "
-            "being provisioned now; the approvers and admins have been told and will review it."
+            f"Request #{n}{into}: break-glass under the rule {access_request.approved_by_rule}. "
+            "It is being provisioned now; the approvers and admins have been told and will "
+            "review it."
         )
     if access_request.approved_by_rule:
         return (
-            f"Request #{n} approved by the rule {access_request.approved_by_rule}, without a "
-            "human: it is being provisioned now."
+            f"Request #{n}{into} approved by the rule {access_request.approved_by_rule}, without "
+            "a human: it is being provisioned now."
         )
-    return f"Request #{n} submitted: approvers have been asked."
+    return f"Request #{n}{into} submitted: approvers have been asked."
 
 
 def _third_party_accounts() -> list[str]:
@@ -149,9 +200,11 @@ def request_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The live preview: the documents and the errors for what is in the form right now."""
     form = AccessRequestForm(request.POST)
     form.is_valid()
-    draft = services.access_request_preview(
-        form.service_arguments(), requester=request.user, break_glass=form.wants_break_glass
+    draft, drafts = _previews(
+        request, form.service_arguments(), form.target_accounts(), form.wants_break_glass
     )
+    if drafts is not None:
+        return render(request, "access_requests/_previews.html", {"drafts": drafts, "live": True})
     return render(request, "access_requests/_preview.html", {"draft": draft, "live": True})
 
 
@@ -195,6 +248,9 @@ def request_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "decision_form": DecisionForm(),
             "waiting_for": waiting_for,
             "pending_extension": _pending_extension(grant),
+            "siblings": selectors.access_request_siblings(
+                access_request=access_request, user=request.user
+            ),
         },
     )
 

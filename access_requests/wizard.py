@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
+from access_requests.drafts import resources_for_account
 from accounts.inventory import accounts_requestable, inventory_refresh, resources_search
 from accounts.models import Account, Resource
 from accounts.scps import scp_denials
@@ -181,6 +182,10 @@ def wizard_actions(request: HttpRequest) -> JsonResponse:
     common reads of the resources that the page offers as one click (less those an SCP denies)."""
     resources = _lines(request.GET.get("resources", "")[:20000])
     query = request.GET.get("q", "").strip()[:MAX_QUERY]
+    target = request.GET.get("target", "")
+    if target.isascii() and target.isdigit() and len(target) == 12:
+        # "${Account}" (a request for several accounts) as the target account's resources.
+        resources = resources_for_account(resources, target)
     candidates, any_service = _candidates(resources, query)
     ids = [i for i in (request.GET.get("source", ""), request.GET.get("target", "")) if i]
     accounts = list(Account.objects.filter(account_id__in=ids[:2])) if ids else []

@@ -13,6 +13,7 @@ import time
 import urllib.parse
 
 from portal_cli import __version__
+from portal_cli.cache import cache_clear
 from portal_cli.client import ApiError, Client, base_url_check
 from portal_cli.config import (
     ConfigError,
@@ -21,18 +22,11 @@ from portal_cli.config import (
     config_write,
     settings_load,
 )
-from portal_cli.render import (
-    FormatError,
-    credential_process,
-    grants_table,
-    pretty,
-    request_summary,
-    shell_exports,
-)
+from portal_cli.render import FormatError, grants_table, pretty, request_summary
+from portal_cli.sessions import command_console, command_creds
+from portal_cli.waiting import SETTLED, wait_for_grants
 
 API = "/api/v1"
-# A request in one of these will not move again by itself; `status --wait` stops there.
-SETTLED = {"active", "rejected", "cancelled", "failed", "expired", "revoked"}
 DURATION = re.compile(r"(\d+)([smhd]?)")
 UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -146,6 +140,7 @@ def command_logout(args: argparse.Namespace) -> int:
             config_remove(path)
             raise ApiError(f"{error} (removed {path}; the token may still be valid)") from None
     removed = config_remove(path)
+    cache_clear()  # the sessions it vended: they were this login's
     out("Logged out; token revoked" + (f" and {path} removed." if removed else "."))
     return 0
 
@@ -153,7 +148,6 @@ def command_logout(args: argparse.Namespace) -> int:
 def command_request(args: argparse.Namespace) -> int:
     body = {
         "source_account": args.source,
-        "target_account": args.target,
         "actions": args.actions,
         "resources": args.resources,
         "duration": args.duration,
@@ -162,6 +156,11 @@ def command_request(args: argparse.Namespace) -> int:
         "mechanism": args.mechanism,
         "third_party": args.third_party,
     }
+    # Several --target: one request per account, "${Account}" in an ARN standing for each.
+    if len(args.targets) > 1:
+        body["target_accounts"] = args.targets
+    else:
+        body["target_account"] = args.targets[0]
     if args.principal:
         body["source_principal"] = args.principal
     if args.ticket:
@@ -170,9 +169,15 @@ def command_request(args: argparse.Namespace) -> int:
         body["external_id"] = args.external_id
     if args.generate_external_id:
         body["generate_external_id"] = True
-    answer = an_object(client().post(f"{API}/requests/", body))
-    out(pretty(answer) if args.json else request_summary(answer))
-    return 0
+    api = client()
+    answer = an_object(api.post(f"{API}/requests/", body))
+    requests = answer.get("requests") if "requests" in answer else [answer]
+    if not isinstance(requests, list) or not all(isinstance(r, dict) for r in requests):
+        raise FormatError("the API's answer has no requests")
+    if not args.wait:
+        out(pretty(answer) if args.json else "\n\n".join(request_summary(r) for r in requests))
+        return 0
+    return wait_for_grants(api, requests, args)
 
 
 def command_status(args: argparse.Namespace) -> int:
@@ -215,18 +220,6 @@ def command_grants(args: argparse.Namespace) -> int:
     return 0
 
 
-def command_creds(args: argparse.Namespace) -> int:
-    answer = an_object(client().post(f"{API}/grants/{args.grant}/credentials/"))
-    if args.format == "process":
-        out(credential_process(answer))
-    elif args.format == "env":
-        out(shell_exports(answer))
-    else:
-        credential_process(answer)
-        out(pretty(answer))
-    return 0
-
-
 def parser_build() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="portal-cli",
@@ -258,7 +251,15 @@ def parser_build() -> argparse.ArgumentParser:
 
     request = commands.add_parser("request", help="ask for cross-account access")
     request.add_argument("--source", required=True, metavar="ACCOUNT", help="source account id")
-    request.add_argument("--target", required=True, metavar="ACCOUNT", help="target account id")
+    request.add_argument(
+        "--target",
+        dest="targets",
+        action="append",
+        required=True,
+        metavar="ACCOUNT",
+        help="target account id; repeat for several (one request each; ${Account} in an ARN "
+        "stands for each account's id)",
+    )
     request.add_argument(
         "--action",
         dest="actions",
@@ -295,6 +296,13 @@ def parser_build() -> argparse.ArgumentParser:
         help="third parties without an ExternalId yet: the portal makes one",
     )
     request.add_argument("--json", action="store_true", help="print the API's answer as JSON")
+    request.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait until the request is decided and provisioned; print its grant id",
+    )
+    request.add_argument("--timeout", type=float, default=3600, help="for --wait, seconds")
+    request.add_argument("--interval", type=float, default=3, help=argparse.SUPPRESS)
     request.set_defaults(handler=command_request)
 
     status = commands.add_parser("status", help="a request's status, approvals and grant")
@@ -322,7 +330,22 @@ def parser_build() -> argparse.ArgumentParser:
     creds = commands.add_parser("creds", help="short-lived AWS credentials for a grant")
     creds.add_argument("--grant", required=True, type=positive_int, metavar="N")
     creds.add_argument("--format", choices=["env", "json", "process"], default="env")
+    creds.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="always a new session: do not use or keep the cached one (kept 0600 under "
+        "~/.cache/portal-cli until five minutes before it expires)",
+    )
     creds.set_defaults(handler=command_creds)
+
+    console = commands.add_parser(
+        "console", help="open the AWS console signed in with a grant's session"
+    )
+    console.add_argument("--grant", required=True, type=positive_int, metavar="N")
+    console.add_argument(
+        "--print", dest="print_only", action="store_true", help="print the URL, open no browser"
+    )
+    console.set_defaults(handler=command_console)
     return parser
 
 

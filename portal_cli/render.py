@@ -114,6 +114,14 @@ def _grant(grant: object) -> str:
     return ", ".join(parts)
 
 
+def _sibling(sibling: object) -> str:
+    if not isinstance(sibling, dict):
+        return ref(sibling)
+    return (
+        f"request {sibling.get('id')} in {sibling.get('target_account')}: {sibling.get('status')}"
+    )
+
+
 def request_summary(request: dict) -> str:
     """`portal-cli status`: status, mechanism, approvals and grant, then the rest."""
     fields: list[tuple[str, list[str]]] = []
@@ -135,6 +143,11 @@ def request_summary(request: dict) -> str:
     fields += [
         ("source", [source]),
         ("target", [ref(request.get("target_account"))]),
+    ]
+    siblings = request.get("siblings") or []
+    if siblings:  # submitted together for other accounts (target_accounts)
+        fields.append(("together", [_sibling(s) for s in siblings]))
+    fields += [
         ("actions", [str(a) for a in request.get("actions") or []]),
         ("resources", [str(r) for r in request.get("resources") or []]),
     ]

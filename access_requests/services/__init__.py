@@ -1,5 +1,10 @@
 """Every write to access requests. Pages and the API call these, so each rule lives once."""
 
+from access_requests.services.batches import (
+    access_requests_preview_batch,
+    access_requests_submit_batch,
+    batch_errors,
+)
 from access_requests.services.decisions import access_request_approve, access_request_reject
 from access_requests.services.emergency import access_revoke_all, user_access_end
 from access_requests.services.extensions import grant_extension_request
@@ -19,6 +24,9 @@ __all__ = [
     "access_request_reject",
     "access_request_review",
     "access_request_submit",
+    "access_requests_preview_batch",
+    "access_requests_submit_batch",
+    "batch_errors",
     "access_revoke_all",
     "grant_extension_request",
     "user_access_end",

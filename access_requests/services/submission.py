@@ -2,12 +2,13 @@
 
 from dataclasses import replace
 from typing import Any
+from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from access_requests.documents import documents_with_stand_in_id
-from access_requests.drafts import Draft, draft_build
+from access_requests.drafts import Draft, draft_build, resources_for_account
 from access_requests.external_ids import (
     TO_BE_GENERATED,
     external_id_generate,
@@ -40,6 +41,14 @@ def access_request_preview(
     the form's live preview shows and what submission checks. A portal session's role is for its
     requester alone: their name is in its trust policy."""
     source_identity = builders.source_identity_for(requester.get_username(), requester.pk)
+    if fields["target_account"] is not None:
+        # "${Account}" in an ARN stands for the target account's id (SPEC 10.6): one list of
+        # resources serves every account of a submission for several.
+        fields = fields | {
+            "resources": resources_for_account(
+                fields["resources"], fields["target_account"].account_id
+            )
+        }
     # Refuse bad input before any AWS call. Facts only ever rule mechanisms out, so what is wrong
     # without them stays wrong with them.
     unchecked = draft_build(request_id=request_id, source_identity=source_identity, **fields)
@@ -188,11 +197,13 @@ def access_request_submit(
     external_id: str = "",
     generate_external_id: bool = False,
     break_glass: bool = False,
+    batch: UUID | None = None,
     client_address: str | None = None,
 ) -> AccessRequest:
     """Validate, store the request and the exact documents it will write. Nothing on error.
     Under an auto rule it is approved at once; break-glass, under a break-glass rule only, is
-    provisioned at once and reviewed after (services/rules.py)."""
+    provisioned at once and reviewed after (services/rules.py). `batch` links the requests of
+    one submission for several accounts (services/batches.py)."""
     fields = {
         "source_account": source_account,
         "target_account": target_account,
@@ -217,6 +228,7 @@ def access_request_submit(
         source_account=source_account,
         target_account=target_account,
         external_id=external_id,
+        batch=batch,
         **_columns(draft, fields),
     )
     # The same checks again, with the request's number in the names.
@@ -235,7 +247,11 @@ def access_request_submit(
         verb="request.submitted",
         obj=access_request,
         access_request_id=access_request.pk,
-        after={"status": access_request.status, "documents_hash": access_request.documents_hash},
+        after={
+            "status": access_request.status,
+            "documents_hash": access_request.documents_hash,
+            **({"batch": str(batch)} if batch else {}),
+        },
         client_address=client_address,
     )
     if final.rule and (final.rule["auto"] or final.rule["break_glass"]):

@@ -8,6 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from access_requests.models import AccessRequest, Approval
+from access_requests.selectors import access_request_siblings
+from access_requests.services.batches import MAX_TARGET_ACCOUNTS
 from accounts.models import SESSION_SECONDS_MIN
 from api.serializers.common import AccountIdField
 from policy.lint import SEVERITIES, documents_lint
@@ -19,7 +21,20 @@ class AccessRequestCreateSerializer(serializers.Serializer):
     """The body of POST /api/v1/requests/. Rules beyond types live in the service, as for pages."""
 
     source_account = AccountIdField(help_text="12-digit id of the account your identities are in.")
-    target_account = AccountIdField(help_text="12-digit id of the account holding the resources.")
+    target_account = AccountIdField(
+        required=False,
+        help_text="12-digit id of the account holding the resources. Or `target_accounts`.",
+    )
+    target_accounts = serializers.ListField(
+        child=AccountIdField(),
+        required=False,
+        min_length=1,
+        max_length=MAX_TARGET_ACCOUNTS,
+        help_text="Instead of `target_account`: several accounts, one request each (201 with "
+        '`{"requests": [...]}`, linked by their `batch`). "${Account}" in a resource ARN stands '
+        "for each account's id. All or nothing: if one account's request is refused, none is "
+        "submitted and the error names the account.",
+    )
     source_principal = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -68,6 +83,17 @@ class AccessRequestCreateSerializer(serializers.Serializer):
         help_text="Break-glass: allowed only under an access rule with break_glass true; "
         "provisioned at once, reviewed by the account's approvers afterwards.",
     )
+
+    def validate(self, attrs: dict) -> dict:
+        given = [name for name in ("target_account", "target_accounts") if name in attrs]
+        if len(given) != 1:
+            message = (
+                "Give either target_account or target_accounts, not both."
+                if given
+                else "Give the target account (target_account, or target_accounts for several)."
+            )
+            raise serializers.ValidationError({"target_account": [message]})
+        return attrs
 
 
 class AccessRequestEditSerializer(serializers.Serializer):
@@ -179,10 +205,17 @@ class AccessRequestListSerializer(serializers.ModelSerializer):
             "third_party",
             "grant",
             "extends",
+            "batch",
             "created_at",
             "updated_at",
             "decided_at",
         ]
+        extra_kwargs = {
+            "batch": {
+                "help_text": "The requests submitted together for several target accounts share "
+                "it (null for a request on its own); `?batch=` lists them."
+            }
+        }
 
     @extend_schema_field(GrantRefSerializer(allow_null=True))
     def get_grant(self, access_request: AccessRequest) -> dict | None:
@@ -259,6 +292,7 @@ def list_row(values: dict) -> dict:
             "end_status": values["grant__end_status"],
         },
         "extends": values["extends_id"],
+        "batch": None if values["batch"] is None else str(values["batch"]),
         "created_at": _when(values["created_at"]),
         "updated_at": _when(values["updated_at"]),
         "decided_at": _when(values["decided_at"]),
@@ -285,6 +319,12 @@ class FindingSerializer(serializers.Serializer):
     correction = serializers.JSONField(help_text="The corrected value, or null.")
 
 
+class SiblingSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    target_account = serializers.CharField()
+    status = serializers.CharField()
+
+
 class AccessRequestDetailSerializer(AccessRequestListSerializer):
     recommendation_reasons = serializers.ListField(child=serializers.CharField())
     documents = serializers.DictField(
@@ -298,6 +338,9 @@ class AccessRequestDetailSerializer(AccessRequestListSerializer):
     approvals = ApprovalSerializer(many=True)
     reviewed_by = serializers.CharField(
         source="reviewed_by.username", allow_null=True, default=None
+    )
+    siblings = serializers.SerializerMethodField(
+        help_text="The other requests of the same submission (its `batch`), one per account."
     )
 
     class Meta(AccessRequestListSerializer.Meta):
@@ -316,6 +359,22 @@ class AccessRequestDetailSerializer(AccessRequestListSerializer):
             "findings",
             "simulation",
             "approvals",
+            "siblings",
+        ]
+
+    @extend_schema_field(SiblingSerializer(many=True))
+    def get_siblings(self, access_request: AccessRequest) -> list[dict]:
+        """Those the caller may see (the context's `user`): an approver of one account sees
+        nothing of the requests into accounts they do not approve for."""
+        user = self.context.get("user")
+        if access_request.batch is None or user is None:
+            return []
+        siblings = access_request_siblings(access_request=access_request, user=user)
+        return [
+            {"id": pk, "target_account": account_id, "status": status}
+            for pk, account_id, status in siblings.values_list(
+                "id", "target_account__account_id", "status"
+            )
         ]
 
     @extend_schema_field(FindingSerializer(many=True))

@@ -162,4 +162,4 @@ class GrantExtendView(APIView):
             justification=body.validated_data["justification"],
             client_address=client_address(request),
         )
-        return Response(_detail(extension), status=status.HTTP_201_CREATED)
+        return Response(_detail(extension, request), status=status.HTTP_201_CREATED)

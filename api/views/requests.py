@@ -2,7 +2,13 @@
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Prefetch
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -33,6 +39,7 @@ class RequestFilters(serializers.Serializer):
     requester = serializers.CharField(max_length=150, required=False)
     mechanism = serializers.ChoiceField(choices=Mechanism.values, required=False)
     awaiting = serializers.BooleanField(required=False, default=False)
+    batch = serializers.UUIDField(required=False)
 
 
 REQUEST_FILTER_PARAMETERS = [
@@ -42,12 +49,15 @@ REQUEST_FILTER_PARAMETERS = [
     OpenApiParameter("requester", str, description="A username."),
     OpenApiParameter("mechanism", str, enum=Mechanism.values),
     OpenApiParameter(
+        "batch", str, description="The requests submitted together for several accounts."
+    ),
+    OpenApiParameter(
         "awaiting", bool, description="Only pending requests waiting for the caller's vote."
     ),
 ]
 
 
-def _detail(access_request: AccessRequest) -> dict:
+def _detail(access_request: AccessRequest, request: Request) -> dict:
     fresh = (
         AccessRequest.objects.select_related(
             "requester", "source_account", "target_account", "grant", "reviewed_by"
@@ -57,7 +67,7 @@ def _detail(access_request: AccessRequest) -> dict:
         )
         .get(pk=access_request.pk)
     )
-    return AccessRequestDetailSerializer(fresh).data
+    return AccessRequestDetailSerializer(fresh, context={"user": caller(request)}).data
 
 
 class _RequestRowsPaginator(ValuesPaginator):
@@ -77,10 +87,22 @@ class RequestPagination(PagePagination):
     ),
     post=extend_schema(
         summary="Submit a request",
+        description="With `target_account`: 201 with the request. With `target_accounts`: 201 "
+        'with `{"requests": [...]}`, one request per account, linked by their `batch`.',
         request=AccessRequestCreateSerializer,
         responses={
-            201: AccessRequestDetailSerializer,
-            **errors(400, 413, 415),
+            201: PolymorphicProxySerializer(
+                component_name="SubmittedRequests",
+                serializers=[
+                    AccessRequestDetailSerializer,
+                    inline_serializer(
+                        "SubmittedBatch",
+                        {"requests": AccessRequestDetailSerializer(many=True)},
+                    ),
+                ],
+                resource_type_field_name=None,
+            ),
+            **errors(400, 403, 413, 415),
         },
     ),
 )
@@ -97,7 +119,14 @@ class RequestListView(generics.ListAPIView):
             requests = selectors.access_requests_awaiting(user=user)
         else:
             requests = selectors.access_requests_visible_to(user=user)
-        narrowing = ("status", "source_account", "target_account", "requester", "mechanism")
+        narrowing = (
+            "status",
+            "source_account",
+            "target_account",
+            "requester",
+            "mechanism",
+            "batch",
+        )
         requests = selectors.access_requests_filtered(
             requests, **{name: values[name] for name in narrowing if name in values}
         )
@@ -113,10 +142,19 @@ class RequestListView(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         body = AccessRequestCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        if "target_accounts" in fields:
+            submitted = services.access_requests_submit_batch(
+                requester=caller(request), client_address=client_address(request), **fields
+            )
+            return Response(
+                {"requests": [_detail(r, request) for r in submitted]},
+                status=status.HTTP_201_CREATED,
+            )
         access_request = services.access_request_submit(
-            requester=caller(request), client_address=client_address(request), **body.validated_data
+            requester=caller(request), client_address=client_address(request), **fields
         )
-        return Response(_detail(access_request), status=status.HTTP_201_CREATED)
+        return Response(_detail(access_request, request), status=status.HTTP_201_CREATED)
 
 
 @extend_schema_view(
@@ -132,7 +170,7 @@ class RequestListView(generics.ListAPIView):
 )
 class RequestDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
-        return Response(_detail(visible_request(request, pk)))
+        return Response(_detail(visible_request(request, pk), request))
 
     def patch(self, request: Request, pk: int) -> Response:
         access_request = visible_request(request, pk)
@@ -145,7 +183,7 @@ class RequestDetailView(APIView):
             client_address=client_address(request),
             **(current | body.validated_data),
         )
-        return Response(_detail(edited))
+        return Response(_detail(edited, request))
 
 
 @extend_schema(
@@ -165,7 +203,7 @@ class RequestApproveView(APIView):
             documents_hash=body.validated_data.get("documents_hash"),
             client_address=client_address(request),
         )
-        return Response(_detail(access_request))
+        return Response(_detail(access_request, request))
 
 
 @extend_schema(
@@ -184,7 +222,7 @@ class RequestRejectView(APIView):
             reason=body.validated_data["reason"],
             client_address=client_address(request),
         )
-        return Response(_detail(access_request))
+        return Response(_detail(access_request, request))
 
 
 @extend_schema(
@@ -200,7 +238,7 @@ class RequestCancelView(APIView):
             user=caller(request),
             client_address=client_address(request),
         )
-        return Response(_detail(access_request))
+        return Response(_detail(access_request, request))
 
 
 @extend_schema(
@@ -219,4 +257,4 @@ class RequestReviewView(APIView):
             comment=body.validated_data["comment"],
             client_address=client_address(request),
         )
-        return Response(_detail(access_request))
+        return Response(_detail(access_request, request))

@@ -53,6 +53,14 @@
 
   const targetId = () => (target ? target.value : "");
 
+  // With more accounts ticked ("Also in these accounts"), a picked ARN names ${Account} instead
+  // of the target account's id, so the same line stands for each account's resource.
+  function forEachAccount(arn) {
+    const id = targetId();
+    if (!id || !form.querySelector("input[name=more_target_accounts]:checked")) return arn;
+    return arn.split(":" + id + ":").join(":${Account}:");
+  }
+
   // A combobox with a (possibly grouped) listbox of suggestions: the WAI-ARIA combobox pattern
   // with aria-activedescendant, so focus stays in the text box while arrows move the choice.
   function combobox({ input, list, search, choose, keepOpen }) {
@@ -251,7 +259,7 @@
     },
     choose: (item) => {
       picked = item.name;
-      addLines(resourcesArea, [item.value]);
+      addLines(resourcesArea, [forEachAccount(item.value)]);
       return true;
     },
   });

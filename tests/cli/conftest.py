@@ -5,9 +5,11 @@ from tests.cli.stub import stub_start
 
 @pytest.fixture
 def cli_config(tmp_path, monkeypatch):
-    """A private config path; no PORTAL_URL or PORTAL_TOKEN from the caller's shell."""
+    """A private config path and session cache; no PORTAL_URL or PORTAL_TOKEN from the caller's
+    shell."""
     path = tmp_path / "portal-cli" / "config.json"
     monkeypatch.setenv("PORTAL_CLI_CONFIG", str(path))
+    monkeypatch.setenv("PORTAL_CLI_CACHE_DIR", str(tmp_path / "portal-cli-cache"))
     monkeypatch.delenv("PORTAL_URL", raising=False)
     monkeypatch.delenv("PORTAL_TOKEN", raising=False)
     return path

@@ -2,6 +2,7 @@
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,6 +22,8 @@ class StubApi:
     routes: dict = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     url: str = ""
+    # Seconds each answer waits: a slow portal, for races between clients.
+    delay: float = 0.0
 
     def answer(self, method: str, path: str) -> tuple[int, object]:
         route = self.routes.get((method, path), (404, {"detail": "Not found."}))
@@ -38,6 +41,8 @@ def stub_start() -> tuple[StubApi, ThreadingHTTPServer]:
             raw = self.rfile.read(length) if length else b""
             body = json.loads(raw) if raw else None
             api.calls.append(Call(self.command, self.path, dict(self.headers), body))
+            if api.delay:
+                time.sleep(api.delay)
             status, answer = api.answer(self.command, self.path)
             data = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
             self.send_response(status)

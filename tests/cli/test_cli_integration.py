@@ -14,7 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from access_requests.models import AccessRequest
+from audit.models import AuditEvent
+from provisioning.models import CredentialIssue, Grant
 from tests.factories import TABLE_ARN
+from tests.support import wait_until
 
 BIN = Path(sys.executable).parent
 PORTAL_CLI = BIN / "portal-cli"
@@ -25,7 +29,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _clean_env() -> dict[str, str]:
     """The test process's environment without any AWS credentials or portal login."""
-    drop = ("AWS_", "PORTAL_URL", "PORTAL_TOKEN", "PORTAL_CLI_CONFIG")
+    drop = ("AWS_", "PORTAL_URL", "PORTAL_TOKEN", "PORTAL_CLI_")
     return {name: value for name, value in os.environ.items() if not name.startswith(drop)}
 
 
@@ -34,7 +38,12 @@ class Cli:
 
     def __init__(self, url: str, config: Path) -> None:
         self.config = config
-        self.env = {**_clean_env(), "PORTAL_URL": url, "PORTAL_CLI_CONFIG": str(config)}
+        self.env = {
+            **_clean_env(),
+            "PORTAL_URL": url,
+            "PORTAL_CLI_CONFIG": str(config),
+            "PORTAL_CLI_CACHE_DIR": str(config.parent / "cache"),
+        }
 
     def __call__(self, *args: str, stdin: str | None = None, ok: bool = True):
         result = subprocess.run(
@@ -136,6 +145,77 @@ def test_request_approve_and_use_credentials_from_the_aws_cli(
         *["--key", '{"id": {"S": "1"}}'],
     )
     assert item["Item"]["name"] == {"S": "first item"}
+
+
+def test_thirty_aws_cli_calls_through_credential_process_vend_one_session(
+    aws_demo, worker, emulator, cli_as, tmp_path
+):
+    """Every AWS CLI call starts `portal-cli creds` anew; its cache makes them share one session
+    (one `credentials.issued` audit event), where each used to vend its own and meet the
+    portal's rate limit on sessions. `request --wait` waits for bob and prints the grant id."""
+    alice = cli_as("alice", "alice-demo")
+    bob = cli_as("bob", "bob-demo")
+    waiting = subprocess.Popen(
+        [
+            str(PORTAL_CLI),
+            *["request", "--source", "111111111111", "--target", "999999999999"],
+            *["--action", "dynamodb:GetItem"],
+            *["--resource", TABLE_ARN, "--duration", "3600"],
+            *["--justification", "Read MyTable in a loop", "--wait", "--timeout", "120"],
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=alice.env,
+    )
+    try:
+        pending = wait_until(
+            lambda: AccessRequest.objects.filter(status="pending").first(),
+            timeout=60,
+            what="alice's request",
+        )
+        bob("approve", str(pending.pk))
+        out, err = waiting.communicate(timeout=150)
+    finally:
+        waiting.kill()
+    assert waiting.returncode == 0, err
+    grant = Grant.objects.get(access_request=pending)
+    assert out == f"{grant.pk}\n"
+
+    aws_config = tmp_path / "aws-config"
+    aws_config.write_text(
+        "[profile portal]\n"
+        f"credential_process = {PORTAL_CLI} creds --grant {grant.pk} --format process\n"
+        "region = eu-central-1\n"
+    )
+    aws_env = {
+        **alice.env,
+        "AWS_CONFIG_FILE": str(aws_config),
+        "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+        "AWS_ENDPOINT_URL": emulator.url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    for _ in range(30):
+        result = subprocess.run(
+            [str(AWS), "sts", "get-caller-identity", "--profile", "portal", "--output", "json"],
+            capture_output=True,
+            text=True,
+            env=aws_env,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["Arn"].endswith("/alice")
+
+    issued = AuditEvent.objects.filter(verb="credentials.issued", access_request=pending)
+    assert issued.count() == 1
+    assert CredentialIssue.objects.filter(grant=grant).count() == 1
+    cached = list((alice.config.parent / "cache").glob("*.json"))
+    assert len(cached) == 1 and stat.S_IMODE(cached[0].stat().st_mode) == 0o600
+
+    # --no-cache: a new session, and the cached one stays for the next calls.
+    alice("creds", "--grant", str(grant.pk), "--format", "process", "--no-cache")
+    assert issued.count() == 2
 
 
 def test_bob_cannot_take_credentials_for_alices_grant_and_logout_revokes(aws_demo, worker, cli_as):
