@@ -20,7 +20,8 @@ body { font: 15px/1.46 -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Aria
 .avatar { width: 36px; height: 36px; border-radius: 6px; background: #2b6cb0; color: #fff;
           display: flex; align-items: center; justify-content: center; font-weight: 700; }
 .who { font-weight: 900; } .app { font-size: 10px; background: #e8e8e8; border-radius: 3px;
-       padding: 1px 3px; margin-left: 4px; color: #616061; } .time { color: #616061; font-size: 12px; }
+       padding: 1px 3px; margin-left: 4px; color: #616061; }
+.time { color: #616061; font-size: 12px; }
 h3 { font-size: 18px; margin: 6px 0; }
 .section { margin: 6px 0; white-space: pre-wrap; }
 .fields { display: grid; grid-template-columns: 1fr 1fr; gap: 6px 16px; margin: 6px 0; }

@@ -108,6 +108,8 @@ ROWS = [
     Row("requests/<int:pk>/edit/", "POST", (302, 302, 404, 302, 404, 302), "request", FORM),
     Row("grants/<int:pk>/session/", "GET", (302, 409, 404, 403, 404, 403), "grant"),
     Row("grants/<int:pk>/session/", "POST", (302, 409, 404, 403, 404, 403), "grant"),
+    Row("grants/<int:pk>/console/", "GET", (302, 405, 405, 405, 405, 405), "grant"),
+    Row("grants/<int:pk>/console/", "POST", (302, 409, 404, 403, 404, 403), "grant"),
     Row("grants/<int:pk>/revoke/", "POST", (302, 302, 404, 302, 404, 302), "grant"),
     Row("grants/<int:pk>/retry/", "POST", (302, 302, 404, 302, 404, 302), "grant"),
     Row("grants/<int:pk>/extend/", "GET", (302, 200, 404, 200, 404, 200), "grant"),
@@ -224,6 +226,13 @@ ROWS = [
         "grant",
         api=True,
     ),  # noqa: E501
+    Row(
+        "api/v1/grants/<int:pk>/console/",
+        "POST",
+        (401, 409, 404, 403, 404, 403),
+        "grant",
+        api=True,
+    ),
     Row(
         # An approved grant is revoked before its provisioning runs: its requester, the target's
         # approver and an admin may; the others do not see it.
