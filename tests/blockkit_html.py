@@ -5,12 +5,13 @@ it writes (*bold*, `code`, >quote, <url|label>, the few emoji it uses)."""
 import html
 import re
 
+# Symbols any system font has (the test machine has no colour emoji font).
 EMOJI = {
-    ":warning:": "⚠️",
-    ":rotating_light:": "🚨",
-    ":white_check_mark:": "✅",
-    ":x:": "❌",
-    ":heavy_minus_sign:": "➖",
+    ":warning:": '<span style="color:#e8912d">⚠</span>',
+    ":rotating_light:": '<span style="color:#e01e5a">⚠</span>',
+    ":white_check_mark:": '<span style="color:#007a5a">✔</span>',
+    ":x:": '<span style="color:#e01e5a">✘</span>',
+    ":heavy_minus_sign:": "–",
 }
 
 STYLE = """

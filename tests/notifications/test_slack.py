@@ -4,6 +4,7 @@ service as the web records (or refuses) them; the message is then updated in pla
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -13,6 +14,7 @@ from access_requests.models import AccessRequest, Approval
 from accounts.profiles import UserProfile
 from notifications import slack
 from notifications.models import SlackMessage
+from tests.blockkit_html import message_html
 from tests.factories import TABLE_ARN, submitted
 from tests.slack_standin import (
     BOT_TOKEN,
@@ -297,3 +299,49 @@ def test_the_message_escapes_what_people_typed(slack_world):
     text = json.dumps(message["blocks"])
     assert "<!channel>" not in text
     assert "&lt;!channel&gt; &amp; &lt;https://x.test|y&gt;" in text
+
+
+APP_ROLE = "arn:aws:iam::999999999999:role/SomeAppRole"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _picture(browser, blocks: list, name: str) -> None:
+    """The message as the stand-in received it, rendered like Slack shows it, for the docs."""
+    page = browser.new_page(viewport={"width": 800, "height": 600})
+    try:
+        page.set_content(message_html(blocks))
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    finally:
+        page.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_escalation_needs_an_admins_click_too_and_the_message_shows_each_vote(
+    slack_world, worker, slack_standin, client, browser
+):
+    UserProfile.objects.create(user=slack_world.admin, slack_user_id="U0ADMIN")
+    access_request = submitted(
+        slack_world,
+        actions=["dynamodb:GetItem", "iam:PassRole"],
+        resources=[TABLE_ARN, APP_ROLE],
+        justification="Deploy the report job: it runs as SomeAppRole",
+    )
+    message, row = _posted(slack_standin, access_request)
+    text = json.dumps(message["blocks"])
+    assert "Privilege escalation: a platform admin must approve as well." in text
+    assert "*Findings*" in text and "iam:PassRole" in text
+    _picture(browser, message["blocks"], "slack-approval")
+
+    _send(client, click(message, channel=row.channel, ts=row.ts, user=BOB, action_id="approve"))
+
+    assert AccessRequest.objects.get(pk=access_request.pk).status == "pending"
+    waiting = _updated(slack_standin, row, "Approved so far by bob")
+    assert any(block["type"] == "actions" for block in waiting.arguments["blocks"])
+
+    _send(
+        client, click(message, channel=row.channel, ts=row.ts, user="U0ADMIN", action_id="approve")
+    )
+
+    assert AccessRequest.objects.get(pk=access_request.pk).status != "pending"
+    done = _updated(slack_standin, row, "*Approved* by bob and admin")
+    _picture(browser, done.arguments["blocks"], "slack-approved")
