@@ -306,7 +306,7 @@ PORTAL_DEMO_ALLOWED = env.bool("PORTAL_DEMO_ALLOWED", default=True)
 # Where people open the portal: the links in notification emails and webhook messages.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-# --- Where people already work: Slack approvals, the AWS console (docs/slack.md, docs/console.md)
+# --- Where people already work: Slack approvals, the AWS console (docs/slack.md)
 # The Slack app's bot token (xoxb-…): approval messages with Approve and Reject buttons. Empty:
 # nothing goes to Slack. The signing secret checks every click Slack sends to
 # /integrations/slack/interactions/ (empty: that endpoint answers 404).
