@@ -81,7 +81,7 @@ def interactions(request: HttpRequest) -> HttpResponse:
             return _block_actions(request, payload)
         if payload.get("type") == "view_submission":
             return _view_submission(request, payload)
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (LookupError, TypeError, ValueError, AttributeError):
         return JsonResponse({"detail": "The payload is not one the portal sent for."}, status=400)
     return HttpResponse(status=200)  # other interactions: acknowledged, nothing to do
 

@@ -282,11 +282,18 @@ def test_signed_garbage_is_a_400_and_no_secret_means_404(slack_world, client):
         URL, data=body, content_type="application/x-www-form-urlencoded", **signed_headers(body)
     )
     assert answer.status_code == 400
-    odd = form_body({"type": "block_actions", "actions": [{"action_id": "approve"}]})
-    answer = client.post(
-        URL, data=odd, content_type="application/x-www-form-urlencoded", **signed_headers(odd)
-    )
-    assert answer.status_code == 400
+    for payload in (
+        {"type": "block_actions", "actions": [{"action_id": "approve"}]},
+        {"type": "block_actions", "actions": []},
+        {"type": "block_actions", "actions": [{"action_id": "approve", "value": "x"}]},
+        {"type": "view_submission", "view": {"callback_id": "reject", "private_metadata": "{"}},
+        {"type": "view_submission", "view": {"callback_id": "reject"}},
+    ):
+        odd = form_body(payload)
+        answer = client.post(
+            URL, data=odd, content_type="application/x-www-form-urlencoded", **signed_headers(odd)
+        )
+        assert answer.status_code == 400, payload
     with override_settings(PORTAL_SLACK_SIGNING_SECRET=""):
         assert client.post(URL, data=body, content_type="text/plain").status_code == 404
     assert client.get(URL).status_code == 405
@@ -345,3 +352,52 @@ def test_an_escalation_needs_an_admins_click_too_and_the_message_shows_each_vote
     assert AccessRequest.objects.get(pk=access_request.pk).status != "pending"
     done = _updated(slack_standin, row, "*Approved* by bob and admin")
     _picture(browser, done.arguments["blocks"], "slack-approved")
+
+
+def test_a_platform_admin_links_a_slack_member_in_the_admin_and_it_is_audited(demo, client):
+    from audit.models import AuditEvent
+    from tests.audit.test_admin_changes import form_of, save
+
+    client.force_login(demo.admin)
+    url = f"/admin/auth/user/{demo.bob.pk}/change/"
+    data = form_of(client, url)
+    assert "profile-0-slack_user_id" in data
+
+    data["profile-0-slack_user_id"] = ["not an id"]
+    refused = client.post(url, {**data, "_save": "Save"})
+    assert refused.status_code == 200 and "Slack member id looks like" in refused.content.decode()
+    assert not UserProfile.objects.exists()
+
+    data["profile-0-slack_user_id"] = [BOB]
+    save(client, url, data)
+
+    assert UserProfile.objects.get(user=demo.bob).slack_user_id == BOB
+    event = AuditEvent.objects.get(verb="admin.user.slack_user_id_changed")
+    assert (event.actor, event.before, event.after) == (
+        demo.admin,
+        {"slack_user_id": None},
+        {"slack_user_id": BOB},
+    )
+    from accounts.selectors import user_by_slack_id
+
+    assert user_by_slack_id(BOB) == demo.bob
+    demo.bob.is_active = False
+    demo.bob.save(update_fields=["is_active"])
+    assert user_by_slack_id(BOB) is None  # a leaver's clicks count as no one's
+
+
+@pytest.mark.django_db(transaction=True)
+def test_decisions_made_in_the_portal_update_the_slack_message_too(
+    slack_world, worker, slack_standin
+):
+    from access_requests.services import access_request_approve, access_request_cancel
+
+    approved = submitted(slack_world)
+    _message, row = _posted(slack_standin, approved)
+    access_request_approve(access_request=approved, approver=slack_world.carol)
+    _updated(slack_standin, row, "*Approved* by carol")
+
+    cancelled = submitted(slack_world)
+    _message, row = _posted(slack_standin, cancelled)
+    access_request_cancel(access_request=cancelled, user=slack_world.alice)
+    _updated(slack_standin, row, "*Cancelled* by alice")
