@@ -401,3 +401,36 @@ def test_decisions_made_in_the_portal_update_the_slack_message_too(
     _message, row = _posted(slack_standin, cancelled)
     access_request_cancel(access_request=cancelled, user=slack_world.alice)
     _updated(slack_standin, row, "*Cancelled* by alice")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_channel_each_linked_approver_gets_a_direct_message(
+    slack_world, worker, slack_standin, client
+):
+    slack_world.data.slack_channel_id = ""
+    slack_world.data.save(update_fields=["slack_channel_id"])
+    access_request = submitted(slack_world)
+
+    def posted_to(member: str):
+        return slack_standin.wait_for(
+            "chat.postMessage",
+            lambda c: f"#{access_request.pk}:" in c.arguments["text"],
+            channel=member,
+        )
+
+    to_bob, _to_carol = posted_to(BOB), posted_to(CAROL)
+    rows = {row.channel: row for row in SlackMessage.objects.filter(access_request=access_request)}
+    assert set(rows) == {"D0BOB", "D0CAROL"}  # the app's direct messages with each approver
+    # Never to the requester, though she is linked too.
+    assert not slack_standin.of("chat.postMessage", channel=ALICE)
+
+    bob_row = rows["D0BOB"]
+    _send(
+        client,
+        click(
+            to_bob.arguments, channel=bob_row.channel, ts=bob_row.ts, user=BOB, action_id="approve"
+        ),
+    )
+
+    for row in rows.values():  # both copies show it
+        _updated(slack_standin, row, "*Approved* by bob")
