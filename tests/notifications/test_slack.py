@@ -3,6 +3,7 @@ for Slack's Web API, clicks come back signed exactly as Slack signs them, and th
 service as the web records (or refuses) them; the message is then updated in place."""
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.slack_standin import (
     reject_submission,
     signed_headers,
 )
+from tests.support import wait_until
 
 CHANNEL = "C0DATAAPPR"
 BOB, CAROL, ALICE, STRANGER = "U0BOB", "U0CAROL", "U0ALICE", "U0NOBODY"
@@ -53,7 +55,12 @@ def _posted(standin, access_request):
         lambda c: f"#{access_request.pk}:" in c.arguments["text"],
         channel=CHANNEL,
     )
-    row = SlackMessage.objects.get(access_request=access_request)
+    # The worker records the message's address once Slack has answered: a moment later.
+    row = wait_until(
+        lambda: SlackMessage.objects.filter(access_request=access_request).first(),
+        timeout=10,
+        what="the message's address",
+    )
     return call.arguments, row
 
 
@@ -71,7 +78,7 @@ def _told(standin, row, member: str, access_request):
     """The answer only `member` sees, about this request (the stand-in serves the session)."""
     return standin.wait_for(
         "chat.postEphemeral",
-        lambda c: f"#{access_request.pk}" in c.arguments["text"],
+        lambda c: re.search(rf"#{access_request.pk}\b", c.arguments["text"]),
         channel=row.channel,
         user=member,
     )
