@@ -34,6 +34,8 @@ class SlackStandIn:
         standin = self
         self.token = token
         self.calls: list[Call] = []
+        # method -> how many of its next calls get Slack's rate-limit answer (HTTP 429).
+        self.rate_limited: dict[str, int] = {}
         self._lock = threading.Lock()
         self._ts = itertools.count(1)
 
@@ -46,12 +48,17 @@ class SlackStandIn:
                 else:
                     arguments = dict(parse_qsl(raw))
                 method = self.path.rsplit("/", 1)[-1]
+                status = 200
                 if self.headers.get("Authorization") != f"Bearer {standin.token}":
                     answer = {"ok": False, "error": "invalid_auth"}
+                elif standin._limited(method):
+                    status, answer = 429, {"ok": False, "error": "ratelimited"}
                 else:
                     answer = standin._answer(method, arguments)
                 body = json.dumps(answer).encode()
-                self.send_response(200)
+                self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", "1")
                 self.send_header("Content-Type", "application/json; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -68,6 +75,13 @@ class SlackStandIn:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
+
+    def _limited(self, method: str) -> bool:
+        with self._lock:
+            if self.rate_limited.get(method, 0) > 0:
+                self.rate_limited[method] -= 1
+                return True
+            return False
 
     def _answer(self, method: str, arguments: dict) -> dict:
         with self._lock:

@@ -441,3 +441,20 @@ def test_without_a_channel_each_linked_approver_gets_a_direct_message(
 
     for row in rows.values():  # both copies show it
         _updated(slack_standin, row, "*Approved* by bob")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_slack_rate_limiting_the_message_is_retried_and_never_holds_up_the_request(
+    slack_world, worker, slack_standin
+):
+    from notifications.models import Notification
+
+    slack_standin.rate_limited["chat.postMessage"] = 1
+    access_request = submitted(slack_world)
+    assert AccessRequest.objects.get(pk=access_request.pk).status == "pending"
+
+    _posted(slack_standin, access_request)
+
+    row = Notification.objects.get(access_request=access_request, channel="slack")
+    assert (row.recipient, row.attempts, row.error) == (CHANNEL, 2, "")
+    assert row.sent_at is not None
