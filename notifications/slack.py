@@ -87,9 +87,15 @@ def _state(access_request: Any) -> slack_blocks.State:
     )
 
 
+def _facts(access_request: Any) -> Any:
+    # An extension's facts name the grant it extends (its request number, its external id).
+    grant = access_request.extends if access_request.extends_id else None
+    return facts_from(access_request, grant=grant, now=timezone.now())
+
+
 def message_for(access_request: Any) -> dict:
     """The approval message as the request stands now: its text and blocks."""
-    facts = facts_from(access_request, grant=None, now=timezone.now())
+    facts = _facts(access_request)
     return slack_blocks.request_message(
         facts, _state(access_request), base_url=settings.PORTAL_BASE_URL
     )
@@ -134,7 +140,7 @@ def ephemeral_send(*, channel: str, user: str, text: str) -> None:
 
 def reject_modal_open(*, trigger_id: str, access_request: Any, channel: str, ts: str) -> None:
     """Open the reason modal for a click on Reject (in the click's request: see the module)."""
-    facts = facts_from(access_request, grant=None, now=timezone.now())
+    facts = _facts(access_request)
     view = slack_blocks.reject_modal(
         facts, documents_hash=access_request.documents_hash, channel=channel, ts=ts
     )

@@ -108,7 +108,6 @@ ROWS = [
     Row("requests/<int:pk>/edit/", "POST", (302, 302, 404, 302, 404, 302), "request", FORM),
     Row("grants/<int:pk>/session/", "GET", (302, 409, 404, 403, 404, 403), "grant"),
     Row("grants/<int:pk>/session/", "POST", (302, 409, 404, 403, 404, 403), "grant"),
-    Row("grants/<int:pk>/console/", "GET", (302, 405, 405, 405, 405, 405), "grant"),
     Row("grants/<int:pk>/console/", "POST", (302, 409, 404, 403, 404, 403), "grant"),
     Row("grants/<int:pk>/revoke/", "POST", (302, 302, 404, 302, 404, 302), "grant"),
     Row("grants/<int:pk>/retry/", "POST", (302, 302, 404, 302, 404, 302), "grant"),
