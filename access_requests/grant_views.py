@@ -18,7 +18,7 @@ from access_requests.selectors import explain_scope, grants_visible_to
 from access_requests.services import access_revoke_all, grant_extension_request
 from core.errors import ServiceError
 from core.http import AuthenticatedHttpRequest, client_address, flash_error
-from provisioning import drift, services, sessions
+from provisioning import console, drift, services, sessions
 from provisioning.explain import explain
 from provisioning.models import Grant
 
@@ -82,6 +82,30 @@ def grant_session(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 }
             )
     context["chain_capped"] = context.get("capped_by", "").startswith("role chaining")
+    response = render(request, "provisioning/session.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@never_cache
+@login_required
+@require_POST
+def grant_console(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """ "Open the AWS console": a fresh session exchanged for a console sign-in link, shown on the
+    session page (a link, not a redirect: the page's form-action policy keeps forms on the
+    portal). The link is good for 15 minutes and shown once (Cache-Control: no-store)."""
+    grant = _visible_grant(request, pk)
+    context = {"grant": grant, "req": grant.access_request, "region": settings.AWS_REGION}
+    status = 200
+    try:
+        signed_in = console.console_sign_in(
+            grant_id=grant.pk, user=request.user, client_address=client_address(request)
+        )
+    except ServiceError as error:
+        context["refusal"] = error.message
+        status = {ServiceError.FORBIDDEN: 403, ServiceError.UNAVAILABLE: 502}.get(error.kind, 409)
+    else:
+        context.update({"console_url": signed_in.url, "console_region": signed_in.region})
     response = render(request, "provisioning/session.html", context, status=status)
     response["Cache-Control"] = "no-store"
     return response

@@ -34,6 +34,7 @@ urlpatterns = [
     path("requests/<int:pk>/cancel/", views.request_cancel, name="request_cancel"),
     path("requests/<int:pk>/edit/", views.request_edit, name="request_edit"),
     path("grants/<int:pk>/session/", grant_views.grant_session, name="grant_session"),
+    path("grants/<int:pk>/console/", grant_views.grant_console, name="grant_console"),
     path("grants/<int:pk>/revoke/", grant_views.grant_revoke, name="grant_revoke"),
     path("grants/<int:pk>/retry/", grant_views.grant_retry, name="grant_retry"),
     path("grants/<int:pk>/extend/", grant_views.grant_extend, name="grant_extend"),

@@ -14,7 +14,9 @@ from accounts.models import (
     Resource,
     ServiceControlPolicy,
 )
+from accounts.profiles import UserProfile
 from audit.admin_changes import AuditedAdmin
+from audit.services import audit_record
 
 
 def _webhook_host(url: str) -> str:
@@ -54,7 +56,7 @@ class AccountAdmin(AuditedAdmin):
             {"fields": ("approver_group", "approvals_required", "source_approval_required")},
         ),
         ("Limits", {"fields": ("max_access_duration", "max_session_duration", "third_party")}),
-        ("Notifications", {"fields": ("notification_webhook_url",)}),
+        ("Notifications", {"fields": ("notification_webhook_url", "slack_channel_id")}),
         (
             "Resource inventory",
             {"fields": ("inventory_synced_at", "inventory_requested_at", "inventory_error")},
@@ -148,12 +150,43 @@ class ServiceControlPolicyAdmin(AuditedAdmin):
 admin.site.unregister(User)
 
 
+class UserProfileInline(admin.StackedInline):
+    model = UserProfile
+    can_delete = False
+    max_num = 1
+    fields = ("slack_user_id",)
+    verbose_name_plural = "Chat"
+
+
 @admin.register(User)
 class AuditedUserAdmin(AuditedAdmin, UserAdmin):
-    """Users: who is a platform admin (superuser) and which approver groups they are in."""
+    """Users: who is a platform admin (superuser), which approver groups they are in, and their
+    Slack member id (whose clicks in Slack are their decisions)."""
 
     audit_redact = {"password": _fingerprint}
     audit_related = ("groups", lambda group: group.name)
+    inlines = (UserProfileInline,)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        """A changed Slack member id is an audit event: it decides whose clicks count as whose."""
+        if formset.model is not UserProfile:
+            super().save_formset(request, form, formset, change)
+            return
+        user = form.instance
+        before = UserProfile.objects.filter(user=user).values_list("slack_user_id", flat=True)
+        old = next(iter(before), None)
+        super().save_formset(request, form, formset, change)
+        new = UserProfile.objects.filter(user=user).values_list("slack_user_id", flat=True)
+        now = next(iter(new), None)
+        if old != now:
+            audit_record(
+                actor=request.user,
+                verb="admin.user.slack_user_id_changed",
+                obj=user,
+                before={"slack_user_id": old},
+                after={"slack_user_id": now},
+                client_address=request.META.get("REMOTE_ADDR") or None,
+            )
 
 
 @admin.register(Resource)

@@ -72,6 +72,16 @@ class Account(models.Model):
         max_length=500,
         help_text="Optional Slack-compatible incoming webhook for this account's requests.",
     )
+    slack_channel_id = models.CharField(
+        max_length=24,
+        blank=True,
+        validators=[
+            RegexValidator(r"^[CGD][A-Z0-9]{2,20}$", "A Slack channel id looks like C0123ABCD.")
+        ],
+        help_text="The approvers' Slack channel (its id, C…): approval requests with Approve and "
+        "Reject buttons go there. Empty: to each approver with a Slack member id, by direct "
+        "message (when the portal's Slack app is set up).",
+    )
     organization_path = models.CharField(
         max_length=512, blank=True, help_text="e.g. r-root/ou-workloads, for SCP evaluation."
     )
@@ -256,3 +266,4 @@ class Resource(models.Model):
 
 
 from accounts.access_rules import AccessRule  # noqa: E402, F401  (registered with the app)
+from accounts.profiles import UserProfile  # noqa: E402, F401  (registered with the app)

@@ -34,3 +34,14 @@ def portal_reserved() -> list[Reserved]:
         if parsed is not None:
             roles.add(parsed.resource)
     return reserved_patterns(role_path=settings.PORTAL_ROLE_PATH, roles=roles)
+
+
+def user_by_slack_id(slack_user_id: str) -> User | None:
+    """The active portal user whose profile names this Slack member id, if any."""
+    if not slack_user_id:
+        return None
+    return (
+        User.objects.filter(profile__slack_user_id=slack_user_id, is_active=True)
+        .select_related("profile")
+        .first()
+    )

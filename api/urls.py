@@ -40,6 +40,9 @@ urlpatterns = [
         grants.GrantCredentialsView.as_view(),
         name="api_grant_credentials",
     ),
+    path(
+        "v1/grants/<int:pk>/console/", grants.GrantConsoleView.as_view(), name="api_grant_console"
+    ),
     path("v1/grants/<int:pk>/revoke/", grants.GrantRevokeView.as_view(), name="api_grant_revoke"),
     path("v1/grants/<int:pk>/extend/", grants.GrantExtendView.as_view(), name="api_grant_extend"),
     path("v1/policies/validate/", policies.PolicyValidateView.as_view(), name="api_validate"),

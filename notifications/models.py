@@ -29,6 +29,7 @@ class Notification(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
         WEBHOOK = "webhook", "Webhook"
+        SLACK = "slack", "Slack"
 
     key = models.CharField(max_length=64, help_text="The Celery task id of one notification.")
     event = models.CharField(max_length=32)
@@ -52,3 +53,25 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.recipient} ({self.channel}) for #{self.access_request_id}"
+
+
+class SlackMessage(models.Model):
+    """An approval message the portal posted in Slack (a channel, or an approver's direct
+    messages), kept so it can be updated in place once people decide (chat.update). Holds the
+    message's address only, never its text."""
+
+    access_request = models.ForeignKey(
+        REQUEST_MODEL, on_delete=models.CASCADE, related_name="slack_messages"
+    )
+    channel = models.CharField(max_length=24)
+    ts = models.CharField(max_length=32, help_text="Slack's id of the message in its channel.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "ts"], name="one_row_per_slack_message")
+        ]
+
+    def __str__(self) -> str:
+        return f"Slack message {self.channel}/{self.ts} for #{self.access_request_id}"

@@ -59,3 +59,20 @@ def recipient_emails(*, audience: str, access_request: Any) -> list[str]:
             continue
         addresses.setdefault(address.lower(), address)
     return list(addresses.values())
+
+
+def slack_destinations(*, access_request: Any) -> list[str]:
+    """Where an approval message goes: the approvers' Slack channel of the target account (and of
+    the source account when it asks for two-party approval); without one, each approver with a
+    Slack member id, in their direct messages with the app."""
+    accounts = [access_request.target_account]
+    if access_request.source_account.source_approval_required:
+        accounts.append(access_request.source_account)
+    channels = [account.slack_channel_id for account in accounts if account.slack_channel_id]
+    if channels:
+        return list(dict.fromkeys(channels))
+    return list(
+        approvers_of(access_request=access_request)
+        .filter(profile__slack_user_id__isnull=False)
+        .values_list("profile__slack_user_id", flat=True)
+    )

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from notifications import channels, messages
+from notifications import channels, messages, slack
 from notifications.models import Notification, approval_model, request_model
-from notifications.selectors import recipient_emails
+from notifications.selectors import recipient_emails, slack_destinations
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +33,59 @@ def notify(*, event: str, access_request_id: int) -> None:
             logger.error("unknown notification event %r for request %s", event, access_request_id)
             return
         transaction.on_commit(partial(_enqueue, event, access_request_id), robust=True)
+        if event in SLACK_DECIDED_EVENTS:
+            slack_refresh(access_request_id=access_request_id)
     except Exception:
         logger.exception("notification %s for request %s not registered", event, access_request_id)
+
+
+# The events whose message asks approvers to decide: in Slack, with Approve and Reject buttons.
+SLACK_EVENTS = ("request.submitted", "extension.submitted")
+# The events after which the Slack messages of a request show who decided (updated in place).
+SLACK_DECIDED_EVENTS = (
+    "request.approved",
+    "request.rejected",
+    "request.cancelled",
+    "extension.applied",
+    "extension.rejected",
+)
+
+
+def slack_refresh(*, access_request_id: int) -> None:
+    """Update the request's Slack messages in place after the current transaction commits (a
+    vote, a decision): a task does it. Never raises; nothing happens without Slack set up."""
+    try:
+        if slack.enabled():
+            transaction.on_commit(partial(_enqueue_refresh, access_request_id), robust=True)
+    except Exception:
+        logger.exception("Slack update for request %s not registered", access_request_id)
+
+
+def slack_answer(*, channel: str, user: str, text: str) -> None:
+    """Tell one Slack member, in the channel where they clicked, what came of their click (a
+    refusal, an unknown member): a task sends it, after the commit. Never raises."""
+    from notifications.tasks import slack_ephemeral_task
+
+    def enqueue() -> None:
+        try:
+            slack_ephemeral_task.apply_async((channel, user, text), priority=PRIORITY)
+        except Exception as error:
+            logger.warning("Slack answer to %s not enqueued: %s", user, error)
+
+    try:
+        if slack.enabled():
+            transaction.on_commit(enqueue, robust=True)
+    except Exception:
+        logger.exception("Slack answer to %s not registered", user)
+
+
+def _enqueue_refresh(access_request_id: int) -> None:
+    from notifications.tasks import slack_refresh_task
+
+    try:
+        slack_refresh_task.apply_async((access_request_id,), priority=PRIORITY)
+    except Exception as error:
+        logger.warning("Slack update for request %s not enqueued: %s", access_request_id, error)
 
 
 # Redis priority of a notification's task (0 is the highest, the default of every other task):
@@ -97,6 +148,10 @@ def notification_deliver(*, key: str, event: str, access_request_id: int) -> int
     recipients = [(Notification.Channel.EMAIL, address) for address in addresses]
     if url:
         recipients.append((Notification.Channel.WEBHOOK, channels.webhook_label(url)))
+    destinations = []
+    if event in SLACK_EVENTS and slack.enabled():
+        destinations = slack_destinations(access_request=access_request)
+        recipients.extend((Notification.Channel.SLACK, channel) for channel in destinations)
     if not recipients:
         return 0  # nobody to tell: no rows, no message built
     unsent = _unsent(key, event, access_request, recipients)
@@ -134,6 +189,16 @@ def notification_deliver(*, key: str, event: str, access_request_id: int) -> int
             channels.webhook_label(url),
             partial(channels.webhook_post, url, payload),
         )
+    for channel in destinations:
+        if (Notification.Channel.SLACK, channel) in unsent:
+            retryable += _deliver_once(
+                key,
+                event,
+                access_request,
+                Notification.Channel.SLACK,
+                channel,
+                partial(slack.message_post, access_request, channel),
+            )
     return retryable
 
 
@@ -177,7 +242,7 @@ def _deliver_once(
     try:
         send()
     except Exception as error:
-        retryable = channels.is_retryable(error)
+        retryable = channels.is_retryable(error) or slack.is_retryable(error)
         row.update(attempts=F("attempts") + 1, error=f"{type(error).__name__}: {error}"[:2000])
         logger.warning(
             "notification %s for request %s to %s by %s failed (%s): %s",

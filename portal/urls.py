@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from access_requests import dashboard
+from api import slack
 from portal.security import ApiDocsView
 from provisioning import health
 
@@ -20,4 +21,6 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     # Identity providers' deprovisioning (SCIM 2.0): bearer token, no session.
     path("scim/v2/", include("api.scim.urls")),
+    # Slack's interactivity request URL: Approve, Reject and the reason modal (signed by Slack).
+    path("integrations/slack/interactions/", slack.interactions, name="slack_interactions"),
 ]

@@ -123,7 +123,9 @@ def session_start(
     and SourceIdentity carry the requester, so CloudTrail in the target account names the person.
     Returns the session, its record, and what capped its duration."""
     grant = (
-        Grant.objects.select_related("access_request__source_account")
+        Grant.objects.select_related(
+            "access_request__source_account", "access_request__target_account"
+        )
         .defer(*_LARGE_COLUMNS)
         .get(pk=grant_id)
     )

@@ -65,7 +65,17 @@ def smtp_server():
 
 
 @pytest.fixture(scope="session")
-def worker_env(emulator, django_db_setup, smtp_server):
+def slack_standin():
+    """A local stand-in for Slack's Web API for the session; the worker posts to it."""
+    from tests.slack_standin import SlackStandIn
+
+    server = SlackStandIn()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_env(emulator, django_db_setup, smtp_server, slack_standin):
     database = settings.DATABASES["default"]
     redis_queue_clear(settings.CELERY_BROKER_URL, settings.CELERY_TASK_DEFAULT_QUEUE)
     return {
@@ -86,6 +96,10 @@ def worker_env(emulator, django_db_setup, smtp_server):
         "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "DJANGO_EMAIL_HOST": "127.0.0.1",
         "DJANGO_EMAIL_PORT": str(smtp_server.port),
+        # Slack set up, its Web API at the local stand-in (demo accounts name no Slack channel
+        # and demo users no Slack id, so only the Slack tests' requests post anything).
+        "PORTAL_SLACK_API_URL": slack_standin.url,
+        "PORTAL_SLACK_BOT_TOKEN": slack_standin.token,
     }
 
 

@@ -5,7 +5,11 @@ from access_requests.services.batches import (
     access_requests_submit_batch,
     batch_errors,
 )
-from access_requests.services.decisions import access_request_approve, access_request_reject
+from access_requests.services.decisions import (
+    access_request_approve,
+    access_request_reject,
+    decision_check,
+)
 from access_requests.services.emergency import access_revoke_all, user_access_end
 from access_requests.services.extensions import grant_extension_request
 from access_requests.services.rules import access_request_review
@@ -28,6 +32,7 @@ __all__ = [
     "access_requests_submit_batch",
     "batch_errors",
     "access_revoke_all",
+    "decision_check",
     "grant_extension_request",
     "user_access_end",
 ]

@@ -10,7 +10,7 @@ from access_requests.services.extensions import extension_apply
 from accounts.selectors import user_approves_for
 from audit.services import audit_record
 from core.errors import ServiceError
-from notifications.services import notify
+from notifications.services import notify, slack_refresh
 from provisioning.services import grant_create
 
 
@@ -61,6 +61,21 @@ def _may_decide(locked: AccessRequest, approver: User) -> None:
         )
     if locked.approvals.filter(approver=approver, documents_hash=locked.documents_hash).exists():
         raise ServiceError("You have already voted on this request.", kind=ServiceError.CONFLICT)
+
+
+def decision_check(*, access_request: AccessRequest, approver: User) -> None:
+    """Whether `approver` may decide on the request now (ServiceError if not), without deciding:
+    Slack's Reject asks before it opens the modal for the reason. The decision itself checks
+    again, under the row lock."""
+    _may_decide(access_request, approver)
+
+
+def _hash_check(locked: AccessRequest, documents_hash: str | None) -> None:
+    if documents_hash is not None and documents_hash != locked.documents_hash:
+        raise ServiceError(
+            "The request has changed since you opened it: look at it again before you decide.",
+            kind=ServiceError.CONFLICT,
+        )
 
 
 # Stand-ins for an approval the rules ask for and nobody has given yet (never a user's id).
@@ -162,12 +177,9 @@ def access_request_approve(
     The row lock serializes approvers: two clicking at once provision once."""
     locked = locked_request(access_request)
     _may_decide(locked, approver)
-    if documents_hash is not None and documents_hash != locked.documents_hash:
-        raise ServiceError(
-            "The request has changed since you opened it: look at it again before you approve.",
-            kind=ServiceError.CONFLICT,
-        )
+    _hash_check(locked, documents_hash)
     approval = _vote(locked, approver, Approval.Decision.APPROVE, comment)
+    slack_refresh(access_request_id=locked.pk)
     audit_record(
         actor=approver,
         verb="request.approval_given",
@@ -207,11 +219,14 @@ def access_request_reject(
     access_request: AccessRequest,
     approver: User,
     reason: str = "",
+    documents_hash: str | None = None,
     client_address: str | None = None,
 ) -> Approval:
-    """Any reject rejects the request."""
+    """Any reject rejects the request. `documents_hash`, when given, is the hash of what the
+    approver was shown, as for an approval."""
     locked = locked_request(access_request)
     _may_decide(locked, approver)
+    _hash_check(locked, documents_hash)
     if not reason.strip():
         raise ServiceError(
             "Say why you reject the request.", field_errors={"reason": ["A reason is required."]}

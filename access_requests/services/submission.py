@@ -23,7 +23,7 @@ from accounts.models import Account
 from accounts.scps import scp_denials
 from audit.services import audit_record
 from core.errors import ServiceError
-from notifications.services import notify
+from notifications.services import notify, slack_refresh
 from policy import builders
 from policy.escalation import privilege_escalations
 from policy.lint import documents_lint
@@ -328,6 +328,8 @@ def access_request_edit(
         after={"documents_hash": locked.documents_hash},
         client_address=client_address,
     )
+    # Its Slack messages show the new documents (and their hash: a click on the old ones fails).
+    slack_refresh(access_request_id=locked.pk)
     access_request.refresh_from_db()
     return locked
 

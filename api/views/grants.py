@@ -30,7 +30,7 @@ from api.views.common import (
 )
 from api.views.requests import _detail
 from core.errors import ServiceError
-from provisioning import services, sessions
+from provisioning import console, services, sessions
 from provisioning.models import Grant
 
 logger = logging.getLogger(__name__)
@@ -127,6 +127,47 @@ class GrantCredentialsView(APIView):
             raise
         document = sessions.credential_process_document(assumed.credentials)
         return Response(document, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+class ConsoleUrlSerializer(serializers.Serializer):
+    url = serializers.URLField(
+        help_text="AWS's console sign-in URL (at the federation endpoint): open it within 15 "
+        "minutes. It signs in as the granted role, in the region of the grant's resources."
+    )
+
+
+@extend_schema(
+    summary="Open the AWS console: a sign-in URL from a fresh session",
+    description="For the requester of an active role grant. A fresh session (the same rules, "
+    "rate limit and audit as credentials) is exchanged at AWS's federation endpoint for a "
+    "sign-in token; the URL carries it (Cache-Control: no-store).",
+    request=None,
+    responses={200: ConsoleUrlSerializer, **errors(403, 404, 409, 429, 502)},
+)
+class GrantConsoleView(APIView):
+    throttle_classes = [CredentialsRateThrottle]
+
+    def post(self, request: Request, pk: int) -> Response:
+        grant_id = valid_id(pk)
+        try:
+            signed_in = console.console_sign_in(
+                grant_id=grant_id, user=caller(request), client_address=client_address(request)
+            )
+        except Grant.DoesNotExist:
+            raise Http404 from None
+        except ServiceError as error:
+            if error.kind == ServiceError.UNAVAILABLE:
+                logger.warning("console for grant %s: %s", grant_id, error)
+                return Response(
+                    {"detail": error.message},
+                    status=status.HTTP_502_BAD_GATEWAY,
+                    headers={"Cache-Control": "no-store"},
+                )
+            visible_grant(request, grant_id)  # who may not see the grant learns nothing: 404
+            raise
+        return Response(
+            {"url": signed_in.url}, headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
+        )
 
 
 @extend_schema(

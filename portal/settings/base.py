@@ -309,6 +309,18 @@ PORTAL_DEMO_ALLOWED = env.bool("PORTAL_DEMO_ALLOWED", default=True)
 # Where people open the portal: the links in notification emails and webhook messages.
 PORTAL_BASE_URL = env("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# --- Where people already work: Slack approvals, the AWS console (docs/slack.md)
+# The Slack app's bot token (xoxb-…): approval messages with Approve and Reject buttons. Empty:
+# nothing goes to Slack. The signing secret checks every click Slack sends to
+# /integrations/slack/interactions/ (empty: that endpoint answers 404).
+PORTAL_SLACK_BOT_TOKEN = env("PORTAL_SLACK_BOT_TOKEN", default="")
+PORTAL_SLACK_SIGNING_SECRET = env("PORTAL_SLACK_SIGNING_SECRET", default="")
+# Slack's Web API; a test points it at a local stand-in.
+PORTAL_SLACK_API_URL = env("PORTAL_SLACK_API_URL", default="https://slack.com/api/")
+# AWS's federation endpoint, which turns a session into a console sign-in token. Empty: the
+# endpoint of the grant's partition (aws, aws-cn, aws-us-gov); a test points it at a stand-in.
+PORTAL_FEDERATION_URL = env("PORTAL_FEDERATION_URL", default="")
+
 # --- Single sign-on: OpenID Connect (docs/sso.md) -------------------------------------------------
 # Unset issuer: no SSO (the sign-in page offers passwords only, nothing is fetched). Set: the
 # endpoints and keys come from <issuer>/.well-known/openid-configuration; the redirect URI to

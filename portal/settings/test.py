@@ -26,6 +26,9 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_DEFAULT_QUEUE = f"portal-test-{_CHECKOUT}"
 # Tests never reach real AWS: unless a test starts the emulator, AWS calls go to a closed port.
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default="http://127.0.0.1:9")
+# Nor Slack, nor AWS's federation endpoint: the tests that use them start local stand-ins.
+PORTAL_SLACK_API_URL = env("PORTAL_SLACK_API_URL", default="http://127.0.0.1:9/api/")
+PORTAL_FEDERATION_URL = env("PORTAL_FEDERATION_URL", default="http://127.0.0.1:9/federation")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
