@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 
 from accounts.management.commands.seed_demo import demo_database_seed
 from accounts.models import Account
-from tests.support import Emulator, Worker, redis_queue_clear
+from tests.support import Emulator, Worker, queue_settled, redis_queue_clear
 
 ORGANIZATIONS_READER_ARN = "arn:aws:iam::100000000000:role/PortalOrganizationsReader"
 
@@ -116,7 +116,10 @@ def worker(celery_worker_process, transactional_db):
     """Tests with a worker commit their data, so the worker's own connection sees it."""
     if celery_worker_process.process.poll() is not None:
         celery_worker_process.start()
-    return celery_worker_process
+    yield celery_worker_process
+    # The test's last tasks finish before its tables are emptied: a TRUNCATE beside a running
+    # task deadlocks.
+    queue_settled(settings.CELERY_BROKER_URL, settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
 @pytest.fixture(autouse=True)

@@ -165,6 +165,25 @@ def redis_queue_clear(url: str, queue: str) -> None:
     redis.Redis.from_url(url).delete(queue, *(f"{queue}\x06\x16{p}" for p in (3, 6, 9)))
 
 
+def queue_settled(url: str, queue: str, timeout: float = 10.0) -> bool:
+    """Wait until nothing waits in the queue and no task taken from it is unacknowledged (running,
+    with acks_late) — or `timeout` passes. False then. A test's last tasks (a notification, a
+    message update) finish before its database is emptied under them."""
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = client.llen(queue) + sum(client.llen(f"{queue}\x06\x16{p}") for p in (3, 6, 9))
+        running = 0
+        for raw in client.hvals("unacked"):
+            with contextlib.suppress(ValueError, TypeError, IndexError):
+                if json.loads(raw)[2] == queue:
+                    running += 1
+        if waiting == 0 and running == 0:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 class SlowProxy:
     """A TCP proxy to the emulator that holds every chunk the client sends for `delay` seconds,
     so a test can kill a worker in the middle of its AWS calls."""

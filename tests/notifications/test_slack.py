@@ -426,6 +426,11 @@ def test_without_a_channel_each_linked_approver_gets_a_direct_message(
         )
 
     to_bob, _to_carol = posted_to(BOB), posted_to(CAROL)
+    # The row is saved once Slack has answered the post: wait for both.
+    wait_until(
+        lambda: SlackMessage.objects.filter(access_request=access_request).count() == 2,
+        what="both messages recorded",
+    )
     rows = {row.channel: row for row in SlackMessage.objects.filter(access_request=access_request)}
     assert set(rows) == {"D0BOB", "D0CAROL"}  # the app's direct messages with each approver
     # Never to the requester, though she is linked too.
