@@ -150,9 +150,11 @@ def _fixes(evaluation: Evaluation, action: str, resource: str) -> list[str]:
     fixes = []
     for layer in evaluation.layers:
         if layer.verdict == "ExplicitlyDenied":
-            where = {"scp": "a service control policy", "resource": "the resource's policy"}.get(
-                layer.layer, f"the {layer.layer} policy"
-            )
+            where = {
+                "scp": "a service control policy",
+                "rcp": "a resource control policy of the resource's account",
+                "resource": "the resource's policy",
+            }.get(layer.layer, f"the {layer.layer} policy")
             fixes.append(
                 f"{where.capitalize()} denies it ({', '.join(layer.statements)}): an explicit "
                 "deny cannot be overridden; its owners must change it."
