@@ -193,6 +193,36 @@ class ServiceControlPolicy(models.Model):
         return f"{self.name} on {self.target}"
 
 
+class ResourceControlPolicy(models.Model):
+    """An organization's RCP, attached to the root, an OU or an account: it limits what anyone,
+    inside the organization or not, may do with the resources of the accounts below it.
+
+    Synced from AWS Organizations beside the SCPs. AWS's ``RCPFullAWSAccess`` (attached at every
+    level while RCPs are on) is implied, not stored: a level keeps only the RCPs besides it.
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"""
+
+    name = models.CharField(max_length=128)
+    target = models.CharField(
+        max_length=512,
+        help_text="Where it is attached: a root or OU path element (e.g. r-demo, ou-prod) or "
+        "a 12-digit account id.",
+    )
+    document = models.JSONField()
+    description = models.CharField(max_length=512, blank=True)
+    synced = models.BooleanField(
+        default=False, help_text="Read from AWS Organizations; the next sync replaces it."
+    )
+
+    class Meta:
+        ordering = ["target", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "target"], name="one_rcp_per_target")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.target}"
+
+
 # STS's rule for an ExternalId: 2 to 1,224 characters of letters, digits and _+=,.@:/-.
 # https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html (ExternalId)
 EXTERNAL_ID_RE = r"^[A-Za-z0-9_+=,.@:/-]{2,1224}$"
