@@ -156,7 +156,7 @@ def _verdict(layer: str, match: Match | None, present: bool, what: str) -> Layer
         return LayerVerdict(layer, ALLOWED, match.allows, f"{what}: Allow")
     detail = f"no statement of the {what} allows"
     if match.misses:
-        detail += " (" + "; ".join(match.misses[:4]) + ")"
+        detail += " (" + "; ".join(match.miss_texts()) + ")"
     return LayerVerdict(layer, IMPLICITLY_DENIED, [], detail)
 
 
