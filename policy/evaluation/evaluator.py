@@ -190,9 +190,11 @@ def evaluate(request: RequestContext, policies: PolicySet) -> Evaluation:
     identity = Match()
     boundary = session = None
     if not identityless:
-        for number, policy in enumerate(policies.identity):
-            prefix = f"P{number}:" if len(policies.identity) > 1 else ""
-            identity.extend(match_policy(policy, *args, prefix=prefix))
+        if len(policies.identity) == 1:
+            identity = match_policy(policies.identity[0], *args)
+        else:
+            for number, policy in enumerate(policies.identity):
+                identity.extend(match_policy(policy, *args, prefix=f"P{number}:"))
         boundary = match_policy(policies.boundary, *args) if policies.boundary else None
         session = match_policy(policies.session, *args) if policies.session else None
     resource = (

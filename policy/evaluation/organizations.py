@@ -22,7 +22,7 @@ https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from policy.evaluation.statements import Match, match_policy
+from policy.evaluation.statements import match_policy
 from policy.evaluation.verdicts import (
     ALLOWED,
     EXPLICITLY_DENIED,
@@ -133,15 +133,16 @@ def scp_layer(
     allows: list[str] = []
     missing: list[int] = []
     for depth, level in enumerate(levels):
-        level_match = Match()
+        allowed = False
         for number, policy in enumerate(level):
             prefix = _label(names, depth, number, len(level))
-            level_match.extend(
-                match_policy(policy, action, resource, principal, ctx, prefix=prefix)
-            )
-        denies += level_match.denies
-        allows += level_match.allows
-        if not level_match.allows:
+            found = match_policy(policy, action, resource, principal, ctx, prefix=prefix)
+            if found.denies:
+                denies += found.denies
+            if found.allows:
+                allows += found.allows
+                allowed = True
+        if not allowed:
             missing.append(depth)
     if denies:
         return LayerVerdict("scp", EXPLICITLY_DENIED, denies, "an SCP denies the action")

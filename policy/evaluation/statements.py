@@ -57,7 +57,12 @@ def _list(value: object) -> list[str]:
 
 def statements_of(policy: Mapping[str, Any]) -> list[dict[str, Any]]:
     raw = policy.get("Statement", [])
-    return [raw] if isinstance(raw, dict) else [s for s in raw if isinstance(s, dict)]
+    if isinstance(raw, dict):
+        return [raw]
+    for statement in raw:  # the usual case: a list of statements only, taken as it is
+        if not isinstance(statement, dict):
+            return [s for s in raw if isinstance(s, dict)]
+    return raw  # type: ignore[no-any-return]
 
 
 def label(statement: Mapping[str, Any], index: int, prefix: str = "") -> str:
