@@ -75,6 +75,12 @@ class Account(models.Model):
     organization_path = models.CharField(
         max_length=512, blank=True, help_text="e.g. r-root/ou-workloads, for SCP evaluation."
     )
+    organization_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The organization's id (o-…), from the Organizations sync: what AWS puts in "
+        "aws:PrincipalOrgID for this account's principals, which RCPs often test.",
+    )
     inventory_synced_at = models.DateTimeField(
         null=True, blank=True, help_text="When the resource inventory was last read from AWS."
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.db.models import CharField, Value
 
 from accounts.models import Account, ResourceControlPolicy, ServiceControlPolicy
 from policy.evaluation import PolicySet, RequestContext, evaluate
@@ -47,6 +48,49 @@ def _levels_of(model: type[models.Model], accounts: tuple[Account, ...]) -> list
         )
         for account in accounts
     ]
+
+
+def organization_levels_of(
+    scp_accounts: tuple[Account, ...], rcp_accounts: tuple[Account, ...]
+) -> tuple[list[Levels], list[Levels]]:
+    """The SCP levels of `scp_accounts` (whose principals call) and the RCP levels of
+    `rcp_accounts` (whose resources are called), in one query; an account without RCPs on its
+    path has no RCP level at all (the layer then does not apply)."""
+    scp_targets = [level for a in scp_accounts for level in a.organization_levels]
+    rcp_targets = [level for a in rcp_accounts for level in a.organization_levels]
+    found: dict[tuple[str, str], list[tuple[str, dict[str, Any]]]] = {}
+    if scp_targets or rcp_targets:
+        columns = ("kind", "target", "name", "document")
+        scps = (
+            ServiceControlPolicy.objects.filter(target__in=scp_targets)
+            .order_by()
+            .annotate(kind=Value("scp", output_field=CharField()))
+            .values_list(*columns)
+        )
+        rcps = (
+            ResourceControlPolicy.objects.filter(target__in=rcp_targets)
+            .order_by()
+            .annotate(kind=Value("rcp", output_field=CharField()))
+            .values_list(*columns)
+        )
+        for kind, target, name, document in sorted(
+            scps.union(rcps, all=True), key=lambda row: (row[0], row[1], row[2])
+        ):
+            found.setdefault((kind, target), []).append((f"{name} ({target})", document))
+
+    def levels(kind: str, account: Account) -> Levels:
+        rows = [found.get((kind, level), []) for level in account.organization_levels]
+        if kind == "rcp" and not any(rows):
+            return Levels(documents=[], names=[])
+        return Levels(
+            documents=[[document for _, document in row] for row in rows],
+            names=[[name for name, _ in row] for row in rows],
+        )
+
+    return (
+        [levels("scp", account) for account in scp_accounts],
+        [levels("rcp", account) for account in rcp_accounts],
+    )
 
 
 def scp_levels_named_of(*accounts: Account) -> list[Levels]:

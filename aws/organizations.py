@@ -34,6 +34,7 @@ class OrganizationSnapshot:
     accounts: tuple[OrganizationAccount, ...] = ()
     # resource control policies, as scps (AWS's own RCPFullAWSAccess left out: it is implied)
     rcps: list[OrganizationScp] = field(default_factory=list)
+    organization_id: str = ""  # o-…
 
 
 def _pages(client: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
@@ -67,6 +68,7 @@ RCP_FULL_ACCESS = "RCPFullAWSAccess"
 def organization_snapshot(credentials: Credentials) -> OrganizationSnapshot:
     organizations = client_for("organizations", credentials, region="us-east-1")
     try:
+        organization_id = organizations.describe_organization()["Organization"]["Id"]
         scps = _policies(organizations, "SERVICE_CONTROL_POLICY")
         rcps = [
             rcp
@@ -94,4 +96,10 @@ def organization_snapshot(credentials: Credentials) -> OrganizationSnapshot:
             paths[account["Id"]] = "/".join(reversed(chain))
     except Exception as error:
         raise translate_error(error, "reading AWS Organizations") from error
-    return OrganizationSnapshot(scps=scps, paths=paths, accounts=tuple(members), rcps=rcps)
+    return OrganizationSnapshot(
+        scps=scps,
+        paths=paths,
+        accounts=tuple(members),
+        rcps=rcps,
+        organization_id=organization_id,
+    )

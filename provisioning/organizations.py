@@ -64,9 +64,13 @@ def _scps_store(snapshot: aws.OrganizationSnapshot) -> int:
         ServiceControlPolicy.objects.bulk_create(rows)
         for account in Account.objects.filter(account_id__in=snapshot.paths):
             path = snapshot.paths[account.account_id]
-            if account.organization_path != path:
+            if (account.organization_path, account.organization_id) != (
+                path,
+                snapshot.organization_id,
+            ):
                 account.organization_path = path
-                account.save(update_fields=["organization_path"])
+                account.organization_id = snapshot.organization_id
+                account.save(update_fields=["organization_path", "organization_id"])
         if rows:
             audit_record(
                 actor=None,

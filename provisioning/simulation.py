@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.models import Account
-from accounts.scps import Levels, rcp_levels_named_of, scp_levels_named_of
+from accounts.scps import Levels, organization_levels_of
 from policy import arns, builders
 from policy.acls import BUCKET_ACL_ACTIONS, OBJECT_ACL_ACTIONS, AclTarget
 from policy.arns import arn_parse
@@ -71,6 +71,20 @@ def _policies(scps: Levels, rcps: Levels, **documents: Any) -> PolicySet:
     )
 
 
+def principal_context(account: Account) -> dict[str, str | list[str]]:
+    """What AWS puts in the request context of every call by a principal of `account`: HTTPS (the
+    SDKs and the CLI use it), and the organization it is in (aws:PrincipalOrgID and
+    aws:PrincipalOrgPaths, which data-perimeter RCPs and resource policies test).
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html"""
+    context: dict[str, str | list[str]] = {"aws:SecureTransport": "true"}
+    if account.organization_id and account.organization_path and not account.left_organization_at:
+        context["aws:PrincipalOrgID"] = account.organization_id
+        context["aws:PrincipalOrgPaths"] = [
+            f"{account.organization_id}/{account.organization_path}/"
+        ]
+    return context
+
+
 def simulate(
     *,
     mechanism: str,
@@ -93,8 +107,9 @@ def simulate(
     documents are what AWS holds after provisioning (whole resource policies included)."""
     checks = []
     notes: list[str] = []
-    source_scps, target_scps = scp_levels_named_of(source_account, target_account)
-    (target_rcps,) = rcp_levels_named_of(target_account)
+    (source_scps, target_scps), (target_rcps,) = organization_levels_of(
+        (source_account, target_account), (target_account,)
+    )
     source_policy = documents.get(builders.SOURCE_IDENTITY_POLICY, {})
     caller = _caller(source_principal, source_policy, source_account)
     source_side = _source_side(source_account, source_policy, caller, notes)
@@ -115,7 +130,9 @@ def simulate(
     if mechanism == Mechanism.ASSUME_ROLE:
         trust = documents[builders.TRUST_POLICY]["document"]
         role_arn = source_policy["document"]["Statement"][0]["Resource"]
-        context = {"sts:ExternalId": external_id} if external_id else {}
+        context = principal_context(source_account)
+        if external_id:
+            context["sts:ExternalId"] = external_id
         assume_actions = ["sts:AssumeRole"]
         if source_identity:
             context["sts:SourceIdentity"] = source_identity
@@ -149,6 +166,7 @@ def simulate(
                     action=action,
                     resource=resource,
                     resource_account=_resource_account(resource, target_account),
+                    context=principal_context(target_account),
                 ),
                 _policies(
                     target_scps,
@@ -168,6 +186,7 @@ def simulate(
                     action=action,
                     resource=resource,
                     resource_account=_resource_account(resource, target_account),
+                    context=principal_context(source_account),
                 ),
                 _policies(
                     source_scps,

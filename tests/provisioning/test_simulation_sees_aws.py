@@ -223,3 +223,44 @@ def test_an_allow_list_scp_is_named_like_a_deny_list_one(aws_demo):
     (message,) = refused.value.field_errors["mechanism"]
     assert "DynamoDBOnly (ou-data) does not allow s3:GetObject in data" in message
     assert submitted(aws_demo, **S3_OWN).simulation["decision"] == "Allowed"
+
+
+PERIMETER = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "OrgOnly",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": "*",
+            "Condition": {
+                "StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-demo"},
+                "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+            },
+        }
+    ],
+}
+
+
+def test_a_data_perimeter_rcp_lets_the_organizations_principals_in(aws_demo):
+    """The data-perimeter RCP of AWS's examples: the simulation gives each account's principals
+    the aws:PrincipalOrgID AWS gives them, so the organization's own source principal passes and
+    one from outside the organization (the vendor) does not."""
+    ResourceControlPolicy.objects.create(name="DataPerimeter", target="r-demo", document=PERIMETER)
+    inside = submitted(aws_demo, **S3_OWN)
+    assert inside.simulation["decision"] == "Allowed", _failing(inside.simulation)
+    outside = submitted(
+        aws_demo,
+        **dict(
+            S3_OWN,
+            source_account=aws_demo.vendor,
+            source_principal="arn:aws:iam::333333333333:role/Etl",
+            third_party=True,
+            external_id="vendor-etl-7",
+        ),
+    )
+    assert outside.simulation["decision"] == "ExplicitlyDenied"
+    assert outside.simulation["blocked_by"] == (
+        "the resource control policies of the target account (DataPerimeter (r-demo):OrgOnly)"
+    )
