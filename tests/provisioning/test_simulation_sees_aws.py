@@ -180,6 +180,13 @@ def test_a_policy_the_portal_only_shows_is_absent_until_attached(aws_demo):
     verified = grant.verification["simulation"]
     assert verified["decision"] == "Allowed"
     assert any("Assumed" in note for note in verified["notes"])
+    # The bucket policy as it was, for the tests after this one.
+    services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+    services.grant_revoke(grant_id=grant.pk)
+    policy = json.loads(
+        emulator_client("s3", account_id=TARGET).get_bucket_policy(Bucket="mybucket")["Policy"]
+    )
+    assert [statement["Sid"] for statement in policy["Statement"]] == ["AuditorsReadReports"]
 
 
 def test_the_target_accounts_scps_do_not_bind_a_source_principal(aws_demo):
