@@ -9,6 +9,8 @@ import json
 import uuid
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from access_requests.services import access_request_approve
 from accounts.models import ResourceControlPolicy, ServiceControlPolicy
@@ -69,6 +71,15 @@ def test_a_deny_in_the_bucket_policy_blocks_a_resource_policy_grant(bucket_deny,
     resource_layer = next(layer for layer in check["layers"] if layer["layer"] == "resource")
     # The owners' statements, the portal's and theirs, evaluated together.
     assert resource_layer["statements"] == ["DenyOutsideReads"]
+
+
+def test_the_request_page_names_the_blocking_layer(bucket_deny, aws_demo):
+    access_request = submitted(aws_demo, **S3_OWN)
+    client = Client()
+    client.force_login(aws_demo.bob)
+    page = client.get(reverse("request_detail", args=[access_request.pk])).content.decode()
+    assert "No: explicitly denied" in page
+    assert "Blocked by the resource&#x27;s policy (DenyOutsideReads)." in page
 
 
 def test_the_same_deny_spares_a_role_in_the_target_account(bucket_deny, aws_demo):
