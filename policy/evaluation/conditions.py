@@ -180,6 +180,7 @@ def _as_list(value: object) -> list[str]:
     return [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
 
 
+@lru_cache(maxsize=1024)
 def parse_operator(name: str) -> tuple[str | None, str, bool]:
     """``ForAllValues:StringLikeIfExists`` -> ``("forallvalues", "stringlike", True)``."""
     qualifier, _, base = name.rpartition(":")

@@ -12,6 +12,7 @@ from typing import Any
 from policy.evaluation.conditions import conditions_match
 from policy.evaluation.matching import (
     action_matches,
+    glob_match,
     not_principal_excludes,
     pieces_match,
     principal_block_matches,
@@ -83,6 +84,10 @@ def _resource_matches(
     patterns: list[str], resource: str, ctx: Mapping[str, object], variables: bool
 ) -> bool:
     for pattern in patterns:
+        if "${" not in pattern:  # no variable: the common case, matched as it is
+            if glob_match(pattern, resource):
+                return True
+            continue
         pieces = split(pattern, ctx, variables)
         if pieces is not None and pieces_match(pieces, resource):
             return True
