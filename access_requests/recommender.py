@@ -16,8 +16,15 @@ PORTAL = AccessRequest.AccessVia.PORTAL
 class Facts:
     """What AWS says about the resources, as far as the portal could look."""
 
-    # Names of service control policies that deny a requested action, with the action.
+    # Names of service control policies that deny a requested action, with the action: to the
+    # principals of both accounts (every mechanism), of the source account only (they bind the
+    # source principal's own calls through a resource policy or an ACL, and sts:AssumeRole), and
+    # of the target account only (they bind the granted role's sessions, never a source
+    # principal: SCPs limit the principals of the accounts they are attached to).
+    # https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
     scp_denials: tuple[str, ...] = ()
+    source_scp_denials: tuple[str, ...] = ()
+    target_scp_denials: tuple[str, ...] = ()
     # S3 object ARNs whose owner is another account than the bucket's owner.
     foreign_owned_objects: tuple[str, ...] = ()
     # Buckets whose Object Ownership is BucketOwnerEnforced: ACLs are off.
@@ -126,12 +133,24 @@ def recommend(
             "bucket policy grants only on the bucket owner's objects."
         )
     result = Recommendation(mechanism=None, validity=validity)
-    if facts.scp_denials:
+    # Which SCPs bind each mechanism's caller: the granted role's session is a principal of the
+    # target account; a resource policy or an ACL is used by the source principal itself.
+    binding = {
+        Mechanism.ASSUME_ROLE: facts.scp_denials + facts.target_scp_denials,
+        Mechanism.RESOURCE_POLICY: facts.scp_denials + facts.source_scp_denials,
+        Mechanism.ACL: facts.scp_denials + facts.source_scp_denials,
+    }
+    for mechanism, denials in binding.items():
+        if denials and validity[mechanism] == "":
+            validity[mechanism] = f"Denied by a service control policy: {'; '.join(denials)}."
+    if validity[Mechanism.ASSUME_ROLE] and (
+        access_via == PORTAL or all(validity[m] for m in validity)
+    ):
+        every = dict.fromkeys(d for m in binding for d in binding[m])
         result.reasons = [
-            "A service control policy denies this in the organization, and an SCP blocks every "
-            f"mechanism: {'; '.join(facts.scp_denials)}. Ask the organization's admins first."
+            "A service control policy denies this to every mechanism that could work: "
+            f"{'; '.join(every)}. Ask the organization's admins first."
         ]
-        result.validity = dict.fromkeys(validity, "Denied by a service control policy.")
         return result
     if access_via == PORTAL:
         result.mechanism = Mechanism.ASSUME_ROLE
@@ -160,6 +179,15 @@ def recommend(
         service = resource_holder(resources[0]).service
         result.mechanism = Mechanism.RESOURCE_POLICY
         result.reasons = [
+            *(
+                [
+                    "A service control policy of the target account denies this to its own "
+                    f"principals ({'; '.join(facts.target_scp_denials)}): it would bind a role "
+                    "there, but not the source principal using a resource policy."
+                ]
+                if facts.target_scp_denials
+                else []
+            ),
             f"Every resource is {SERVICE_NAMES[service]} resource with its own resource-based "
             "policy: adding "
             "one statement to it is the easiest option.",

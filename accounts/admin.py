@@ -12,6 +12,7 @@ from accounts.models import (
     ExternalId,
     OrganizationDefaults,
     Resource,
+    ResourceControlPolicy,
     ServiceControlPolicy,
 )
 from accounts.profiles import UserProfile
@@ -143,6 +144,14 @@ class OrganizationDefaultsAdmin(AuditedAdmin):
 
 @admin.register(ServiceControlPolicy)
 class ServiceControlPolicyAdmin(AuditedAdmin):
+    list_display = ("name", "target", "description")
+    search_fields = ("name", "target")
+
+
+@admin.register(ResourceControlPolicy)
+class ResourceControlPolicyAdmin(AuditedAdmin):
+    """RCPs besides AWS's RCPFullAWSAccess (implied at every level)."""
+
     list_display = ("name", "target", "description")
     search_fields = ("name", "target")
 

@@ -85,6 +85,12 @@ class Account(models.Model):
     organization_path = models.CharField(
         max_length=512, blank=True, help_text="e.g. r-root/ou-workloads, for SCP evaluation."
     )
+    organization_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The organization's id (o-…), from the Organizations sync: what AWS puts in "
+        "aws:PrincipalOrgID for this account's principals, which RCPs often test.",
+    )
     inventory_synced_at = models.DateTimeField(
         null=True, blank=True, help_text="When the resource inventory was last read from AWS."
     )
@@ -197,6 +203,36 @@ class ServiceControlPolicy(models.Model):
         ordering = ["target", "name"]
         constraints = [
             models.UniqueConstraint(fields=["name", "target"], name="one_scp_per_target")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.target}"
+
+
+class ResourceControlPolicy(models.Model):
+    """An organization's RCP, attached to the root, an OU or an account: it limits what anyone,
+    inside the organization or not, may do with the resources of the accounts below it.
+
+    Synced from AWS Organizations beside the SCPs. AWS's ``RCPFullAWSAccess`` (attached at every
+    level while RCPs are on) is implied, not stored: a level keeps only the RCPs besides it.
+    https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"""
+
+    name = models.CharField(max_length=128)
+    target = models.CharField(
+        max_length=512,
+        help_text="Where it is attached: a root or OU path element (e.g. r-demo, ou-prod) or "
+        "a 12-digit account id.",
+    )
+    document = models.JSONField()
+    description = models.CharField(max_length=512, blank=True)
+    synced = models.BooleanField(
+        default=False, help_text="Read from AWS Organizations; the next sync replaces it."
+    )
+
+    class Meta:
+        ordering = ["target", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "target"], name="one_rcp_per_target")
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,8 @@
-"""AWS Organizations, read through a management-account role: the SCPs and where they attach."""
+"""AWS Organizations, read through a management-account role: the SCPs and RCPs and where they
+attach, and the accounts with their place in the organization."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws.core import Credentials, client_for, pages, translate_error
@@ -31,27 +32,41 @@ class OrganizationSnapshot:
     paths: dict[str, str]
     # every account of the organization, the management account included
     accounts: tuple[OrganizationAccount, ...] = ()
+    # resource control policies, as scps (AWS's own RCPFullAWSAccess left out: it is implied)
+    rcps: list[OrganizationScp] = field(default_factory=list)
+    organization_id: str = ""  # o-…
+
+
+def _policies(organizations: Any, policy_type: str) -> list[OrganizationScp]:
+    found = []
+    for summary in pages(organizations, "list_policies", "Policies", Filter=policy_type):
+        policy = organizations.describe_policy(PolicyId=summary["Id"])["Policy"]
+        targets = pages(organizations, "list_targets_for_policy", "Targets", PolicyId=summary["Id"])
+        found.append(
+            OrganizationScp(
+                name=summary["Name"],
+                description=summary.get("Description", ""),
+                document=json.loads(policy["Content"]),
+                targets=tuple(target["TargetId"] for target in targets),
+            )
+        )
+    return found
+
+
+# The RCP AWS attaches everywhere while RCPs are enabled; the evaluator implies it.
+RCP_FULL_ACCESS = "RCPFullAWSAccess"
 
 
 def organization_snapshot(credentials: Credentials) -> OrganizationSnapshot:
     organizations = client_for("organizations", credentials, region="us-east-1")
     try:
-        scps = []
-        for summary in pages(
-            organizations, "list_policies", "Policies", Filter="SERVICE_CONTROL_POLICY"
-        ):
-            policy = organizations.describe_policy(PolicyId=summary["Id"])["Policy"]
-            targets = pages(
-                organizations, "list_targets_for_policy", "Targets", PolicyId=summary["Id"]
-            )
-            scps.append(
-                OrganizationScp(
-                    name=summary["Name"],
-                    description=summary.get("Description", ""),
-                    document=json.loads(policy["Content"]),
-                    targets=tuple(target["TargetId"] for target in targets),
-                )
-            )
+        organization_id = organizations.describe_organization()["Organization"]["Id"]
+        scps = _policies(organizations, "SERVICE_CONTROL_POLICY")
+        rcps = [
+            rcp
+            for rcp in _policies(organizations, "RESOURCE_CONTROL_POLICY")
+            if rcp.name != RCP_FULL_ACCESS
+        ]
         paths = {}
         members = []
         for account in pages(organizations, "list_accounts", "Accounts"):
@@ -73,4 +88,10 @@ def organization_snapshot(credentials: Credentials) -> OrganizationSnapshot:
             paths[account["Id"]] = "/".join(reversed(chain))
     except Exception as error:
         raise translate_error(error, "reading AWS Organizations") from error
-    return OrganizationSnapshot(scps=scps, paths=paths, accounts=tuple(members))
+    return OrganizationSnapshot(
+        scps=scps,
+        paths=paths,
+        accounts=tuple(members),
+        rcps=rcps,
+        organization_id=organization_id,
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 import aws
 from accounts.models import Account
-from accounts.scps import scp_levels
+from accounts.scps import rcp_levels_named_of, scp_levels_named_of
 from policy.arns import arn_parse
 from policy.evaluation import Evaluation, PolicySet, RequestContext, evaluate
 from policy.resource_policies import holder_for
@@ -125,18 +125,33 @@ def explain(
         considered.append(f"could not read the resource's policy from AWS: {error}")
 
     account = accounts.get(account_id) or Account.objects.filter(account_id=account_id).first()
-    scps = scp_levels(account) if account else []
-    if account and scps:
-        considered.append(f"service control policies of {account.name} ({len(scps)} levels)")
+    scps = scp_levels_named_of(account)[0] if account else None
+    if account and scps and scps.documents:
+        considered.append(
+            f"service control policies of {account.name} ({len(scps.documents)} levels)"
+        )
+    resource_account = arn.account if arn and arn.account else owner or account_id
+    holder_account = Account.objects.filter(account_id=resource_account).first()
+    rcps = rcp_levels_named_of(holder_account)[0] if holder_account else None
+    if holder_account and rcps and rcps.documents:
+        considered.append(f"resource control policies of {holder_account.name}")
     evaluation = evaluate(
         RequestContext(
             principal=principal,
             action=action,
             resource=resource,
-            resource_account=(arn.account if arn and arn.account else owner or account_id),
+            resource_account=resource_account,
             context=context or {},
         ),
-        PolicySet(scps=scps, identity=identity, boundary=boundary, resource=resource_policy),
+        PolicySet(
+            scps=scps.documents if scps else [],
+            scp_names=scps.names if scps else [],
+            rcps=rcps.documents if rcps else [],
+            rcp_names=rcps.names if rcps else [],
+            identity=identity,
+            boundary=boundary,
+            resource=resource_policy,
+        ),
     )
     return Explanation(
         evaluation=evaluation, considered=considered, fixes=_fixes(evaluation, action, resource)
@@ -150,9 +165,11 @@ def _fixes(evaluation: Evaluation, action: str, resource: str) -> list[str]:
     fixes = []
     for layer in evaluation.layers:
         if layer.verdict == "ExplicitlyDenied":
-            where = {"scp": "a service control policy", "resource": "the resource's policy"}.get(
-                layer.layer, f"the {layer.layer} policy"
-            )
+            where = {
+                "scp": "a service control policy",
+                "rcp": "a resource control policy of the resource's account",
+                "resource": "the resource's policy",
+            }.get(layer.layer, f"the {layer.layer} policy")
             fixes.append(
                 f"{where.capitalize()} denies it ({', '.join(layer.statements)}): an explicit "
                 "deny cannot be overridden; its owners must change it."

@@ -1,4 +1,4 @@
-"""Keep the portal's accounts and its copy of the organization's SCPs in step with AWS
+"""Keep the portal's accounts and its copy of the organization's SCPs and RCPs in step with AWS
 Organizations (when a management-account role is configured), and check that each account's
 provisioner role answers."""
 
@@ -9,7 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 import aws
-from accounts.models import Account, OrganizationDefaults, ServiceControlPolicy
+from accounts.models import (
+    Account,
+    OrganizationDefaults,
+    ResourceControlPolicy,
+    ServiceControlPolicy,
+)
 from audit.services import audit_record
 from policy.arns import partition_of_arn, role_arn
 
@@ -29,8 +34,21 @@ def _snapshot() -> aws.OrganizationSnapshot:
 
 
 def _scps_store(snapshot: aws.OrganizationSnapshot) -> int:
-    """The synced SCPs replaced by the snapshot's, and the accounts' paths brought up to date."""
+    """The synced SCPs and RCPs replaced by the snapshot's, and the accounts' paths brought up to
+    date. How many SCP attachments."""
     with transaction.atomic():
+        ResourceControlPolicy.objects.filter(synced=True).delete()
+        ResourceControlPolicy.objects.bulk_create(
+            ResourceControlPolicy(
+                name=rcp.name,
+                target=target,
+                document=rcp.document,
+                description=rcp.description[:512],
+                synced=True,
+            )
+            for rcp in snapshot.rcps
+            for target in rcp.targets
+        )
         ServiceControlPolicy.objects.filter(synced=True).delete()
         rows = [
             ServiceControlPolicy(
@@ -46,15 +64,23 @@ def _scps_store(snapshot: aws.OrganizationSnapshot) -> int:
         ServiceControlPolicy.objects.bulk_create(rows)
         for account in Account.objects.filter(account_id__in=snapshot.paths):
             path = snapshot.paths[account.account_id]
-            if account.organization_path != path:
+            if (account.organization_path, account.organization_id) != (
+                path,
+                snapshot.organization_id,
+            ):
                 account.organization_path = path
-                account.save(update_fields=["organization_path"])
+                account.organization_id = snapshot.organization_id
+                account.save(update_fields=["organization_path", "organization_id"])
         if rows:
             audit_record(
                 actor=None,
                 verb="scps.synced",
                 obj=rows[0],
-                after={"attachments": len(rows), "accounts": len(snapshot.paths)},
+                after={
+                    "attachments": len(rows),
+                    "rcp_attachments": sum(len(rcp.targets) for rcp in snapshot.rcps),
+                    "accounts": len(snapshot.paths),
+                },
             )
     return len(rows)
 

@@ -125,8 +125,11 @@ def worker(celery_worker_process, transactional_db):
 @pytest.fixture(autouse=True)
 def lookups_forgotten():
     """Each test starts with the minute-long lookup caches of the request form empty (a bucket's
-    owner proven, an account's facts): what an earlier test's world proved is no proof here."""
+    owner proven, an account's facts, the policies a simulation read): what an earlier test's
+    world proved is no proof here."""
     from access_requests import facts, ownership
+    from provisioning import live_policies
 
     facts._cache.clear()
     ownership._proven.clear()
+    live_policies.forget()

@@ -75,13 +75,21 @@ def access_request_preview(
         target_account=fields["target_account"],
         resources=fields["resources"],
     )
-    accounts = [a for a in (fields["source_account"], fields["target_account"]) if a is not None]
-    denials = scp_denials(
-        accounts=accounts, actions=fields["actions"], resources=fields["resources"]
+    # Each side's SCPs bind only its own principals (recommender.Facts).
+    source_denials, target_denials = (
+        tuple(
+            denial.label
+            for denial in scp_denials(
+                accounts=[account], actions=fields["actions"], resources=fields["resources"]
+            )
+        )
+        if account is not None
+        else ()
+        for account in (fields["source_account"], fields["target_account"])
     )
     draft = draft_build(
         request_id=request_id,
-        facts=replace(facts, scp_denials=tuple(denial.label for denial in denials)),
+        facts=replace(facts, source_scp_denials=source_denials, target_scp_denials=target_denials),
         grantee_canonical_id=grantee_canonical_id,
         source_identity=source_identity,
         **fields,

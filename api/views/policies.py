@@ -116,7 +116,11 @@ class PolicyValidateView(APIView):
 
 
 class SimulateRequestSerializer(serializers.Serializer):
-    principal = serializers.CharField(max_length=2048, help_text="The caller's ARN.")
+    principal = serializers.CharField(
+        max_length=2048,
+        help_text="The caller: an ARN (user, role, role session, account root), an AWS service "
+        'principal such as "lambda.amazonaws.com", or "anonymous" for an unsigned request.',
+    )
     action = serializers.CharField(max_length=256)
     resource = serializers.CharField(max_length=2048)
     resource_account = serializers.RegexField(
@@ -148,6 +152,14 @@ class SimulateSerializer(serializers.Serializer):
         default=list,
         help_text="Levels from the organization's root down to the account, each a list of SCPs.",
     )
+    rcps = serializers.ListField(
+        child=serializers.ListField(child=serializers.DictField()),
+        required=False,
+        default=list,
+        help_text="Resource control policies of the resource's account: levels from the "
+        "organization's root down, each the RCPs besides RCPFullAWSAccess (implied at every "
+        "level, so a level with no RCP, or only Denies, denies nothing else).",
+    )
 
     def validate(self, data):
         if _has_surrogates(data):
@@ -173,6 +185,10 @@ SIMULATION_FIELDS: dict[str, serializers.Field] = {
         choices=["Allowed", "ExplicitlyDenied", "ImplicitlyDenied"]
     ),
     "explanation": serializers.CharField(),
+    "blocking": serializers.CharField(
+        help_text="The layer that decided a denial (scp, rcp, resource, identity, boundary, "
+        "session); empty when allowed."
+    ),
     "layers": inline_serializer(name="LayerVerdict", fields=LAYER_FIELDS, many=True),
 }
 SimulateResult = inline_serializer(name="PolicySimulation", fields=SIMULATION_FIELDS)
@@ -181,9 +197,11 @@ SimulateResult = inline_serializer(name="PolicySimulation", fields=SIMULATION_FI
 @extend_schema(
     summary="Simulate a request against policy documents",
     description="The AWS policy evaluation logic for same- and cross-account requests: SCPs at "
-    "every level, identity policies, permissions boundary, session policy and resource policy "
-    "(a role's trust policy for sts:AssumeRole). The answer is Allowed, ExplicitlyDenied or "
-    "ImplicitlyDenied, with each layer's verdict and the statements that decided it.",
+    "every level, RCPs at every level, identity policies, permissions boundary, session policy "
+    "and resource policy (a role's trust policy for sts:AssumeRole, a KMS key's key policy). The "
+    "caller may be an IAM principal, an assumed-role session, an AWS service principal or "
+    '"anonymous". The answer is Allowed, ExplicitlyDenied or ImplicitlyDenied, with each '
+    "layer's verdict, the statements that decided it, and the layer that blocked it.",
     request=SimulateSerializer,
     responses={200: SimulateResult, **errors(400, 413, 415)},
 )
@@ -208,6 +226,7 @@ class PolicySimulateView(APIView):
                     boundary=given["permissions_boundary"],
                     session=given["session_policy"],
                     resource=given["resource_policy"],
+                    rcps=given["rcps"],
                 ),
             )
         except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
@@ -218,6 +237,7 @@ class PolicySimulateView(APIView):
             {
                 "decision": result.decision,
                 "explanation": result.explanation,
+                "blocking": result.blocking,
                 "layers": [asdict(layer) for layer in result.layers],
             }
         )

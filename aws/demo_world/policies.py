@@ -63,7 +63,11 @@ SOURCE_ROLE_ACTIONS = [
     "iam:GetRolePolicy",
     "iam:ListRolePolicies",
     "iam:DeleteRolePolicy",
+    # "Will this work?" reads the source principal's other policies and its boundary.
+    "iam:ListAttachedRolePolicies",
 ]
+# The managed policies attached to a source principal's role, or its boundary (read only).
+SOURCE_POLICY_READ_ACTIONS = ["iam:GetPolicy", "iam:GetPolicyVersion"]
 
 
 @dataclass(frozen=True)
@@ -284,6 +288,15 @@ def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, A
                 "Effect": "Allow",
                 "Action": SOURCE_ROLE_ACTIONS,
                 "Resource": f"arn:aws:iam::{account_id}:role/*",
+            },
+            {
+                "Sid": "ReadSourcePrincipalsPolicies",
+                "Effect": "Allow",
+                "Action": SOURCE_POLICY_READ_ACTIONS,
+                "Resource": [
+                    f"arn:aws:iam::{account_id}:policy/*",
+                    "arn:aws:iam::aws:policy/*",
+                ],
             },
             {
                 "Sid": "NotItself",

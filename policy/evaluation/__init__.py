@@ -3,10 +3,12 @@
 Written from the AWS documentation:
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps_evaluation.html
 """
 
 from policy.evaluation.evaluator import (
     ALLOWED,
+    ANONYMOUS,
     EXPLICITLY_DENIED,
     IMPLICITLY_DENIED,
     NOT_APPLICABLE,
@@ -19,6 +21,7 @@ from policy.evaluation.evaluator import (
 
 __all__ = [
     "ALLOWED",
+    "ANONYMOUS",
     "EXPLICITLY_DENIED",
     "IMPLICITLY_DENIED",
     "NOT_APPLICABLE",

@@ -11,7 +11,10 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-si
 - A negated operator is true when the request value matches none of the policy values.
 - ``ForAnyValue:`` is true when at least one request value matches; false for a missing key or an
   empty set. ``ForAllValues:`` is true when every request value matches; true for a missing key or
-  an empty set (so it should be paired with ``Null`` to be safe).
+  an empty set (so it should be paired with ``Null`` to be safe). An empty string counts as an
+  empty set, and ``Null`` treats both as missing ("You can prevent missing context keys or context
+  keys with empty values from evaluating to true by including a Null condition operator with a
+  false value", the multi-valued context key examples page).
 - Simplification: a multi-valued request value under a plain operator (no set qualifier) is
   treated like ``ForAnyValue`` (and its negation is "no value matches").
 """
@@ -177,6 +180,7 @@ def _as_list(value: object) -> list[str]:
     return [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
 
 
+@lru_cache(maxsize=1024)
 def parse_operator(name: str) -> tuple[str | None, str, bool]:
     """``ForAllValues:StringLikeIfExists`` -> ``("forallvalues", "stringlike", True)``."""
     qualifier, _, base = name.rpartition(":")
@@ -203,8 +207,9 @@ def key_matches(
     """One operator applied to one key (values ORed)."""
     qualifier, base, if_exists = parse_operator(operator)
     raw = ctx.get(key.lower())
-    request_values = [] if raw is None else _as_list(raw)
-    present = raw is not None and len(request_values) > 0
+    # No value, an empty set and an empty string all count as missing ("a null data set").
+    request_values = [] if raw is None or raw == "" else _as_list(raw)
+    present = len(request_values) > 0
     policy_values = _as_list(policy_value)
     if base == "null":
         return _null(policy_values, present)

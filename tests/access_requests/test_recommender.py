@@ -1,3 +1,4 @@
+# ruff: noqa: E501 (the tables keep one case a line)
 """The decision tree of the article's "When to Use What?", one row per situation."""
 
 import pytest
@@ -126,3 +127,38 @@ def test_a_foreign_object_of_an_account_the_portal_does_not_manage_takes_no_acl(
     )
     assert "does not manage" in result.validity["acl"]
     assert not result.valid("acl") and not result.valid("resource_policy")
+
+
+# SCPs bind the principals of the accounts they are attached to: the target's bind the granted
+# role's sessions, never a source principal using a resource policy; the source's bind the source
+# principal's own calls, not the role's sessions in the target account.
+# https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_scps.html
+TARGET_SCP = Facts(target_scp_denials=("DenyDynamoDB (ou-data): dynamodb:GetItem",))
+SOURCE_SCP = Facts(source_scp_denials=("DenyDynamoDB (ou-dev): dynamodb:GetItem",))
+BOTH_SCPS = Facts(
+    source_scp_denials=SOURCE_SCP.source_scp_denials,
+    target_scp_denials=TARGET_SCP.target_scp_denials,
+)
+SIDE_CASES = [
+    # (access_via, resources, facts, mechanism, words in the reasons, mechanism ruled out)
+    ("own_identity", [TABLE], TARGET_SCP, "resource_policy", "not the source principal", "assume_role"),
+    ("portal", [TABLE], TARGET_SCP, None, "DenyDynamoDB (ou-data)", "assume_role"),
+    ("own_identity", [TABLE], SOURCE_SCP, "assume_role", "No resource-based policy", "resource_policy"),
+    ("portal", [TABLE], SOURCE_SCP, "assume_role", "only a role can be assumed", None),
+    ("own_identity", [TABLE], BOTH_SCPS, None, "every mechanism that could work", "assume_role"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("access_via", "resources", "facts", "mechanism", "words", "ruled_out"), SIDE_CASES
+)
+def test_each_accounts_scps_bind_only_its_own_principals(
+    access_via, resources, facts, mechanism, words, ruled_out
+):
+    result = recommend(
+        access_via=access_via, actions=["dynamodb:GetItem"], resources=resources, facts=facts
+    )
+    assert result.mechanism == mechanism
+    assert words in " ".join(result.reasons)
+    if ruled_out:
+        assert "service control policy" in result.validity[ruled_out]

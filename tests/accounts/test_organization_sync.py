@@ -76,6 +76,8 @@ def test_a_new_account_that_runs_the_template_is_ready_after_a_sync_with_its_ou_
     account = Account.objects.get(account_id=onboarded)
     assert account.name == "analytics-data"
     assert account.organization_path == f"{root}/{ou}"
+    # What AWS puts in aws:PrincipalOrgID for its principals, which the simulation gives them.
+    assert account.organization_id.startswith("o-"), account.organization_id
     assert account.provisioner_role_arn == f"arn:aws:iam::{onboarded}:role/PortalProvisioner"
     assert account.organization_synced
     # The nearest OU with defaults (its own), not the root's.

@@ -797,6 +797,7 @@ def test_layer_verdicts_name_the_deciding_statements():
     verdicts = {layer.layer: layer.verdict for layer in result.layers}
     assert verdicts == {
         "scp": NOT_APPLICABLE,
+        "rcp": NOT_APPLICABLE,
         "resource": NOT_APPLICABLE,
         "identity": E,
         "boundary": A,
@@ -1283,7 +1284,14 @@ def test_typical_cross_account_request():
     )
     result = evaluate(inside, policies)
     assert result.decision == A
-    assert [layer.verdict for layer in result.layers] == [A, A, A, NOT_APPLICABLE, NOT_APPLICABLE]
+    assert [layer.verdict for layer in result.layers] == [
+        A,  # scp
+        NOT_APPLICABLE,  # rcp
+        A,  # resource
+        A,  # identity
+        NOT_APPLICABLE,  # boundary
+        NOT_APPLICABLE,  # session
+    ]
     assert result.layer("resource").statements == ["FromCorp"]
     denied = evaluate(outside, policies)
     assert denied.decision == I

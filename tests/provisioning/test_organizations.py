@@ -58,3 +58,58 @@ def test_scps_and_account_paths_come_from_organizations(aws_demo, settings):
     organizations.detach_policy(PolicyId=policy, TargetId=ou)
     scps_sync()
     assert not ServiceControlPolicy.objects.filter(synced=True, name="DenyScans").exists()
+
+
+def test_rcps_are_synced_beside_the_scps_and_reach_the_simulation(aws_demo, settings):
+    """Resource control policies come from the same read as the SCPs, AWS's own
+    RCPFullAWSAccess left out (the evaluator implies it at every level); detached, they go."""
+    from accounts.models import ResourceControlPolicy
+    from accounts.scps import rcp_levels_named_of
+    from aws.demo_world import organization_root_id
+    from aws.demo_world.organization import organizations_client
+    from tests.conftest import ORGANIZATIONS_READER_ARN
+
+    organizations = organizations_client()
+    root = organization_root_id()
+    ou = organizations.create_organizational_unit(ParentId=root, Name="perimeter-test")[
+        "OrganizationalUnit"
+    ]["Id"]
+    perimeter = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OrgOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-demo"}},
+            }
+        ],
+    }
+    policy = organizations.create_policy(
+        Content=json.dumps(perimeter),
+        Description="Only the organization reads its buckets",
+        Name="DataPerimeter",
+        Type="RESOURCE_CONTROL_POLICY",
+    )["Policy"]["PolicySummary"]["Id"]
+    organizations.attach_policy(PolicyId=policy, TargetId=ou)
+    account = Account.objects.create(
+        account_id="444444444444", name="perimeter", organization_path=f"{root}/{ou}"
+    )
+    settings.PORTAL_ORGANIZATIONS_ROLE_ARN = ORGANIZATIONS_READER_ARN
+    try:
+        scps_sync()
+        synced = ResourceControlPolicy.objects.filter(synced=True)
+        assert synced.get(name="DataPerimeter", target=ou).document == perimeter
+        assert not synced.filter(name="RCPFullAWSAccess").exists()
+        (levels,) = rcp_levels_named_of(account)
+        assert levels.names == [[], ["DataPerimeter (" + ou + ")"], []]
+        assert levels.documents[1] == [perimeter]
+    finally:
+        organizations.detach_policy(PolicyId=policy, TargetId=ou)
+        organizations.delete_policy(PolicyId=policy)
+    scps_sync()
+    assert not ResourceControlPolicy.objects.filter(name="DataPerimeter").exists()
+    (levels,) = rcp_levels_named_of(account)
+    assert levels.documents == []  # no RCP on its path: the layer does not apply

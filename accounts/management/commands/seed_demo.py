@@ -52,6 +52,7 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
         "max_session_duration": 3600,
         "max_access_duration": 7 * DAY,
         "organization_path": "r-demo/ou-workloads/ou-dev",
+        "organization_id": "o-demo",
     },
     "999999999999": {
         "name": "data",
@@ -65,6 +66,7 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
         "max_session_duration": 3600,
         "max_access_duration": 7 * DAY,
         "organization_path": "r-demo/ou-workloads/ou-data",
+        "organization_id": "o-demo",
     },
     "222222222222": {
         "name": "prod",
@@ -78,6 +80,7 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
         "max_session_duration": 3600,
         "max_access_duration": 1 * DAY,
         "organization_path": "r-demo/ou-workloads/ou-prod",
+        "organization_id": "o-demo",
     },
     "555555555555": {
         "name": "sandbox",
@@ -91,6 +94,7 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
         "max_session_duration": 3600,
         "max_access_duration": 7 * DAY,
         "organization_path": "r-demo/ou-workloads/ou-sandbox",
+        "organization_id": "o-demo",
     },
     "333333333333": {
         "name": "vendor",
