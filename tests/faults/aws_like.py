@@ -107,6 +107,8 @@ class AwsLikeProxy(FaultProxy):
         self.counts: Counter[str] = Counter()
         self._accounts: dict[str, str] = {}
         self._service_calls: Counter[str] = Counter()
+        # The one canonical user id the emulator gives everyone, once seen.
+        self._emulator_id: str | None = None
         self._state_lock = threading.Lock()
 
     def role_changed(self, role_arn: str) -> None:
@@ -136,6 +138,7 @@ class AwsLikeProxy(FaultProxy):
             refused = self._s3_refused(call)
             if refused is not None:
                 return refused
+            call = self._ids_for_the_emulator(call)
         paged = self._page_request(call, service, params) if self.page_size else None
         answer = self.forward(paged[0] if paged else call)
         if answer.status >= 300:
@@ -351,6 +354,22 @@ class AwsLikeProxy(FaultProxy):
             return answer
         return self._owner_replaced(answer, canonical_id(owner))
 
+    def _ids_for_the_emulator(self, call: ProxiedCall) -> ProxiedCall:
+        """An ACL written with the canonical ids this proxy shows is written with the one id the
+        emulator knows, so the emulator's state stays its own (later tests read it directly)."""
+        if self._emulator_id is None:
+            return call
+        ours = {
+            canonical_id(a) for a in (*self.bucket_owners.values(), *self.object_owners.values())
+        }
+        headers = dict(call.headers)
+        for name, value in call.headers.items():
+            if name.lower().startswith("x-amz-grant-"):
+                for fake in ours:
+                    value = value.replace(fake, self._emulator_id)
+                headers[name] = value
+        return ProxiedCall(call.method, call.path, headers, call.body, call.action)
+
     def _owner_replaced(self, answer: ProxiedAnswer, owner_id: str) -> ProxiedAnswer:
         root = _parsed(answer.body)
         owner = _child(root, "Owner")
@@ -358,6 +377,8 @@ class AwsLikeProxy(FaultProxy):
             return answer
         id_element = _child(owner, "ID")
         constant = id_element.text if id_element is not None else None
+        if constant and constant != owner_id:
+            self._emulator_id = constant
         for element in root.iter():
             if _tag(element) == "ID" and element.text == constant:
                 element.text = owner_id
