@@ -1,9 +1,14 @@
+from functools import partial
 from typing import Any, Protocol
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import transaction
 from django.db.models.options import Options
 
 from audit.models import AuditEvent
+from core import metrics, request_ids
+
+_REQUEST_LABEL = "access_requests.accessrequest"
 
 
 class Recordable(Protocol):
@@ -26,14 +31,21 @@ def audit_record(
     after: dict[str, Any] | None = None,
     client_address: str | None = None,
 ) -> AuditEvent:
-    """Append one event. Call it inside the transaction of the change it records."""
+    """Append one event, with the request id of the work that records it. Call it inside the
+    transaction of the change it records. A request's event that moves its status counts in
+    `portal_requests_total` once the transaction commits."""
+    object_type = obj._meta.label_lower
+    status = (after or {}).get("status")
+    if object_type == _REQUEST_LABEL and status and status != (before or {}).get("status"):
+        transaction.on_commit(partial(metrics.request_status_reached, str(status)))
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         verb=verb,
-        object_type=obj._meta.label_lower,
+        object_type=object_type,
         object_id=str(obj.pk),
         access_request_id=access_request_id,
         before=before or {},
         after=after or {},
         client_address=client_address,
+        request_id=request_ids.current(),
     )

@@ -6,6 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
+from core import metrics
 from core.errors import ExternalError
 from core.retry import retry_if_transient
 from provisioning import expiry, failure, queue, services
@@ -32,9 +33,11 @@ def grant_provision_task(self, grant_id: int) -> None:
     except ExternalError as error:
         logger.warning("provisioning grant %s: %s", grant_id, error)
         retry_if_transient(self, error)
+        metrics.task_failed(self.name)
         failure.grant_provision_failed(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("provisioning grant %s failed", grant_id)
+        metrics.task_failed(self.name)
         failure.grant_provision_failed(
             grant_id=grant_id, message="Internal error while provisioning; see the worker log."
         )
@@ -49,9 +52,11 @@ def grant_rollback_task(self, grant_id: int, then_provision: bool = False) -> No
     except ExternalError as error:
         logger.warning("rolling back grant %s: %s", grant_id, error)
         retry_if_transient(self, error)
+        metrics.task_failed(self.name)
         failure.grant_rollback_failed(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("rolling back grant %s failed", grant_id)
+        metrics.task_failed(self.name)
         failure.grant_rollback_failed(
             grant_id=grant_id, message="Internal error while rolling back; see the worker log."
         )
@@ -66,9 +71,11 @@ def grant_revoke_task(self, grant_id: int) -> None:
     except ExternalError as error:
         logger.warning("revoking grant %s: %s", grant_id, error)
         retry_if_transient(self, error)
+        metrics.task_failed(self.name)
         services.grant_error_record(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("revoking grant %s failed", grant_id)
+        metrics.task_failed(self.name)
         services.grant_error_record(
             grant_id=grant_id, message="Internal error while revoking; see the worker log."
         )
@@ -106,6 +113,7 @@ def grant_drift_check_task(self, grant_id: int) -> None:
         grant_drift_check(grant_id=grant_id)
     except ExternalError as error:
         retry_if_transient(self, error)
+        metrics.task_failed(self.name)
         logger.warning("drift check of grant %s: %s", grant_id, error)
 
 
@@ -119,6 +127,7 @@ def grant_reapply_task(self, grant_id: int) -> None:
         _vanished(grant_id, "re-applying")
     except ExternalError as error:
         retry_if_transient(self, error)
+        metrics.task_failed(self.name)
         services.grant_error_record(grant_id=grant_id, message=f"Re-applying: {error}")
 
 
