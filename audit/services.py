@@ -49,3 +49,19 @@ def audit_record(
         client_address=client_address,
         request_id=request_ids.current(),
     )
+
+
+def audit_records(events: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append many events by the portal itself (no actor) in one INSERT: a sweep's. Each dict
+    holds `verb`, `object_type`, `object_id` and optionally `access_request_id`, `before`,
+    `after`. Call it inside the transaction of the changes; statuses count as `audit_record`'s."""
+    for event in events:
+        status = event.get("after", {}).get("status")
+        moved = status and status != event.get("before", {}).get("status")
+        if event["object_type"] == _REQUEST_LABEL and moved:
+            transaction.on_commit(partial(metrics.request_status_reached, str(status)))
+    request_id = request_ids.current()
+    return AuditEvent.objects.bulk_create(
+        [AuditEvent(actor=None, request_id=request_id, **event) for event in events],
+        batch_size=1000,
+    )

@@ -45,6 +45,25 @@ def grant_revoke_enqueue(grant_id: int) -> None:
     _enqueue(grant_revoke_task, grant_id)
 
 
+def grants_revoke_enqueue(grant_ids: list[int]) -> None:
+    """Queue the revoke of many grants over one broker connection (the expiry sweep). Never
+    raises: a grant whose task the broker did not take is marked, as `_enqueue` marks it."""
+    from provisioning.tasks import grant_revoke_task
+
+    queued = 0
+    try:
+        with grant_revoke_task.app.producer_or_acquire() as producer:
+            for grant_id in grant_ids:
+                grant_revoke_task.apply_async((grant_id,), producer=producer)
+                queued += 1
+    except Exception as error:
+        left = grant_ids[queued:]
+        logger.error("revoke of %s grants not queued: %s", len(left), error)
+        Grant.objects.filter(pk__in=left).update(
+            last_error=f"{QUEUE_ERROR} ({type(error).__name__}); it is queued again automatically."
+        )
+
+
 def grant_rollback_enqueue(grant_id: int, then_provision: bool = False) -> None:
     from provisioning.tasks import grant_rollback_task
 

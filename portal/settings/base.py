@@ -248,6 +248,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("PORTAL_DRIFT_CHECK_SECONDS", default=300.0),
     },
 }
+# The drift sweep's calls to one AWS account per second (provisioning.drift_sweep): it reads an
+# account's roles a page of 1,000 at a time, well below IAM's throttling.
+PORTAL_DRIFT_ACCOUNT_CALLS_PER_SECOND = env.float(
+    "PORTAL_DRIFT_ACCOUNT_CALLS_PER_SECOND", default=5.0
+)
 
 # --- Cache: Redis, shared by every web replica (the API's rate limits count there) ----------------
 CACHES = {
