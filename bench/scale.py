@@ -69,6 +69,49 @@ def _documents(template: dict, *, request_id: int, account_id: str) -> dict:
     return documents
 
 
+def copy_insert(objects: list) -> None:
+    """INSERT by PostgreSQL's COPY, with each field's value as Django prepares it for the
+    database (bulk_create's array parameters are slow to encode for JSON columns). A value the
+    row shares with the row before (the copies of one template) is prepared once."""
+    import json
+
+    from django.db import connection, models
+
+    if not objects:
+        return
+    model = type(objects[0])
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not (field.primary_key and objects[0].pk is None)  # the sequence numbers them
+    ]
+    for obj in objects:
+        for field in fields:
+            if getattr(field, "auto_now_add", False) and getattr(obj, field.attname) is None:
+                field.pre_save(obj, add=True)
+
+    def prepared(field, value):
+        if isinstance(field, models.JSONField):
+            return json.dumps(value, cls=field.encoder)  # COPY's text: PostgreSQL parses it
+        return field.get_db_prep_save(value, connection)
+
+    last: dict[str, tuple[object, object]] = {}
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(f"COPY {model._meta.db_table} ({columns}) FROM STDIN") as copy:
+            for obj in objects:
+                row = []
+                for field in fields:
+                    value = getattr(obj, field.attname)
+                    seen = last.get(field.attname)
+                    if seen is None or seen[0] is not value:
+                        seen = (value, prepared(field, value))
+                        last[field.attname] = seen
+                    row.append(seen[1])
+                copy.write_row(row)
+
+
 def fill(total: int, *, grants_every: int, accounts: list, state: dict[str, Any]) -> None:
     """Insert requests (and the grants of every `grants_every`-th, active) up to `total`,
     continuing from `state`, then refresh the planner's statistics as autovacuum would."""
@@ -118,8 +161,8 @@ def fill(total: int, *, grants_every: int, accounts: list, state: dict[str, Any]
             else:
                 request.status = ended[i % len(ended)]
             requests.append(request)
-        AccessRequest.objects.bulk_create(requests, batch_size=1000)
-        Grant.objects.bulk_create(grants, batch_size=1000)
+        copy_insert(requests)
+        copy_insert(grants)
     table = AccessRequest._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -132,7 +175,7 @@ def fill(total: int, *, grants_every: int, accounts: list, state: dict[str, Any]
 def aws_side(grants: list[tuple[int, str, dict]]) -> float:
     """Each grant's role (trust policy, boundary, tags, session length, permission policy) in its
     target account and its identity policy on the source account's broker role, as provisioning
-    writes them; eight threads on the emulator. Returns the seconds it took."""
+    writes them; sixteen threads on the emulator. Returns the seconds it took."""
     import json
 
     from aws import emulator_client
@@ -183,9 +226,32 @@ def aws_side(grants: list[tuple[int, str, dict]]) -> float:
             PolicyDocument=json.dumps(documents[builders.SOURCE_IDENTITY_POLICY]["document"]),
         )
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    # Many at once: the emulator answers one connection's calls about 40 ms apart (its HTTP
+    # server and delayed ACKs), and many connections' calls in a few milliseconds each.
+    with ThreadPoolExecutor(max_workers=16) as pool:
         list(pool.map(one, grants))
     return time.perf_counter() - started
+
+
+def explain(detail_id: int) -> dict[str, str]:
+    """PostgreSQL's plans, at the large size, of what the list and the detail read: the list's
+    page (the admin's: every request, newest first), its count, and the detail's request."""
+    from django.db import connection
+
+    from access_requests.models import AccessRequest
+    from api.serializers.requests import LIST_VALUES
+
+    page = AccessRequest.objects.order_by("-created_at", "-id").values(*LIST_VALUES)[:25]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"EXPLAIN ANALYZE SELECT COUNT(*) FROM {AccessRequest._meta.db_table}"  # noqa: S608
+        )
+        count = "\n".join(row[0] for row in cursor.fetchall())
+    return {
+        "list_page": page.explain(analyze=True),
+        "list_count": count,
+        "detail": AccessRequest.objects.filter(pk=detail_id).explain(analyze=True),
+    }
 
 
 def _reads(world: World, detail_id: int, seconds: float, threads: int) -> dict[str, Any]:
@@ -239,6 +305,7 @@ def scale(
     timings["insert_large_seconds"] = time.perf_counter() - started
     reads[str(large)] = _reads(world, middle, seconds, threads)
 
+    plans = explain(middle)
     timings["aws_side_seconds"] = aws_side(state["grants"])
 
     # The provisioner sessions are taken afresh, as by a worker that just started.
@@ -278,5 +345,6 @@ def scale(
             "drift_account_calls_per_second": settings.PORTAL_DRIFT_ACCOUNT_CALLS_PER_SECOND,
         },
         "reads": reads,
+        "explain": plans,
         "build": {key: round(value, 2) for key, value in timings.items()},
     }

@@ -45,17 +45,20 @@ def grant_revoke_enqueue(grant_id: int) -> None:
     _enqueue(grant_revoke_task, grant_id)
 
 
-def grants_revoke_enqueue(grant_ids: list[int]) -> None:
-    """Queue the revoke of many grants over one broker connection (the expiry sweep). Never
-    raises: a grant whose task the broker did not take is marked, as `_enqueue` marks it."""
-    from provisioning.tasks import grant_revoke_task
+def grants_revoke_enqueue(grant_ids: list[int], *, batch: int = 50) -> None:
+    """Queue the revoke of many grants (the expiry sweep): a task for every `batch` of them, over
+    one broker connection; 10,000 grants are 200 messages. Never raises: grants whose task the
+    broker did not take are marked, as `_enqueue` marks them, and queued again by the requeue
+    sweep one by one."""
+    from provisioning.tasks import grants_revoke_batch_task
 
     queued = 0
     try:
-        with grant_revoke_task.app.producer_or_acquire() as producer:
-            for grant_id in grant_ids:
-                grant_revoke_task.apply_async((grant_id,), producer=producer)
-                queued += 1
+        with grants_revoke_batch_task.app.producer_or_acquire() as producer:
+            for start in range(0, len(grant_ids), batch):
+                chunk = grant_ids[start : start + batch]
+                grants_revoke_batch_task.apply_async((chunk,), producer=producer)
+                queued += len(chunk)
     except Exception as error:
         left = grant_ids[queued:]
         logger.error("revoke of %s grants not queued: %s", len(left), error)

@@ -82,6 +82,21 @@ def grant_revoke_task(self, grant_id: int) -> None:
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
+def grants_revoke_batch_task(grant_ids: list[int]) -> None:
+    """The revokes of an expiry sweep's chunk, one after the other. A grant that fails here is
+    handed to its own `grant_revoke_task` (with its retries and backoff); a redelivered batch
+    redoes harmlessly what it had done (a revoke of a grant no longer revoking does nothing)."""
+    for grant_id in grant_ids:
+        try:
+            services.grant_revoke(grant_id=grant_id)
+        except Grant.DoesNotExist:
+            _vanished(grant_id, "revoking")
+        except Exception as error:
+            logger.warning("revoking grant %s in a batch: %s; queued on its own", grant_id, error)
+            grant_revoke_task.delay(grant_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def grants_expire_task() -> int:
     return expiry.grants_expire()
 
