@@ -175,7 +175,8 @@ def fill(total: int, *, grants_every: int, accounts: list, state: dict[str, Any]
 def aws_side(grants: list[tuple[int, str, dict]]) -> float:
     """Each grant's role (trust policy, boundary, tags, session length, permission policy) in its
     target account and its identity policy on the source account's broker role, as provisioning
-    writes them; sixteen threads on the emulator. Returns the seconds it took."""
+    writes them; ten threads (a boto3 client keeps ten connections) on the emulator. Returns
+    the seconds it took."""
     import json
 
     from aws import emulator_client
@@ -228,7 +229,7 @@ def aws_side(grants: list[tuple[int, str, dict]]) -> float:
 
     # Many at once: the emulator answers one connection's calls about 40 ms apart (its HTTP
     # server and delayed ACKs), and many connections' calls in a few milliseconds each.
-    with ThreadPoolExecutor(max_workers=16) as pool:
+    with ThreadPoolExecutor(max_workers=10) as pool:
         list(pool.map(one, grants))
     return time.perf_counter() - started
 
