@@ -135,7 +135,8 @@ def fill(total: int, *, grants_every: int, accounts: list, state: dict[str, Any]
             request.id = state["next_id"]
             state["next_id"] += 1
             request.justification = f"Scale request {i}"
-            if i % grants_every == 0:
+            # Row 0 is the template (a pending request): the grants are rows 1, 11, 21, ...
+            if (i - 1) % grants_every == 0:
                 account = accounts[(i // grants_every) % len(accounts)]
                 request.target_account_id = account.pk
                 request.status = AccessRequest.Status.ACTIVE
