@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from audit.services import audit_record, audit_records
+from audit.services import audit_record, audit_status_moves
 from notifications.services import notify
 from provisioning.models import Grant, Lifecycle
 from provisioning.queue import grants_revoke_enqueue
@@ -37,7 +37,7 @@ def grants_expire(*, chunk: int = 500) -> int:
 def _expire_chunk(grant_ids: list[int]) -> int:
     with transaction.atomic():
         locked = [
-            (grant.pk, grant.access_request_id, grant.access_request.status)
+            (grant.pk, grant.access_request_id)
             for grant in Grant.objects.select_for_update(of=("self", "access_request"))
             .select_related("access_request")
             .only("pk", "access_request__status")
@@ -46,24 +46,16 @@ def _expire_chunk(grant_ids: list[int]) -> int:
         ]
         if not locked:
             return 0
-        ids = [grant_id for grant_id, _, _ in locked]
-        Grant.objects.filter(pk__in=ids).update(end_status=Grant.EndStatus.EXPIRED)
+        ids = [grant_id for grant_id, _ in locked]
+        request_ids = [request_id for _, request_id in locked]
         requests = Grant._meta.get_field("access_request").related_model
-        requests._default_manager.filter(pk__in=[r for _, r, _ in locked]).update(
-            status=Status.REVOKING, updated_at=timezone.now()
+        # The events first: they record the status each request had.
+        audit_status_moves(
+            verb="grant.expiry_started", model=requests, ids=request_ids, to=Status.REVOKING.value
         )
-        audit_records(
-            [
-                {
-                    "verb": "grant.expiry_started",
-                    "object_type": requests._meta.label_lower,
-                    "object_id": str(request_id),
-                    "access_request_id": request_id,
-                    "before": {"status": before},
-                    "after": {"status": Status.REVOKING.value},
-                }
-                for _, request_id, before in locked
-            ]
+        Grant.objects.filter(pk__in=ids).update(end_status=Grant.EndStatus.EXPIRED)
+        requests._default_manager.filter(pk__in=request_ids).update(
+            status=Status.REVOKING, updated_at=timezone.now()
         )
         transaction.on_commit(lambda: grants_revoke_enqueue(ids))
     return len(ids)
