@@ -4,6 +4,7 @@ from typing import Any, Protocol
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
 from django.db.models.options import Options
+from psycopg import sql
 
 from audit.models import AuditEvent
 from core import metrics, request_ids
@@ -78,16 +79,19 @@ def audit_status_moves(*, verb: str, model: Any, ids: list[int], to: str) -> int
     object_type = model._meta.label_lower
     request_id = request_ids.current()
     if connection.vendor == "postgresql":
-        events = AuditEvent._meta.db_table
+        # The tables' names as identifiers (psycopg.sql), every value a parameter.
+        statement = sql.SQL(
+            "INSERT INTO {events} (actor_id, verb, object_type, object_id, access_request_id,"
+            " before, after, client_address, created_at, request_id)"
+            " SELECT NULL, %s, %s, id::text, id, jsonb_build_object('status', status),"
+            " jsonb_build_object('status', %s::text), NULL, statement_timestamp(), %s"
+            " FROM {moved} WHERE id = ANY(%s)"
+        ).format(
+            events=sql.Identifier(AuditEvent._meta.db_table),
+            moved=sql.Identifier(model._meta.db_table),
+        )
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {events} (actor_id, verb, object_type, object_id,"  # noqa: S608 (our tables)
-                " access_request_id, before, after, client_address, created_at, request_id)"
-                " SELECT NULL, %s, %s, id::text, id, jsonb_build_object('status', status),"
-                " jsonb_build_object('status', %s::text), NULL, statement_timestamp(), %s"
-                f" FROM {model._meta.db_table} WHERE id = ANY(%s)",
-                [verb, object_type, to, request_id, ids],
-            )
+            cursor.cursor.execute(statement, [verb, object_type, to, request_id, ids])
             written = cursor.rowcount
     else:
         rows = model._default_manager.filter(pk__in=ids).values_list("pk", "status")
