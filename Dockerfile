@@ -23,8 +23,8 @@ RUN DJANGO_SECRET_KEY=collectstatic-only \
     DATABASE_URL=sqlite:////tmp/unused.sqlite3 \
     REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput \
-    && mkdir -p /app/var \
-    && chown portal /app/var
+    && mkdir -p /app/var/metrics \
+    && chown portal /app/var /app/var/metrics
 
 USER portal
 EXPOSE 8000

@@ -20,7 +20,7 @@ help:
 	@echo "             (PORTAL_EMBEDDED=1 make run|test: embedded Redis/PostgreSQL even if the machine has them)"
 	@echo "make lint    ruff check, ruff format --check and mypy"
 	@echo "make fmt     ruff fixes and formatting"
-	@echo "make bench   provisioning, credentials, API reads, evaluator against their floors, into var/bench/"
+	@echo "make bench   provisioning, credentials, API reads, evaluator against their floors, and the scale world, into var/bench/"
 	@echo "make lock    re-pin requirements.txt and requirements-dev.txt from the .in files"
 	@echo "make clean   remove var/, collected static files and caches (not .venv)"
 

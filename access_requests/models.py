@@ -124,6 +124,8 @@ class AccessRequest(models.Model):
             # The lists' order: the first page is an index scan of one page, not a sort of every
             # request.
             models.Index(fields=["-created_at", "-id"], name="access_requ_created_id_idx"),
+            # The metrics' oldest pending request: one probe of this index.
+            models.Index(fields=["status", "created_at"], name="access_requ_status_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from access_requests.models import AccessRequest, Approval
 from accounts.models import Account, Resource
@@ -276,3 +277,25 @@ def accounts_selectable() -> QuerySet[Account]:
 
 def access_request_approvals(*, access_request: AccessRequest) -> list[Approval]:
     return list(access_request.approvals.select_related("approver"))
+
+
+def operations_figures() -> list[tuple[str, str, float]]:
+    """The gauges of a metrics scrape, as (name, help, value): two index probes (the status index
+    counts the active requests, whose grants are the active ones; the status and creation index
+    finds the oldest pending request), never a scan of the table."""
+    active = AccessRequest.objects.filter(status=AccessRequest.Status.ACTIVE).count()
+    oldest = (
+        AccessRequest.objects.filter(status=AccessRequest.Status.PENDING)
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    waiting = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+    return [
+        ("portal_grants_active", "Grants active now.", float(active)),
+        (
+            "portal_pending_request_oldest_seconds",
+            "Seconds the oldest pending request has waited for its approvers (0: none waits).",
+            waiting,
+        ),
+    ]

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from core import request_ids
 
 FILTER_MAX_LENGTH = 64
 BIGINT_MAX = 2**63 - 1
@@ -35,10 +36,15 @@ def audit_events_filtered(
     verb: str = "",
     since: date | None = None,
     until: date | None = None,
+    trace: str = "",
 ) -> QuerySet[AuditEvent]:
-    """The events `user` may see, narrowed by request, actor username, verb prefix and a range of
-    days (both ends included). Filters combine with AND; an empty one does not narrow."""
+    """The events `user` may see, narrowed by request, actor username, verb prefix, a range of
+    days (both ends included) and the trace (the request id of the web request or task that
+    recorded them, as on the log lines). Filters combine with AND; an empty one does not
+    narrow."""
     events = audit_events_visible_to(user=user)
+    if trace:
+        events = events.filter(request_id=trace)
     if request_id is not None:
         events = events.filter(access_request_id=request_id)
     if actor:
@@ -63,6 +69,7 @@ class AuditFilters:
     verb: str = ""
     since: date | None = None
     until: date | None = None
+    trace: str = ""
     errors: list[str] = field(default_factory=list)
 
     def arguments(self) -> dict:
@@ -73,6 +80,7 @@ class AuditFilters:
             "verb": self.verb,
             "since": self.since,
             "until": self.until,
+            "trace": self.trace,
         }
 
     @property
@@ -80,7 +88,7 @@ class AuditFilters:
         return any(self.raw.values())
 
 
-FILTER_KEYS = ("request", "actor", "verb", "from", "to")
+FILTER_KEYS = ("request", "actor", "verb", "from", "to", "trace")
 
 
 def _date_parse(text: str, label: str, errors: list[str]) -> date | None:
@@ -104,6 +112,13 @@ def audit_filters_parse(params: Mapping[str, str]) -> AuditFilters:
             filters.request_id = int(request)
         else:
             filters.errors.append(f"Request: “{raw['request']}” is not a request number.")
+    if raw["trace"]:
+        if request_ids.valid(raw["trace"]):
+            filters.trace = raw["trace"]
+        else:
+            filters.errors.append(
+                f"Trace: “{raw['trace']}” is not a request id (letters, digits, - _ . only)."
+            )
     filters.since = _date_parse(raw["from"], "From", filters.errors)
     filters.until = _date_parse(raw["to"], "To", filters.errors)
     if filters.since and filters.until and filters.since > filters.until:

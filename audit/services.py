@@ -1,9 +1,15 @@
+from functools import partial
 from typing import Any, Protocol
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection, transaction
 from django.db.models.options import Options
+from psycopg import sql
 
 from audit.models import AuditEvent
+from core import metrics, request_ids
+
+_REQUEST_LABEL = "access_requests.accessrequest"
 
 
 class Recordable(Protocol):
@@ -26,14 +32,85 @@ def audit_record(
     after: dict[str, Any] | None = None,
     client_address: str | None = None,
 ) -> AuditEvent:
-    """Append one event. Call it inside the transaction of the change it records."""
+    """Append one event, with the request id of the work that records it. Call it inside the
+    transaction of the change it records. A request's event that moves its status counts in
+    `portal_requests_total` once the transaction commits."""
+    object_type = obj._meta.label_lower
+    status = (after or {}).get("status")
+    if object_type == _REQUEST_LABEL and status and status != (before or {}).get("status"):
+        transaction.on_commit(partial(metrics.request_status_reached, str(status)))
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.is_authenticated else None,
         verb=verb,
-        object_type=obj._meta.label_lower,
+        object_type=object_type,
         object_id=str(obj.pk),
         access_request_id=access_request_id,
         before=before or {},
         after=after or {},
         client_address=client_address,
+        request_id=request_ids.current(),
     )
+
+
+def audit_records(events: list[dict[str, Any]]) -> list[AuditEvent]:
+    """Append many events by the portal itself (no actor) in one INSERT: a sweep's. Each dict
+    holds `verb`, `object_type`, `object_id` and optionally `access_request_id`, `before`,
+    `after`. Call it inside the transaction of the changes; statuses count as `audit_record`'s."""
+    for event in events:
+        status = event.get("after", {}).get("status")
+        moved = status and status != event.get("before", {}).get("status")
+        if event["object_type"] == _REQUEST_LABEL and moved:
+            transaction.on_commit(partial(metrics.request_status_reached, str(status)))
+    request_id = request_ids.current()
+    return AuditEvent.objects.bulk_create(
+        [AuditEvent(actor=None, request_id=request_id, **event) for event in events],
+        batch_size=1000,
+    )
+
+
+def audit_status_moves(*, verb: str, model: Any, ids: list[int], to: str) -> int:
+    """Record that the portal (no actor) moves the rows `ids` of `model` (a request model, whose
+    events carry `access_request`) to status `to`: one event each, with the status it had. Call it
+    inside the transaction, before the move. On PostgreSQL one `INSERT ... SELECT` writes them all
+    (the events' JSON built by the database: a sweep's 500 events in one round trip, none through
+    Python); elsewhere they are read and inserted in bulk."""
+    if not ids:
+        return 0
+    object_type = model._meta.label_lower
+    request_id = request_ids.current()
+    if connection.vendor == "postgresql":
+        # The tables' names as identifiers (psycopg.sql), every value a parameter.
+        statement = sql.SQL(
+            "INSERT INTO {events} (actor_id, verb, object_type, object_id, access_request_id,"
+            " before, after, client_address, created_at, request_id)"
+            " SELECT NULL, %s, %s, id::text, id, jsonb_build_object('status', status),"
+            " jsonb_build_object('status', %s::text), NULL, statement_timestamp(), %s"
+            " FROM {moved} WHERE id = ANY(%s)"
+        ).format(
+            events=sql.Identifier(AuditEvent._meta.db_table),
+            moved=sql.Identifier(model._meta.db_table),
+        )
+        with connection.cursor() as cursor:
+            cursor.cursor.execute(statement, [verb, object_type, to, request_id, ids])
+            written = cursor.rowcount
+    else:
+        rows = model._default_manager.filter(pk__in=ids).values_list("pk", "status")
+        written = len(
+            audit_records(
+                [
+                    {
+                        "verb": verb,
+                        "object_type": object_type,
+                        "object_id": str(pk),
+                        "access_request_id": pk,
+                        "before": {"status": status},
+                        "after": {"status": to},
+                    }
+                    for pk, status in rows
+                ]
+            )
+        )
+        return written
+    if object_type == _REQUEST_LABEL:
+        transaction.on_commit(partial(metrics.REQUESTS.labels(status=to).inc, written))
+    return written

@@ -4,7 +4,9 @@ import csv
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
@@ -29,6 +31,7 @@ EXPORT_FIELDS = (
     "object_type",
     "object_id",
     "request_id",
+    "trace",
     "before",
     "after",
     "client_address",
@@ -47,6 +50,7 @@ def audit_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     else:
         events = audit_events_filtered(user=request.user, **filters.arguments())
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = _with_log_links(list(page.object_list))
     return render(
         request,
         "audit/list.html",
@@ -57,6 +61,17 @@ def audit_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         },
         status=400 if filters.errors else 200,
     )
+
+
+def _with_log_links(events: list[AuditEvent]) -> list[AuditEvent]:
+    """Each event with its link to its log lines in the log store (`log_link`:
+    PORTAL_LOG_SEARCH_URL with the request id in place of `{request_id}`; empty when no store is
+    configured or the event has no request id)."""
+    template = settings.PORTAL_LOG_SEARCH_URL
+    for event in events:
+        link = template.replace("{request_id}", quote(event.request_id, safe=""))
+        event.log_link = link if template and event.request_id else ""  # type: ignore[attr-defined]
+    return events
 
 
 @login_required
@@ -93,6 +108,7 @@ def _export_rows(events: QuerySet[AuditEvent]) -> Iterator[dict[str, Any]]:
             "object_type": event.object_type,
             "object_id": event.object_id,
             "request_id": event.access_request_id,
+            "trace": event.request_id,
             "before": event.before,
             "after": event.after,
             "client_address": event.client_address,

@@ -30,6 +30,7 @@ from aws.iam import (
     role_put,
     role_read,
 )
+from aws.iam_accounts import AccountRoles, account_roles_read
 from aws.inventory import InventoryItem, account_inventory
 from aws.organizations import (
     OrganizationAccount,
@@ -68,6 +69,8 @@ __all__ = [
     "RoleAttachments",
     "RolePermissions",
     "RoleState",
+    "AccountRoles",
+    "account_roles_read",
     "assume_role",
     "caller_identity",
     "emulator_client",

@@ -16,6 +16,7 @@ import botocore.exceptions
 from botocore.config import Config
 from django.conf import settings
 
+from core import metrics
 from core.errors import ExternalError
 from policy.arns import arn_parse
 
@@ -82,6 +83,35 @@ def translate_error(error: Exception, doing: str) -> AwsError:
     return AwsError(f"{doing}: {error}")
 
 
+def _call_counted(*, model: Any, http_response: Any = None, parsed: Any = None, **_: Any) -> None:
+    """botocore's after-call event (once per API call, after its retries): the call in
+    `portal_aws_calls_total`, by service, operation and outcome (`ok` or AWS's error code)."""
+    outcome = "ok"
+    status = getattr(http_response, "status_code", 200)
+    if status >= 300:
+        outcome = (parsed or {}).get("Error", {}).get("Code") or f"http_{status}"
+    metrics.aws_call_counted(
+        service=model.service_model.endpoint_prefix, operation=model.name, outcome=outcome
+    )
+
+
+def _call_failed(*, model: Any, exception: Exception, **_: Any) -> None:
+    """botocore's after-call-error event: a call that got no answer (refused, timed out)."""
+    metrics.aws_call_counted(
+        service=model.service_model.endpoint_prefix,
+        operation=model.name,
+        outcome=type(exception).__name__,
+    )
+
+
+def calls_counted(client: Any) -> Any:
+    """Every call of `client` lands in the metrics (botocore's event hooks).
+    https://boto3.amazonaws.com/v1/documentation/api/latest/guide/events.html"""
+    client.meta.events.register("after-call", _call_counted)
+    client.meta.events.register("after-call-error", _call_failed)
+    return client
+
+
 _clients: dict[tuple[str, str, str, str], Any] = {}
 _clients_lock = threading.Lock()
 # Clients for given credentials (the provisioner and broker role sessions) come from this one
@@ -115,8 +145,14 @@ def client_for(
                     "aws_secret_access_key": credentials.secret_access_key,
                     "aws_session_token": credentials.session_token,
                 }
-            client = session.client(
-                service, region_name=region, endpoint_url=endpoint, config=_CLIENT_CONFIG, **keys
+            client = calls_counted(
+                session.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=endpoint,
+                    config=_CLIENT_CONFIG,
+                    **keys,
+                )
             )
             if len(_clients) > 256:
                 _clients.clear()
@@ -253,4 +289,4 @@ def emulator_client(service: str, *, account_id: str, region: str | None = None)
         request.headers["x-moto-account-id"] = account_id
 
     client.meta.events.register("before-sign.*.*", add_account_header)
-    return client
+    return calls_counted(client)

@@ -290,6 +290,20 @@ def system_benchmarks(config: dict[str, object], out: Path) -> dict[str, dict]:
             print("credential vending ...", flush=True)
             results["credentials"] = system.credentials(world, config["credential_seconds"])
             system.write_json(out / "credentials.json", results["credentials"])
+
+        if "scale" in only:
+            from bench.scale import scale
+
+            print("scale: the portal after years of use ...", flush=True)
+            results["scale"] = scale(
+                world,
+                accounts=config["scale_accounts"],
+                grants=config["scale_grants"],
+                sizes=tuple(config["scale_sizes"]),
+                seconds=config["load_seconds"],
+                threads=config["load_threads"],
+            )
+            system.write_json(out / "scale.json", results["scale"])
     return results
 
 
@@ -351,6 +365,7 @@ def table(results: dict[str, dict], evaluator: dict[str, float]) -> list[dict[st
                 "met": flat >= 0.8,
             }
         )
+    rows += scale_rows(results.get("scale"))
     rows.append(
         {
             "benchmark": "evaluator (2 SCP levels, 1 condition), 1 core",
@@ -361,6 +376,49 @@ def table(results: dict[str, dict], evaluator: dict[str, float]) -> list[dict[st
             "met": evaluator["ops_per_second"] >= 20_000,
         }
     )
+    return rows
+
+
+def scale_rows(scale: dict | None) -> list[dict[str, object]]:
+    """The scale targets: an expiry sweep within 5 s, a drift sweep of at most 3 AWS calls a
+    grant, list and detail p95 at the large size within 2x of the small."""
+    if not scale:
+        return []
+    world = scale["world"]
+    rows: list[dict[str, object]] = [
+        {
+            "benchmark": f"expiry sweep, {world['grants_expired_by_the_sweep']:,} grants",
+            "portal": f"{scale['expiry_sweep_seconds']:.2f} s",
+            "floor": "",
+            "ratio": None,
+            "target": "<= 5 s",
+            "met": scale["expiry_sweep_seconds"] <= 5,
+        },
+        {
+            "benchmark": f"drift sweep, {world['grants_checked_by_the_drift_sweep']:,} grants, "
+            f"{world['drift_accounts_read']} accounts",
+            "portal": f"{scale['drift_sweep_seconds']:.2f} s, "
+            f"{scale['drift_aws_calls_per_grant']:.3f} AWS calls/grant",
+            "floor": "",
+            "ratio": None,
+            "target": "<= 3 calls/grant",
+            "met": scale["drift_aws_calls_per_grant"] <= 3,
+        },
+    ]
+    for which in ("list", "detail"):
+        figures = scale[f"{which}_p95_ms"]
+        small, large = list(figures)
+        ratio = figures[large] / figures[small]
+        rows.append(
+            {
+                "benchmark": f"request {which} p95, {int(large):,} vs {int(small):,} requests",
+                "portal": f"{figures[large]:.1f} ms",
+                "floor": f"{figures[small]:.1f} ms",
+                "ratio": ratio,
+                "target": "<= 2",
+                "met": ratio <= 2,
+            }
+        )
     return rows
 
 
@@ -389,7 +447,7 @@ def table_print(rows: list[dict[str, object]], about: dict[str, object]) -> None
     )
 
 
-SYSTEM_CASES = ("api_reads", "provisioning", "credentials")
+SYSTEM_CASES = ("api_reads", "provisioning", "credentials", "scale")
 QUICK = {
     "quick": True,
     "grants": 5,
@@ -398,6 +456,9 @@ QUICK = {
     "load_seconds": 0.5,
     "load_threads": 2,
     "credential_seconds": 0.5,
+    "scale_accounts": 4,
+    "scale_grants": 40,
+    "scale_sizes": [100, 400],
     "rounds": 2,
     "round_seconds": 0.1,
 }
@@ -409,6 +470,9 @@ FULL = {
     "load_seconds": 4.0,
     "load_threads": 4,
     "credential_seconds": 4.0,
+    "scale_accounts": 100,
+    "scale_grants": 10_000,
+    "scale_sizes": [1_000, 100_000],
     "rounds": ROUNDS,
     "round_seconds": ROUND_SECONDS,
 }

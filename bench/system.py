@@ -14,7 +14,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.infra import BIN, Emulator, Processes, free_port, http_ready, port_open, wait_until
+from bench.infra import (
+    BIN,
+    ROOT,
+    Emulator,
+    Processes,
+    free_port,
+    http_ready,
+    port_open,
+    wait_until,
+)
 
 TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
@@ -43,6 +52,10 @@ def environment(emulator_url: str) -> dict[str, str]:
         "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         "PYTHONUNBUFFERED": "1",
         "PORTAL_LOG_LEVEL": "WARNING",
+        # The bench's processes count their metrics apart from `make run`'s.
+        "PROMETHEUS_MULTIPROC_DIR": os.environ.get(
+            "PROMETHEUS_MULTIPROC_DIR", str(ROOT / "var" / "bench" / "metrics")
+        ),
     }
 
 

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from access_requests import dashboard
 from api import slack
+from portal.observability import metrics_view
 from portal.security import ApiDocsView
 from provisioning import health
 
@@ -19,6 +20,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
     path("healthz", health.healthz, name="healthz"),
+    # Prometheus: bearer token PORTAL_METRICS_TOKEN, no session.
+    path("metrics", metrics_view, name="metrics"),
     # Identity providers' deprovisioning (SCIM 2.0): bearer token, no session.
     path("scim/v2/", include("api.scim.urls")),
     # Slack's interactivity request URL: Approve, Reject and the reason modal (signed by Slack).

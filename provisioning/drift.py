@@ -35,6 +35,12 @@ def grant_drift_check(*, grant_id: int) -> list[dict]:
         return []
     differences = writer_for(access_request.mechanism).drift(grant, access_request)
     differences += writers.source.drift(grant, access_request)
+    drift_record(grant_id=grant_id, access_request_id=access_request.pk, differences=differences)
+    return differences
+
+
+def drift_record(*, grant_id: int, access_request_id: int, differences: list[dict]) -> None:
+    """Keep what a check found; a change of drift state is audited (and a new drift told)."""
     with transaction.atomic():
         locked = Grant.objects.select_for_update().get(pk=grant_id)
         now = timezone.now()
@@ -47,32 +53,37 @@ def grant_drift_check(*, grant_id: int) -> list[dict]:
                 actor=None,
                 verb="grant.drifted",
                 obj=locked,
-                access_request_id=access_request.pk,
+                access_request_id=access_request_id,
                 after={"differences": [d["what"] for d in differences]},
             )
-            notify(event="grant.drifted", access_request_id=access_request.pk)
+            notify(event="grant.drifted", access_request_id=access_request_id)
         elif not differences and was_drifted:
             locked.drifted_at = None
             audit_record(
                 actor=None,
                 verb="grant.drift_cleared",
                 obj=locked,
-                access_request_id=access_request.pk,
+                access_request_id=access_request_id,
             )
         locked.save(update_fields=["drift", "drifted_at", "drift_checked_at"])
-    return differences
 
 
 def grants_drift_check() -> int:
-    """Enqueue a check of every active grant; returns how many."""
+    """Check every active grant: the assume-role grants in one sweep that reads each account's
+    roles in a few calls (provisioning.drift_sweep), the others by a task each. Returns how many
+    grants were checked or queued."""
+    from provisioning.drift_sweep import assume_role_grants_sweep
     from provisioning.tasks import grant_drift_check_task
 
+    swept = assume_role_grants_sweep()
     ids = list(
-        Grant.objects.filter(access_request__status=Status.ACTIVE).values_list("pk", flat=True)
+        Grant.objects.filter(access_request__status=Status.ACTIVE)
+        .exclude(access_request__mechanism=Mechanism.ASSUME_ROLE)
+        .values_list("pk", flat=True)
     )
     for grant_id in ids:
         grant_drift_check_task.delay(grant_id)
-    return len(ids)
+    return swept.grants + len(ids)
 
 
 def grant_reapply_request(*, grant: Grant, user: User, client_address: str | None = None) -> None:

@@ -45,6 +45,28 @@ def grant_revoke_enqueue(grant_id: int) -> None:
     _enqueue(grant_revoke_task, grant_id)
 
 
+def grants_revoke_enqueue(grant_ids: list[int], *, batch: int = 50) -> None:
+    """Queue the revoke of many grants (the expiry sweep): a task for every `batch` of them, over
+    one broker connection; 10,000 grants are 200 messages. Never raises: grants whose task the
+    broker did not take are marked, as `_enqueue` marks them, and queued again by the requeue
+    sweep one by one."""
+    from provisioning.tasks import grants_revoke_batch_task
+
+    queued = 0
+    try:
+        with grants_revoke_batch_task.app.producer_or_acquire() as producer:
+            for start in range(0, len(grant_ids), batch):
+                chunk = grant_ids[start : start + batch]
+                grants_revoke_batch_task.apply_async((chunk,), producer=producer)
+                queued += len(chunk)
+    except Exception as error:
+        left = grant_ids[queued:]
+        logger.error("revoke of %s grants not queued: %s", len(left), error)
+        Grant.objects.filter(pk__in=left).update(
+            last_error=f"{QUEUE_ERROR} ({type(error).__name__}); it is queued again automatically."
+        )
+
+
 def grant_rollback_enqueue(grant_id: int, then_provision: bool = False) -> None:
     from provisioning.tasks import grant_rollback_task
 

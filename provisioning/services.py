@@ -7,6 +7,7 @@ that lands while AWS is being written wins, and the provisioning task then clean
 """
 
 import logging
+import time
 from datetime import timedelta
 from functools import partial
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 
 import aws
 from audit.services import audit_record
+from core import metrics
 from core.errors import ServiceError
 from notifications.services import notify
 from policy import builders
@@ -62,6 +64,7 @@ def grant_provision(*, grant_id: int) -> None:
     """Write what the mechanism needs and the source-side identity policy, read it back, and mark
     the grant active only if AWS holds exactly what was approved. Grant.DoesNotExist when there
     is no such grant."""
+    started = time.monotonic()
     begun = _begin_provisioning(grant_id)
     if begun is None:
         return
@@ -113,6 +116,11 @@ def grant_provision(*, grant_id: int) -> None:
             expires_at=grant.expires_at.isoformat(),
         )
         notify(event="grant.activated", access_request_id=access_request.pk)
+        mechanism, seconds = access_request.mechanism, time.monotonic() - started
+        logger.info("grant %s active (%s), provisioned in %.2f s", grant_id, mechanism, seconds)
+        transaction.on_commit(
+            lambda: metrics.PROVISIONING_SECONDS.labels(mechanism=mechanism).observe(seconds)
+        )
 
 
 def grant_create(*, access_request: ApprovedRequest) -> Grant:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
+from core import metrics
 from core.errors import ExternalError
 from core.retry import retry_if_transient
 from provisioning import expiry, failure, queue, services
@@ -32,9 +33,11 @@ def grant_provision_task(self, grant_id: int) -> None:
     except ExternalError as error:
         logger.warning("provisioning grant %s: %s", grant_id, error)
         retry_if_transient(self, error)
+        metrics.task_failed(self.name)
         failure.grant_provision_failed(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("provisioning grant %s failed", grant_id)
+        metrics.task_failed(self.name)
         failure.grant_provision_failed(
             grant_id=grant_id, message="Internal error while provisioning; see the worker log."
         )
@@ -49,9 +52,11 @@ def grant_rollback_task(self, grant_id: int, then_provision: bool = False) -> No
     except ExternalError as error:
         logger.warning("rolling back grant %s: %s", grant_id, error)
         retry_if_transient(self, error)
+        metrics.task_failed(self.name)
         failure.grant_rollback_failed(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("rolling back grant %s failed", grant_id)
+        metrics.task_failed(self.name)
         failure.grant_rollback_failed(
             grant_id=grant_id, message="Internal error while rolling back; see the worker log."
         )
@@ -66,12 +71,29 @@ def grant_revoke_task(self, grant_id: int) -> None:
     except ExternalError as error:
         logger.warning("revoking grant %s: %s", grant_id, error)
         retry_if_transient(self, error)
+        metrics.task_failed(self.name)
         services.grant_error_record(grant_id=grant_id, message=str(error))
     except Exception:
         logger.exception("revoking grant %s failed", grant_id)
+        metrics.task_failed(self.name)
         services.grant_error_record(
             grant_id=grant_id, message="Internal error while revoking; see the worker log."
         )
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def grants_revoke_batch_task(grant_ids: list[int]) -> None:
+    """The revokes of an expiry sweep's chunk, one after the other. A grant that fails here is
+    handed to its own `grant_revoke_task` (with its retries and backoff); a redelivered batch
+    redoes harmlessly what it had done (a revoke of a grant no longer revoking does nothing)."""
+    for grant_id in grant_ids:
+        try:
+            services.grant_revoke(grant_id=grant_id)
+        except Grant.DoesNotExist:
+            _vanished(grant_id, "revoking")
+        except Exception as error:
+            logger.warning("revoking grant %s in a batch: %s; queued on its own", grant_id, error)
+            grant_revoke_task.delay(grant_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -106,6 +128,7 @@ def grant_drift_check_task(self, grant_id: int) -> None:
         grant_drift_check(grant_id=grant_id)
     except ExternalError as error:
         retry_if_transient(self, error)
+        metrics.task_failed(self.name)
         logger.warning("drift check of grant %s: %s", grant_id, error)
 
 
@@ -119,6 +142,7 @@ def grant_reapply_task(self, grant_id: int) -> None:
         _vanished(grant_id, "re-applying")
     except ExternalError as error:
         retry_if_transient(self, error)
+        metrics.task_failed(self.name)
         services.grant_error_record(grant_id=grant_id, message=f"Re-applying: {error}")
 
 

@@ -25,6 +25,9 @@ fi
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-portal.settings.local}
 export PYTHONUNBUFFERED=1
 mkdir -p var/log
+# Every process's metrics (prometheus-client's multiprocess files) start from nothing each run.
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/metrics}
+rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 fail() {

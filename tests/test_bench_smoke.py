@@ -49,5 +49,22 @@ def test_quick_bench_writes_every_benchmark(tmp_path):
         assert {"api", "floor", "ratio_to_floor"} <= case.keys()
         assert {"requests_per_second", "p95_ms"} <= case["api"].keys()
 
+    # SPEC 10.7's keys; the quick run's sizes are 100 and 400 requests (make bench: 1000, 100000).
+    scale = load("scale.json")
+    assert {
+        "expiry_sweep_seconds",
+        "drift_sweep_seconds",
+        "drift_aws_calls_per_grant",
+        "list_p95_ms",
+        "detail_p95_ms",
+    } <= scale.keys()
+    assert scale["list_p95_ms"].keys() == scale["detail_p95_ms"].keys() == {"100", "400"}
+    # The world the bench built is the one it measured: every grant swept, none drifted, each
+    # expired by the one sweep.
+    world = scale["world"]
+    assert world["grants_checked_by_the_drift_sweep"] == world["active_grants"] > 0
+    assert world["grants_expired_by_the_sweep"] == world["active_grants"]
+    assert world["drifted_found"] == 0
+
     assert "ops_per_second" in load("evaluator.json")
     assert "Machine:" in done.stdout

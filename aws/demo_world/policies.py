@@ -56,6 +56,8 @@ BOUNDARY_CHANGE_ACTIONS = [
 # permission is gained by that.)
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
 INSTANCE_PROFILE_ACTIONS = ["iam:RemoveRoleFromInstanceProfile"]
+# The drift sweep: every role of the account with its policies, tags and boundary, 1,000 a page.
+DRIFT_SWEEP_ACTIONS = ["iam:GetAccountAuthorizationDetails", "iam:ListRoles"]
 # On source-account roles the portal only adds and removes the per-grant identity policies.
 SOURCE_ROLE_ACTIONS = [
     "iam:GetRole",
@@ -265,6 +267,15 @@ def provisioner_policy(account_id: str, *, broker_role: str = "") -> dict[str, A
             "Effect": "Allow",
             "Action": INSTANCE_PROFILE_ACTIONS,
             "Resource": f"arn:aws:iam::{account_id}:instance-profile/*",
+        },
+        {
+            # The drift sweep reads the account's roles in a few calls (aws.iam_accounts); both
+            # actions take no resource ARN, "*" is the only resource they accept. Read-only.
+            # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementiam.html
+            "Sid": "ReadRolesForTheDriftSweep",
+            "Effect": "Allow",
+            "Action": DRIFT_SWEEP_ACTIONS,
+            "Resource": "*",
         },
         {
             # Resource-level scoping differs per service; the account boundary is what matters.

@@ -4,6 +4,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -44,6 +47,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id (X-Request-ID) for every log line, task and audit event of the request,
+    # and the request's time in the metrics.
+    "portal.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -173,23 +179,28 @@ EMAIL_HOST = env("DJANGO_EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("DJANGO_EMAIL_PORT", default=25)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="access-portal@localhost")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env("PORTAL_LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # botocore at DEBUG prints request bodies, which carry vended credentials: never below INFO.
-        "botocore": {"level": "INFO"},
-        "boto3": {"level": "INFO"},
-        # One "Found credentials in environment variables" line per client is noise.
-        "botocore.credentials": {"level": "WARNING"},
-        "urllib3": {"level": "INFO"},
-        # django-axes: lockouts and failures are warnings; one info line per sign-in is noise.
-        "axes": {"level": "WARNING"},
-    },
-}
+# One line a record on standard error, each with the request id of the work it belongs to
+# (core.request_ids): `plain` text, or `json` (one JSON object a line) for a log store.
+PORTAL_LOG_FORMAT = env.str("PORTAL_LOG_FORMAT", default="plain")
+if PORTAL_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("PORTAL_LOG_FORMAT is plain or json.")
+LOGGING = logging_config(
+    log_format=PORTAL_LOG_FORMAT, level=env("PORTAL_LOG_LEVEL", default="INFO")
+)
+# The audit page links each event's request id to its log lines here: a URL of the log store
+# with `{request_id}` where the id goes (e.g. a Grafana Explore or Kibana search). Empty: the page
+# shows the id and links to the other events of the same id.
+PORTAL_LOG_SEARCH_URL = env("PORTAL_LOG_SEARCH_URL", default="")
+
+# --- Metrics (/metrics, Prometheus text format; docs/operations.md) -------------------------------
+# The bearer token a Prometheus scraper presents. Empty: /metrics is off (every call 401).
+PORTAL_METRICS_TOKEN = env("PORTAL_METRICS_TOKEN", default="")
+# Where every process of this host writes its metrics (prometheus-client's multiprocess mode);
+# emptied when the processes start. prometheus-client's own variable wins.
+PORTAL_METRICS_DIR = env("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "metrics"))
+# How long the database figures of a scrape (active grants, the oldest pending request) are
+# kept in the cache, so scrapes from several Prometheus servers cost one look.
+PORTAL_METRICS_CACHE_SECONDS = env.int("PORTAL_METRICS_CACHE_SECONDS", default=10)
 
 # --- Celery --------------------------------------------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -240,6 +251,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("PORTAL_DRIFT_CHECK_SECONDS", default=300.0),
     },
 }
+# The drift sweep's calls to one AWS account per second (provisioning.drift_sweep): it reads an
+# account's roles a page of 1,000 at a time, well below IAM's throttling.
+PORTAL_DRIFT_ACCOUNT_CALLS_PER_SECOND = env.float(
+    "PORTAL_DRIFT_ACCOUNT_CALLS_PER_SECOND", default=5.0
+)
 
 # --- Cache: Redis, shared by every web replica (the API's rate limits count there) ----------------
 CACHES = {

@@ -1,9 +1,23 @@
 """`make test`: PostgreSQL and the local Redis, as in production."""
 
 import hashlib
+import os
+import shutil
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import BASE_DIR, database_config, env
+
+
+def metrics_directory_fresh(directory: Path) -> str:
+    """The test process empties its metrics directory once; the worker processes it starts find
+    the variable set, and share the directory."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    return os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
 
 # Two checkouts on one machine (a developer's and CI's) each get their own test database and
 # queue, so their test runs never drop each other's tables or take each other's tasks.
@@ -20,6 +34,9 @@ DATABASES = {
     ),
 }
 DATABASES["default"]["TEST"] = {"NAME": f"test_portal_{_CHECKOUT}"}
+# This run's metrics (every process of it: the test process and its workers) in a directory of
+# its own, emptied at the start; the workers inherit the variable.
+PORTAL_METRICS_DIR = metrics_directory_fresh(BASE_DIR / "var" / "metrics" / f"test-{_CHECKOUT}")
 # Tests run their own Redis database and queue so `make run` on the same machine is left alone.
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/14")
 CELERY_BROKER_URL = REDIS_URL

@@ -278,9 +278,21 @@ def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]
     credentials = aws.role_credentials(access_request.target_account.provisioner_role_arn)
     role = aws.role_read(credentials, role_name=grant.role_name)
     if role is None:
-        return [{"what": f"role {grant.role_name}", "expected": "present", "found": None}]
+        return drift_from(grant, access_request, None)
     attachments = aws.role_attachments(credentials, role_name=grant.role_name)
-    return _differences(grant, access_request, role, attachments)
+    return drift_from(grant, access_request, (role, attachments))
+
+
+def drift_from(
+    grant: Grant,
+    access_request: ApprovedRequest,
+    found: tuple[aws.RoleState, aws.RoleAttachments] | None,
+) -> list[dict[str, Any]]:
+    """How the role as read (None: not there) differs from what was approved: `drift`'s answer,
+    for a role read with the rest of its account (the drift sweep)."""
+    if found is None:
+        return [{"what": f"role {grant.role_name}", "expected": "present", "found": None}]
+    return _differences(grant, access_request, *found)
 
 
 def extra_policies_remove(grant: Grant, access_request: ApprovedRequest) -> list[str]:

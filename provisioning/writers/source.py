@@ -67,11 +67,21 @@ def remove(grant: Grant, access_request: ApprovedRequest) -> Removal:
 def drift(grant: Grant, access_request: ApprovedRequest) -> list[dict[str, Any]]:
     if not grant.source_policy_name:
         return []
-    expected = access_request.documents[builders.SOURCE_IDENTITY_POLICY]["document"]
     credentials = aws.role_credentials(access_request.source_account.provisioner_role_arn)
     found = role_policy_read(
         credentials, role_name=grant.source_role_name, policy_name=grant.source_policy_name
     )
+    return drift_from(grant, access_request, found)
+
+
+def drift_from(
+    grant: Grant, access_request: ApprovedRequest, found: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """How the source-side identity policy as read (None: not there) differs from the approved
+    one; none for a grant that writes none."""
+    if not grant.source_policy_name:
+        return []
+    expected = access_request.documents[builders.SOURCE_IDENTITY_POLICY]["document"]
     if found == expected:
         return []
     return [{"what": "source-side identity policy", "expected": expected, "found": found}]

@@ -142,6 +142,7 @@ def test_json_export_carries_the_same_events_with_structured_changes(demo, event
         "object_type",
         "object_id",
         "request_id",
+        "trace",
         "before",
         "after",
         "client_address",

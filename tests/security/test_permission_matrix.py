@@ -280,6 +280,10 @@ ROWS = [
     # Reports the database, the broker and AWS: 200, or 503 while AWS is a closed port (before
     # a test started the emulator); the same for everyone, and nothing but statuses.
     Row("healthz", "GET", (HEALTH,) * 6),
+    # Prometheus takes only its own bearer token (tests/operations/test_metrics.py): a session
+    # or an API token is no metrics token, and with none configured it is off.
+    Row("metrics", "GET", (401,) * 6),
+    Row("metrics", "GET", (401,) * 6, api=True),
 ]
 
 
