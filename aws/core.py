@@ -95,20 +95,22 @@ def _call_counted(*, model: Any, http_response: Any = None, parsed: Any = None, 
     )
 
 
-def _call_failed(*, model: Any, exception: Exception, **_: Any) -> None:
-    """botocore's after-call-error event: a call that got no answer (refused, timed out)."""
-    metrics.aws_call_counted(
-        service=model.service_model.endpoint_prefix,
-        operation=model.name,
-        outcome=type(exception).__name__,
-    )
-
-
 def calls_counted(client: Any) -> Any:
     """Every call of `client` lands in the metrics (botocore's event hooks).
     https://boto3.amazonaws.com/v1/documentation/api/latest/guide/events.html"""
+    service = client.meta.service_model.endpoint_prefix
+
+    def call_failed(*, event_name: str, exception: Exception, **_: Any) -> None:
+        # botocore's after-call-error event (a call that got no answer: refused, timed out)
+        # carries no operation model: its name ends the event's name.
+        metrics.aws_call_counted(
+            service=service,
+            operation=event_name.rsplit(".", 1)[-1],
+            outcome=type(exception).__name__,
+        )
+
     client.meta.events.register("after-call", _call_counted)
-    client.meta.events.register("after-call-error", _call_failed)
+    client.meta.events.register("after-call-error", call_failed)
     return client
 
 

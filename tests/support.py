@@ -280,6 +280,7 @@ class FaultProxy:
         self.url = f"http://127.0.0.1:{self.port}"
         self.fault = "throttling"
         self.fail_next = 0
+        self.injected = 0  # the faults answered so far
         self.log: list[tuple[float, str, int]] = []
         self.before: Callable[[str, str, bytes], None] | None = None
         self.lock = threading.Lock()
@@ -306,12 +307,14 @@ class FaultProxy:
         self.down()
 
     def failures(self) -> int:
+        """Every answer of 400 or more: the faults, and AWS's own refusals (a policy not found)."""
         return sum(1 for _, _, status in self.log if status >= 400)
 
     def _take_fault(self) -> bool:
         with self.lock:
             if self.fail_next > 0:
                 self.fail_next -= 1
+                self.injected += 1
                 return True
             return False
 

@@ -64,7 +64,7 @@ def test_aws_down_fails_with_a_reason_and_a_retry_succeeds_once_it_is_back(
     assert "ServiceUnavailable" in grant.last_error
     revoke_backoff = _countdowns(worker, "grant_revoke_task")
     assert len(revoke_backoff) == MAX_RETRIES
-    answered_503 = proxy.failures()
+    answered_503 = proxy.injected
     proxy.fail_next = 0
     grant_retry(grant=grant, user=aws_demo.alice)
     wait_until(lambda: status(access_request) == "revoked", timeout=60, what="the retried revoke")
@@ -87,7 +87,7 @@ def test_a_short_burst_of_throttling_or_503_is_ridden_out(aws_demo, workers, pro
     wait_until(lambda: status(access_request) == "active", timeout=90, what="the grant")
     grant = Grant.objects.get(access_request=access_request)
     backoff = _countdowns(worker, "grant_provision_task")
-    assert proxy.failures() == 8
+    assert proxy.injected == 8
     assert grant.attempts == len(backoff) + 1 >= 2
     with capsys.disabled():
         print(

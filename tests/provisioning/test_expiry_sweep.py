@@ -13,6 +13,17 @@ from core import metrics
 from provisioning import expiry
 from provisioning.models import Grant
 from tests.factories import submitted
+from tests.support import redis_queue_clear
+
+
+@pytest.fixture
+def no_worker(celery_worker_process, worker_env):
+    """No worker provisions the approved grants meanwhile (they expire while still approved); the
+    tasks they queued are dropped after, and the next test that needs the session's worker starts
+    it again."""
+    celery_worker_process.stop()
+    yield
+    redis_queue_clear(worker_env["TEST_REDIS_URL"], worker_env["PORTAL_TASK_QUEUE"])
 
 
 def revoking_counted() -> float:
@@ -20,7 +31,7 @@ def revoking_counted() -> float:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_due_grants_move_once_in_chunks_with_their_audit_events(demo, monkeypatch):
+def test_due_grants_move_once_in_chunks_with_their_audit_events(demo, monkeypatch, no_worker):
     queued: list[list[int]] = []
     monkeypatch.setattr(expiry, "grants_revoke_enqueue", queued.append)
     requests = [submitted(demo) for _ in range(5)]

@@ -8,6 +8,7 @@ logged, whoever sent them; a valid request run through the same steps moves that
 count is live and the zero is not vacuous."""
 
 import re
+import time
 
 import pytest
 from django.test import Client
@@ -28,6 +29,17 @@ BUCKET_OBJECTS = "arn:aws:s3:::demo-reports/"
 def emulator_requests() -> int:
     """How many HTTP requests the emulator has answered so far (werkzeug logs one line each)."""
     return len(REQUEST_LINE.findall((LOG_DIR / "emulator.log").read_bytes()))
+
+
+def emulator_requests_settled() -> int:
+    """The count once the emulator's log has caught up (werkzeug writes a line after answering)."""
+    count = emulator_requests()
+    while True:
+        time.sleep(0.3)
+        now = emulator_requests()
+        if now == count:
+            return count
+        count = now
 
 
 def _provision_everything() -> None:
@@ -149,15 +161,21 @@ def _param(name, overrides, form_overrides, defect=""):
 @pytest.mark.parametrize(("overrides", "form_overrides"), [_param(*case) for case in CASES])
 def test_refused_input_reaches_no_aws(aws_demo, counted, overrides, form_overrides):
     body = SUBMIT | overrides
+    page = Client()
+    page.force_login(aws_demo.alice)
+    form = _form(body | (form_overrides or {}))
+    # The live preview shows the documents' problems (not every field's) and saves nothing. Of
+    # valid documents (the defect is elsewhere, a ticket too long) it simulates the request, which
+    # reads the resource's own policy in AWS; of refused documents it reads nothing.
+    preview = page.post(reverse("request_preview"), form)
+    assert preview.status_code == 200
+    if preview.context["draft"].errors:
+        assert emulator_requests_settled() == counted, "the refused preview reached the emulator"
+    counted = emulator_requests_settled()
     api = api_for(aws_demo.alice).post("/api/v1/requests/", body, format="json")
     assert api.status_code == 400, api.content
     problems = api.json()
     assert problems and all(problems.values()), problems
-    page = Client()
-    page.force_login(aws_demo.alice)
-    form = _form(body | (form_overrides or {}))
-    # The live preview shows the documents' problems (not every field's) and saves nothing.
-    assert page.post(reverse("request_preview"), form).status_code == 200
     submitted = page.post(reverse("request_new"), form)
     assert submitted.status_code == 400
     assert submitted.context["form"].errors, "the form says what is wrong"
@@ -166,14 +184,19 @@ def test_refused_input_reaches_no_aws(aws_demo, counted, overrides, form_overrid
     assert emulator_requests() == counted, "refused input reached the emulator"
 
 
-def test_extensions_and_decisions_are_bounded_too(aws_demo, counted):
+def test_extensions_and_decisions_are_bounded_too(aws_demo):
+    # A valid request is simulated at submit (reading the table's own policy in AWS); what follows
+    # is refused and reaches no AWS.
     response = api_for(aws_demo.alice).post("/api/v1/requests/", SUBMIT, format="json")
     pk = response.json()["id"]
+    counted = emulator_requests_settled()
     bob = api_for(aws_demo.bob)
     too_long = bob.post(f"/api/v1/requests/{pk}/reject/", {"reason": "x" * 2001}, format="json")
     assert too_long.status_code == 400
     assert AccessRequest.objects.get(pk=pk).status == "pending"
+    assert emulator_requests_settled() == counted
     assert bob.post(f"/api/v1/requests/{pk}/approve/").status_code == 200
+    counted = emulator_requests_settled()
     grant = Grant.objects.get(access_request_id=pk)
     alice = api_for(aws_demo.alice)
     for duration in (899, 99_999_999):
