@@ -1,3 +1,4 @@
+from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
 
@@ -5,6 +6,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
 from django.db.models.options import Options
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from audit.models import AuditEvent
 from core import metrics, request_ids
@@ -114,3 +116,46 @@ def audit_status_moves(*, verb: str, model: Any, ids: list[int], to: str) -> int
     if object_type == _REQUEST_LABEL:
         transaction.on_commit(partial(metrics.REQUESTS.labels(status=to).inc, written))
     return written
+
+
+def audit_record_with_insert(
+    *,
+    insert: sql.Composable,
+    params: list[Any],
+    actor: User,
+    verb: str,
+    object_type: str,
+    access_request_id: int | None,
+    after: dict[str, Any],
+    client_address: str | None,
+    at: datetime,
+) -> int:
+    """Insert one row (`insert`: an `INSERT ... RETURNING id` with `params`) and the event that
+    records it in ONE statement, on PostgreSQL: a data-modifying `WITH` writes both or neither,
+    in one round trip and without BEGIN and COMMIT of their own (the credential issue's, on the
+    path of every session vended). Returns the new row's id. The event is `audit_record`'s,
+    for an object that moves no request status.
+    https://www.postgresql.org/docs/current/queries-with.html#QUERIES-WITH-MODIFYING"""
+    statement = sql.SQL(
+        "WITH subject AS ({insert}) INSERT INTO {events} (actor_id, verb, object_type, object_id,"
+        " access_request_id, before, after, client_address, request_id, created_at)"
+        " SELECT %s, %s, %s, subject.id::text, %s, '{{}}'::jsonb, %s, %s::inet, %s, %s"
+        " FROM subject RETURNING object_id"
+    ).format(insert=insert, events=sql.Identifier(AuditEvent._meta.db_table))
+    values = [
+        *params,
+        actor.pk,
+        verb,
+        object_type,
+        access_request_id,
+        Jsonb(after),
+        client_address,
+        request_ids.current(),
+        at,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError("the insert wrote no row")
+    return int(row[0])

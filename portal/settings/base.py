@@ -270,7 +270,7 @@ CACHES = {
 REST_FRAMEWORK = {
     # Token first, so an anonymous call gets 401 with WWW-Authenticate; session auth enforces CSRF.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "api.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

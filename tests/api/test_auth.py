@@ -52,6 +52,17 @@ def test_the_caller_revokes_their_own_token(demo):
     assert not Token.objects.filter(key=key).exists()
 
 
+def test_a_token_of_a_deactivated_user_or_with_a_nul_is_a_401(demo):
+    key = token_for("alice", "alice-demo").json()["token"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    demo.alice.is_active = False
+    demo.alice.save(update_fields=["is_active"])
+    assert client.get("/api/v1/requests/").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION="Token abc\x00def")
+    assert client.get("/api/v1/requests/").status_code == 401
+
+
 def test_admins_list_tokens_by_prefix_and_revoke_them(demo):
     alice_key = token_for("alice", "alice-demo").json()["token"]
     admin = api_for(demo.admin)

@@ -195,6 +195,12 @@ def test_only_the_requester_takes_a_session_and_only_while_active(aws_demo):
     event = AuditEvent.objects.get(verb="credentials.issued", access_request=grant.access_request)
     assert event.after["access_key_id"] == assumed.credentials.access_key_id
     assert event.client_address == "127.0.0.1"
+    # The issue and its event are written together, and name each other.
+    stored = CredentialIssue.objects.get(pk=issue.pk)
+    assert (event.object_type, event.object_id) == ("provisioning.credentialissue", str(issue.pk))
+    assert event.actor == aws_demo.alice and event.created_at == stored.issued_at
+    assert stored.client_address == "127.0.0.1" and stored.grant_id == grant.pk
+    assert stored.access_key_id == assumed.credentials.access_key_id
     services.grant_revoke_request(grant=grant, user=aws_demo.alice)
     with pytest.raises(ServiceError) as revoked:
         sessions.session_start(grant_id=grant.pk, user=aws_demo.alice)
