@@ -181,11 +181,8 @@ class OrganizationDefaults(models.Model):
         return f"Defaults of {self.name or self.target}"
 
 
-class ServiceControlPolicy(models.Model):
-    """An organization's SCP, attached to the root, an OU or an account.
-
-    Synced from AWS Organizations where the portal has a management-account role; the emulator
-    cannot place fixed account ids in an organization, so the demo seeds them here directly."""
+class OrganizationPolicy(models.Model):
+    """A policy of AWS Organizations (an SCP or an RCP) where it is attached."""
 
     name = models.CharField(max_length=128)
     target = models.CharField(
@@ -200,16 +197,26 @@ class ServiceControlPolicy(models.Model):
     )
 
     class Meta:
+        abstract = True
         ordering = ["target", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["name", "target"], name="one_scp_per_target")
-        ]
 
     def __str__(self) -> str:
         return f"{self.name} on {self.target}"
 
 
-class ResourceControlPolicy(models.Model):
+class ServiceControlPolicy(OrganizationPolicy):
+    """An organization's SCP, attached to the root, an OU or an account.
+
+    Synced from AWS Organizations where the portal has a management-account role; the emulator
+    cannot place fixed account ids in an organization, so the demo seeds them here directly."""
+
+    class Meta(OrganizationPolicy.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["name", "target"], name="one_scp_per_target")
+        ]
+
+
+class ResourceControlPolicy(OrganizationPolicy):
     """An organization's RCP, attached to the root, an OU or an account: it limits what anyone,
     inside the organization or not, may do with the resources of the accounts below it.
 
@@ -217,26 +224,10 @@ class ResourceControlPolicy(models.Model):
     level while RCPs are on) is implied, not stored: a level keeps only the RCPs besides it.
     https://docs.aws.amazon.com/organizations/latest/userguide/orgs_manage_policies_rcps.html"""
 
-    name = models.CharField(max_length=128)
-    target = models.CharField(
-        max_length=512,
-        help_text="Where it is attached: a root or OU path element (e.g. r-demo, ou-prod) or "
-        "a 12-digit account id.",
-    )
-    document = models.JSONField()
-    description = models.CharField(max_length=512, blank=True)
-    synced = models.BooleanField(
-        default=False, help_text="Read from AWS Organizations; the next sync replaces it."
-    )
-
-    class Meta:
-        ordering = ["target", "name"]
+    class Meta(OrganizationPolicy.Meta):
         constraints = [
             models.UniqueConstraint(fields=["name", "target"], name="one_rcp_per_target")
         ]
-
-    def __str__(self) -> str:
-        return f"{self.name} on {self.target}"
 
 
 # STS's rule for an ExternalId: 2 to 1,224 characters of letters, digits and _+=,.@:/-.
