@@ -22,9 +22,16 @@ from portal_cli.config import (
     config_write,
     settings_load,
 )
-from portal_cli.render import FormatError, grants_table, pretty, request_summary
+from portal_cli.render import (
+    FormatError,
+    an_object,
+    grants_table,
+    out,
+    pretty,
+    request_summary,
+)
 from portal_cli.sessions import command_console, command_creds
-from portal_cli.waiting import SETTLED, wait_for_grants
+from portal_cli.waiting import SETTLED, request_polled, wait_for_grants
 
 API = "/api/v1"
 DURATION = re.compile(r"(\d+)([smhd]?)")
@@ -52,16 +59,6 @@ def positive_int(text: str) -> int:
 def client() -> Client:
     settings = settings_load()
     return Client(settings.url, settings.token)
-
-
-def out(text: str) -> None:
-    sys.stdout.write(text + "\n")
-
-
-def an_object(answer: object) -> dict:
-    if not isinstance(answer, dict):
-        raise FormatError("the API's answer is not a JSON object")
-    return answer
 
 
 def command_login(args: argparse.Namespace) -> int:
@@ -185,9 +182,7 @@ def command_status(args: argparse.Namespace) -> int:
     answer = an_object(api.get(f"{API}/requests/{args.id}/"))
     if args.wait:
         deadline = time.monotonic() + args.timeout
-        while answer.get("status") not in SETTLED | {args.wait} and time.monotonic() < deadline:
-            time.sleep(args.interval)
-            answer = an_object(api.get(f"{API}/requests/{args.id}/"))
+        answer = request_polled(api, answer, SETTLED | {args.wait}, deadline, args.interval)
     out(pretty(answer) if args.json else request_summary(answer))
     if args.wait and answer.get("status") != args.wait:
         print(

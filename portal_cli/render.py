@@ -2,6 +2,7 @@
 
 import json
 import shlex
+import sys
 
 CREDENTIAL_KEYS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
 
@@ -164,3 +165,15 @@ def request_summary(request: dict) -> str:
         for index, value in enumerate(values or ["-"]):
             lines.append(f"  {label if index == 0 else '':<11}{value}")
     return "\n".join(lines)
+
+
+def out(text: str) -> None:
+    """One result on standard output (progress and errors go to standard error)."""
+    sys.stdout.write(text + "\n")
+
+
+def an_object(answer: object) -> dict:
+    """The API's answer, which must be a JSON object."""
+    if not isinstance(answer, dict):
+        raise FormatError("the API's answer is not a JSON object")
+    return answer

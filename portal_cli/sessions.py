@@ -7,19 +7,20 @@ import webbrowser
 from portal_cli.cache import cache_lock, cache_path, cache_read, cache_unlock, cache_write
 from portal_cli.client import ApiError, Client
 from portal_cli.config import settings_load
-from portal_cli.render import FormatError, credential_process, pretty, shell_exports
+from portal_cli.render import (
+    FormatError,
+    an_object,
+    credential_process,
+    out,
+    pretty,
+    shell_exports,
+)
 
 API = "/api/v1"
 
 
-def _object(answer: object) -> dict:
-    if not isinstance(answer, dict):
-        raise FormatError("the API's answer is not a JSON object")
-    return answer
-
-
 def _vend(api: Client, grant: int) -> dict:
-    answer = _object(api.post(f"{API}/grants/{grant}/credentials/"))
+    answer = an_object(api.post(f"{API}/grants/{grant}/credentials/"))
     credential_process(answer)  # complete, or FormatError before anything is cached
     return answer
 
@@ -64,7 +65,7 @@ def command_creds(args: argparse.Namespace) -> int:
         text = shell_exports(answer)
     else:
         text = pretty(answer)
-    sys.stdout.write(text + "\n")
+    out(text)
     return 0
 
 
@@ -74,7 +75,7 @@ def command_console(args: argparse.Namespace) -> int:
     settings = settings_load()
     api = Client(settings.url, settings.token)
     try:
-        answer = _object(api.post(f"{API}/grants/{args.grant}/console/"))
+        answer = an_object(api.post(f"{API}/grants/{args.grant}/console/"))
     except ApiError as error:
         if error.status == 404 and not error.details:
             # DRF says "Not found." for a grant the caller cannot see; a bare 404 is a portal
@@ -87,7 +88,7 @@ def command_console(args: argparse.Namespace) -> int:
     url = answer.get("url")
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         raise FormatError("the API's answer has no console URL")
-    sys.stdout.write(url + "\n")
+    out(url)
     sys.stdout.flush()
     if not args.print_only and not webbrowser.open(url):
         print("warning: no browser could be opened; open the URL above", file=sys.stderr)

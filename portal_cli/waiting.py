@@ -5,21 +5,22 @@ import sys
 import time
 
 from portal_cli.client import Client
-from portal_cli.render import FormatError, pretty
+from portal_cli.render import an_object, out, pretty
 
 API = "/api/v1"
 # A request in one of these will not move again by itself; `status --wait` stops there.
 SETTLED = {"active", "rejected", "cancelled", "failed", "expired", "revoked"}
 
 
-def _object(answer: object) -> dict:
-    if not isinstance(answer, dict):
-        raise FormatError("the API's answer is not a JSON object")
-    return answer
-
-
-def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
+def request_polled(
+    api: Client, request: dict, stop: set[str], deadline: float, interval: float
+) -> dict:
+    """The request, read again every `interval` seconds until its status is in `stop` or the
+    deadline (monotonic) passes."""
+    while request.get("status") not in stop and time.monotonic() < deadline:
+        time.sleep(interval)
+        request = an_object(api.get(f"{API}/requests/{request.get('id')}/"))
+    return request
 
 
 def wait_for_grants(api: Client, requests: list[dict], args: argparse.Namespace) -> int:
@@ -30,19 +31,17 @@ def wait_for_grants(api: Client, requests: list[dict], args: argparse.Namespace)
         print(f"Request {request.get('id')}: {request.get('status')}", file=sys.stderr)
     settled: list[dict] = []
     for request in requests:
-        while request.get("status") not in SETTLED and time.monotonic() < deadline:
-            time.sleep(args.interval)
-            request = _object(api.get(f"{API}/requests/{request.get('id')}/"))
+        request = request_polled(api, request, SETTLED, deadline, args.interval)
         print(f"Request {request.get('id')}: {request.get('status')}", file=sys.stderr)
         settled.append(request)
     if args.json:
-        _out(pretty(settled if len(settled) > 1 else settled[0]))
+        out(pretty(settled if len(settled) > 1 else settled[0]))
     failed = 0
     for request in settled:
         grant = request.get("grant")
         if request.get("status") == "active" and isinstance(grant, dict):
             if not args.json:
-                _out(str(grant.get("id")))
+                out(str(grant.get("id")))
         else:
             failed += 1
             print(
