@@ -11,12 +11,12 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
-from tests.support import free_port
+from tests.support import LocalHttpServer
 
 
 @dataclass
@@ -39,20 +39,15 @@ class FederationStandIn:
             def do_GET(self) -> None:  # noqa: N802
                 query = parse_qs(urlsplit(self.path).query)
                 status, answer = standin._answer(query)
-                body = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                LocalHttpServer.json_reply(
+                    self, status, answer, {"Content-Type": "application/json"}
+                )
 
             def log_message(self, *args) -> None:
                 pass
 
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LocalHttpServer(Handler)
+        self.port = self.http.port
 
     @property
     def url(self) -> str:
@@ -84,5 +79,4 @@ class FederationStandIn:
         return 200, {"SigninToken": sign_in.token}
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()

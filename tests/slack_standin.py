@@ -14,10 +14,10 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl, urlencode
 
-from tests.support import free_port, wait_until
+from tests.support import LocalHttpServer, wait_until
 
 BOT_TOKEN = "xoxb-test-bot-token"  # noqa: S105 (a test value the stand-in checks)
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105 (Slack's documented example)
@@ -55,22 +55,16 @@ class SlackStandIn:
                     status, answer = 429, {"ok": False, "error": "ratelimited"}
                 else:
                     answer = standin._answer(method, arguments)
-                body = json.dumps(answer).encode()
-                self.send_response(status)
+                headers = {"Content-Type": "application/json; charset=utf-8"}
                 if status == 429:
-                    self.send_header("Retry-After", "1")
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    headers["Retry-After"] = "1"
+                LocalHttpServer.json_reply(self, status, answer, headers)
 
             def log_message(self, *args) -> None:
                 pass
 
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.http = LocalHttpServer(Handler)
+        self.port = self.http.port
 
     @property
     def url(self) -> str:
@@ -116,8 +110,7 @@ class SlackStandIn:
         return wait_until(found, timeout=timeout, what=f"Slack's {method} {match}")
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
 
 def signed_headers(

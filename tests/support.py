@@ -165,6 +165,33 @@ def redis_queue_clear(url: str, queue: str) -> None:
     redis.Redis.from_url(url).delete(queue, *(f"{queue}\x06\x16{p}" for p in (3, 6, 9)))
 
 
+class LocalHttpServer:
+    """A threaded http.server on a free 127.0.0.1 port for a stand-in of an outside HTTP API;
+    `json_reply` answers a request with a JSON body."""
+
+    def __init__(self, handler: type) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @staticmethod
+    def json_reply(handler, status: int, answer: object, headers: dict[str, str] | None = None):
+        body = json.dumps(answer).encode()
+        handler.send_response(status)
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
 def queue_settled(url: str, queue: str, timeout: float = 10.0) -> bool:
     """Wait until nothing waits in the queue and no task taken from it is unacknowledged (running,
     with acks_late) — or `timeout` passes. False then. A test's last tasks (a notification, a
