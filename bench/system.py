@@ -398,12 +398,19 @@ class Client:
         self.headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
         self.connection: http.client.HTTPConnection | None = None
 
-    def call(self, method: str, path: str) -> tuple[int, bytes]:
+    def call(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        return self.answer(method, path, headers)[:2]
+
+    def answer(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes, http.client.HTTPResponse]:
         for attempt in (1, 2):
             if self.connection is None:
                 self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             try:
-                self.connection.request(method, path, headers=self.headers)
+                self.connection.request(method, path, headers={**self.headers, **(headers or {})})
                 response = self.connection.getresponse()
                 body = response.read()
             except (http.client.HTTPException, ConnectionError):
@@ -415,7 +422,7 @@ class Client:
             if response.will_close:
                 self.connection.close()
                 self.connection = None
-            return response.status, body
+            return response.status, body, response
         raise AssertionError("unreachable")
 
 
@@ -424,9 +431,19 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def load(port: int, token: str, path: str, *, seconds: float, threads: int) -> dict[str, Any]:
-    """`threads` clients calling GET `path` back to back for `seconds`: requests per second and
-    latency percentiles (after one warm-up call per client)."""
+def load(
+    port: int,
+    token: str,
+    path: str,
+    *,
+    seconds: float,
+    threads: int,
+    headers: dict[str, str] | None = None,
+    expect: int = 200,
+) -> dict[str, Any]:
+    """`threads` clients calling GET `path` (with `headers`) back to back for `seconds`: requests
+    per second and latency percentiles (after one warm-up call per client). Every answer must
+    have the status `expect`."""
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -435,16 +452,16 @@ def load(port: int, token: str, path: str, *, seconds: float, threads: int) -> d
 
     def run() -> None:
         client = Client(port, token)
-        client.call("GET", path)  # warm-up: the connection and the worker's first request
+        client.call("GET", path, headers)  # warm-up: the connection, the worker's first request
         mine: list[float] = []
         start_line.wait()
         while True:
             started = time.perf_counter()
             if started >= stop_at[0]:
                 break
-            status, body = client.call("GET", path)
+            status, body = client.call("GET", path, headers)
             mine.append(time.perf_counter() - started)
-            if status != 200:
+            if status != expect:
                 errors.append(f"{status} {body[:200]!r}")
                 break
         with lock:
@@ -512,11 +529,30 @@ def api_reads(world: World, row_counts: list[int], seconds: float, threads: int)
         requests_fill(rows)
         floor = load(world.web_port, token, "/bench/floor/", seconds=seconds, threads=threads)
         api = load(world.web_port, token, "/api/v1/requests/", seconds=seconds, threads=threads)
+        # What a client that keeps the page does (a dashboard, `portal-cli`, a poller): ask
+        # again with the page's ETag, and get 304 while nothing it could see has changed.
+        _status, _body, answer = Client(world.web_port, token).answer("GET", "/api/v1/requests/")
+        etag = answer.getheader("ETag")
+        if not etag:
+            raise RuntimeError("GET /api/v1/requests/ answered no ETag")
+        conditional = load(
+            world.web_port,
+            token,
+            "/api/v1/requests/",
+            seconds=seconds,
+            threads=threads,
+            headers={"If-None-Match": etag},
+            expect=304,
+        )
         results["cases"][str(rows)] = {
             "rows": rows,
             "api": api,
             "floor": floor,
             "ratio_to_floor": api["requests_per_second"] / floor["requests_per_second"],
+            "conditional": conditional,
+            "conditional_ratio_to_floor": (
+                conditional["requests_per_second"] / floor["requests_per_second"]
+            ),
         }
     return results
 

@@ -1,9 +1,12 @@
 """/api/v1/requests/: list, submit, one request, approve, reject, cancel."""
 
+from functools import cached_property
+
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Prefetch
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
@@ -16,6 +19,7 @@ from rest_framework.views import APIView
 
 from access_requests import selectors, services
 from access_requests.models import AccessRequest, Approval, Mechanism
+from api.changes import changes_counted, etag_for, not_modified, validated
 from api.pagination import PagePagination, ValuesPaginator
 from api.serializers.common import ACCOUNT_ID_REGEX
 from api.serializers.requests import (
@@ -83,9 +87,23 @@ class RequestPagination(PagePagination):
 @extend_schema_view(
     get=extend_schema(
         summary="The caller's visible requests",
-        description="Admins see all; others their own and those of accounts they approve for.",
-        parameters=REQUEST_FILTER_PARAMETERS,
-        responses={200: AccessRequestListSerializer(many=True), **errors(400, 404)},
+        description="Admins see all; others their own and those of accounts they approve for. "
+        "Every page carries an ETag: ask again with it in If-None-Match and the answer is 304, "
+        "with no body, while nothing the page could show has changed.",
+        parameters=[
+            *REQUEST_FILTER_PARAMETERS,
+            OpenApiParameter(
+                "If-None-Match",
+                str,
+                location=OpenApiParameter.HEADER,
+                description="The ETag of a page read before.",
+            ),
+        ],
+        responses={
+            200: AccessRequestListSerializer(many=True),
+            304: OpenApiResponse(description="Not modified: the page read before is current."),
+            **errors(400, 404),
+        },
     ),
     post=extend_schema(
         summary="Submit a request",
@@ -112,13 +130,18 @@ class RequestListView(generics.ListAPIView):
     serializer_class = AccessRequestListSerializer
     pagination_class = RequestPagination
 
-    def get_queryset(self):
-        values: dict = {}
+    @cached_property
+    def filter_values(self) -> dict:
+        """The query's filters, validated (400 otherwise)."""
         # Most calls filter nothing: no serializer to build for them.
-        if any(name in self.request.query_params for name in _FILTER_NAMES):
-            filters = RequestFilters(data=self.request.query_params)
-            filters.is_valid(raise_exception=True)
-            values = filters.validated_data
+        if not any(name in self.request.query_params for name in _FILTER_NAMES):
+            return {}
+        filters = RequestFilters(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return filters.validated_data
+
+    def get_queryset(self):
+        values = self.filter_values
         user = caller(self.request)
         if values.get("awaiting"):
             requests = selectors.access_requests_awaiting(user=user)
@@ -138,11 +161,19 @@ class RequestListView(generics.ListAPIView):
         return requests.order_by("-created_at", "-id")
 
     def list(self, request: Request, *args, **kwargs) -> Response:
-        """A page of rows straight from their values (api.serializers.requests.list_row)."""
+        """A page of rows straight from their values (api.serializers.requests.list_row), with
+        an ETag; 304 to an If-None-Match that names the current one (api/changes.py)."""
+        self.filter_values  # noqa: B018 (a bad query is a 400, never a 304)
+        # The counter before the rows: a change in between can only make the ETag older.
+        changes = changes_counted()
+        etag = None if changes is None else etag_for(request, changes=changes)
+        if etag is not None and (unchanged := not_modified(request, etag)) is not None:
+            return unchanged
         page = self.paginate_queryset(self.get_queryset())
         if page is None:
             raise ImproperlyConfigured("RequestListView lists in pages: it needs a paginator.")
-        return self.get_paginated_response([list_row(values) for values in page])
+        response = self.get_paginated_response([list_row(values) for values in page])
+        return response if etag is None else validated(response, etag)
 
     def post(self, request: Request) -> Response:
         body = AccessRequestCreateSerializer(data=request.data)

@@ -246,6 +246,7 @@ CELERY_BEAT_SCHEDULE = {
     "scp-sync": {"task": "provisioning.tasks.scps_sync_task", "schedule": 3600.0},
     "organization-sync": {"task": "provisioning.tasks.organization_sync_task", "schedule": 3600.0},
     "inventory-sync": {"task": "accounts.tasks.inventories_sync_task", "schedule": 900.0},
+    "change-counter-fold": {"task": "api.tasks.change_counter_fold_task", "schedule": 3600.0},
     "drift-checks": {
         "task": "provisioning.tasks.grants_drift_check_task",
         "schedule": env.float("PORTAL_DRIFT_CHECK_SECONDS", default=300.0),
