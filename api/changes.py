@@ -13,9 +13,10 @@ Read the counter BEFORE the rows it validates. A write that commits in between t
 rows but not in the ETag: the client's next call carries an older count, and gets the newer page.
 The other order could pair an older page with a newer count, and a 304 would keep it forever.
 
-What an ETag covers besides the count: the caller (a page is one person's view), the path and
-query, and the code that wrote the page (`release`). tests/api/test_conditional.py checks that
-every table the list's queries read carries the trigger, so a new join cannot go unnoticed.
+What an ETag covers besides the count: the caller (a page is one person's view), the URL (its
+links are absolute) and query, and the code that wrote the page (`release`).
+tests/api/test_conditional.py checks that every table the list's queries read carries the
+trigger, so a new join cannot go unnoticed.
 
 https://www.rfc-editor.org/rfc/rfc9110#name-if-none-match
 """
@@ -61,7 +62,9 @@ def etag_for(request: Request, *, changes: int) -> str:
     """The ETag of `request`'s answer while the change counter reads `changes`."""
     user = request.user
     query = sorted(request.query_params.lists())
-    material = f"{release()}\n{user.pk}\n{request.path}\n{query!r}\n{changes}"
+    # The scheme and host too: a page's `next` and `previous` links are absolute.
+    where = f"{request.scheme}://{request.get_host()}{request.path}"
+    material = f"{release()}\n{user.pk}\n{where}\n{query!r}\n{changes}"
     return quote_etag(hashlib.sha256(material.encode()).hexdigest()[:40])
 
 

@@ -128,6 +128,9 @@ def test_each_caller_query_and_page_has_its_own_etag(demo):
     # The admin's ETag is no key to the admin's page: alice gets her own, in full.
     response = alice.get(LIST, HTTP_IF_NONE_MATCH=_etag(admin))
     assert response.status_code == 200 and response["ETag"] == _etag(alice)
+    # Another host name is another page (its links are absolute).
+    elsewhere = alice.get(LIST, HTTP_HOST="localhost")
+    assert elsewhere.status_code == 200 and elsewhere["ETag"] != _etag(alice)
     # The same query in another order is the same page.
     assert _etag(alice, f"{LIST}?page=1&page_size=2") == _etag(alice, f"{LIST}?page_size=2&page=1")
 
