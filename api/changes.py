@@ -4,7 +4,8 @@ show changes, and a `304 Not Modified` answered without reading the list.
 The validator is the portal's change counter, kept by PostgreSQL itself
 (api/migrations/0001_change_counter.py): a statement-level trigger on every table the list reads
 (the requests, their grants and approvals, the accounts, users, groups and group memberships that
-decide who sees what, the tokens) adds one to the counter inside the writing transaction. So the
+decide who sees what; for an UPDATE, of the columns the list reads) adds one to the counter
+inside the writing transaction. So the
 count and the rows it covers become visible together, whoever wrote them: the ORM, a bulk
 `UPDATE`, raw SQL, a shell. Each database connection counts in its own row (its backend's process
 id), so writers never wait for each other on the counter; the counter is the sum of the rows.
@@ -15,8 +16,8 @@ The other order could pair an older page with a newer count, and a 304 would kee
 
 What an ETag covers besides the count: the caller (a page is one person's view), the URL (its
 links are absolute) and query, and the code that wrote the page (`release`).
-tests/api/test_conditional.py checks that every table the list's queries read carries the
-trigger, so a new join cannot go unnoticed.
+tests/api/test_conditional.py checks that every column the list's queries read is watched, so
+a new join or field cannot go unnoticed. A sign-in or a drift check changes no ETag.
 
 https://www.rfc-editor.org/rfc/rfc9110#name-if-none-match
 """

@@ -2,12 +2,12 @@
 
 A table of counts, one row per database connection that has written (`backend`: its
 pg_backend_pid(); row 0 holds the folded counts of connections that have ended), and a
-statement-level trigger on every table the request list reads. The trigger adds one to the
-writing connection's row for every statement that writes, in the same transaction as the write:
-the new count is visible exactly when the rows are (and at once to the writing transaction
-itself). No two
-transactions ever write the same row (a connection runs one transaction at a time), so writers
-never wait on the counter or deadlock over it.
+statement-level trigger on every table the request list reads (for an UPDATE, of the columns it
+reads). The trigger adds one to the writing connection's row for every statement that writes, in
+the same transaction as the write: the new count is visible exactly when the rows are (and at
+once to the writing transaction itself). No two transactions ever write the same row (a
+connection runs one transaction at a time), so writers never wait on the counter or deadlock
+over it.
 
 The table is not a model: Django's flush (transactional tests) must not empty it, or a count
 could come round to a value an earlier page was served with. TRUNCATE of a watched table counts
@@ -23,16 +23,44 @@ COUNTER = "api_change_counter"
 FUNCTION = "api_change_noted"
 TRIGGER = "api_change_noted"
 
-# What the request list reads, and what decides who sees which request.
-WATCHED = [
-    ("access_requests", "AccessRequest"),
-    ("access_requests", "Approval"),
-    ("provisioning", "Grant"),
-    ("accounts", "Account"),
-    ("auth", "User"),
-    ("auth", "Group"),
-    ("authtoken", "Token"),
-]
+# What the request list reads, and what decides who sees which request: for each model, the
+# fields whose UPDATE counts (None: any), besides every INSERT, DELETE and TRUNCATE. An UPDATE
+# of other columns (a sign-in's last_login, a drift check's drift_checked_at) changes nothing a
+# page shows: it leaves every ETag as it was, and tells no one that someone signed in.
+WATCHED: dict[tuple[str, str], list[str] | None] = {
+    ("access_requests", "AccessRequest"): [
+        "id",
+        "status",
+        "requester",
+        "source_account",
+        "target_account",
+        "source_principal",
+        "actions",
+        "resources",
+        "access_via",
+        "requested_mechanism",
+        "mechanism",
+        "recommended_mechanism",
+        "duration",
+        "justification",
+        "ticket",
+        "third_party",
+        "extends",
+        "batch",
+        "created_at",
+        "updated_at",
+        "decided_at",
+        "documents_hash",
+        "privilege_escalation",
+    ],
+    ("access_requests", "Approval"): None,
+    ("provisioning", "Grant"): ["id", "access_request", "role_arn", "expires_at", "end_status"],
+    ("accounts", "Account"): ["id", "account_id", "approver_group", "source_approval_required"],
+    # The caller's own row is read by the token check; is_superuser decides what they see.
+    ("auth", "User"): ["id", "username", "is_superuser", "is_active"],
+    ("auth", "Group"): ["id"],
+}
+MEMBERSHIPS = ("auth", "User", "groups")  # the user-group table: any change counts
 
 # Plain text (the names above, written out): the body holds no parameters.
 FUNCTION_CREATE = """
@@ -46,10 +74,18 @@ FUNCTION_CREATE = """
 """
 
 
-def _tables(apps) -> list[str]:
-    tables = [apps.get_model(app, model)._meta.db_table for app, model in WATCHED]
-    user = apps.get_model("auth", "User")
-    tables.append(user._meta.get_field("groups").remote_field.through._meta.db_table)
+def _watched(apps, schema_editor) -> dict[str, list[str] | None]:
+    """Table name: the quoted columns whose UPDATE counts, or None for any."""
+    tables: dict[str, list[str] | None] = {}
+    for (app, name), fields in WATCHED.items():
+        meta = apps.get_model(app, name)._meta
+        tables[meta.db_table] = None
+        if fields is not None:
+            columns = [meta.get_field(field).column for field in fields]
+            tables[meta.db_table] = [schema_editor.quote_name(column) for column in columns]
+    app, name, field = MEMBERSHIPS
+    through = apps.get_model(app, name)._meta.get_field(field).remote_field.through
+    tables[through._meta.db_table] = None
     return tables
 
 
@@ -63,9 +99,10 @@ def counter_create(apps, schema_editor):
         f"INSERT INTO {COUNTER} (backend, changes) VALUES (0, 0)"  # nosec B608 (constants)
     )
     schema_editor.execute(FUNCTION_CREATE, params=None)
-    for table in _tables(apps):
+    for table, columns in _watched(apps, schema_editor).items():
+        update = "UPDATE" if columns is None else f"UPDATE OF {', '.join(columns)}"
         schema_editor.execute(
-            f"CREATE TRIGGER {TRIGGER} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE"
+            f"CREATE TRIGGER {TRIGGER} AFTER INSERT OR DELETE OR TRUNCATE OR {update}"
             f" ON {schema_editor.quote_name(table)} FOR EACH STATEMENT"
             f" EXECUTE FUNCTION {FUNCTION}()",
             params=None,
@@ -75,7 +112,7 @@ def counter_create(apps, schema_editor):
 def counter_drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    for table in _tables(apps):
+    for table in _watched(apps, schema_editor):
         schema_editor.execute(
             f"DROP TRIGGER IF EXISTS {TRIGGER} ON {schema_editor.quote_name(table)}", params=None
         )

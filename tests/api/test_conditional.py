@@ -81,8 +81,8 @@ def _changes(demo):
         "an approval": lambda: Approval.objects.create(
             access_request=request, approver=demo.bob, documents_hash=request.documents_hash
         ),
-        "an account renamed": lambda: (
-            type(demo.data).objects.filter(pk=demo.vendor.pk).update(name="vendor renamed")
+        "an account's approvers": lambda: (
+            type(demo.data).objects.filter(pk=demo.vendor.pk).update(approver_group=approvers)
         ),
         "a requester renamed": lambda: (
             type(demo.alice).objects.filter(pk=demo.alice.pk).update(username="alice2")
@@ -157,26 +157,78 @@ _QUERIES = [
 ]
 
 
-def test_every_table_the_list_reads_is_watched_by_the_counter(demo):
+def _columns_read(statement: str) -> set[tuple[str, str]]:
+    """(table, column) of every column a statement names, through its aliases (Django's T4, U0)."""
+    tables = {}
+    for table, alias in re.findall(
+        r'(?:FROM|JOIN)\s+"(\w+)"(?:\s+(?:AS\s+)?([A-Z]\d+)\b)?', statement
+    ):
+        tables[table] = table
+        if alias:
+            tables[alias] = table
+    read = set()
+    for quoted, alias, column in re.findall(r'(?:"(\w+)"|\b([A-Z]\d+))\."(\w+)"', statement):
+        read.add((tables[quoted or alias], column))
+    return read
+
+
+def _watched() -> dict[str, set[str] | None]:
+    """Table: the columns whose UPDATE the trigger counts (None: any)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, array(SELECT a.attname FROM unnest(t.tgattr) AS n"
+            "  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = n)"
+            " FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname = %s",
+            [changes.TRIGGER],
+        )
+        return {table: (set(columns) or None) for table, columns in cursor.fetchall()}
+
+
+def test_every_column_the_list_reads_is_watched_by_the_counter(demo):
     submitted(demo)
-    read: set[str] = set()
+    read: set[tuple[str, str]] = set()
     for user in (demo.admin, demo.alice, demo.bob, demo.dave):
         client = api_for(user)
         for query in _QUERIES:
             with CaptureQueriesContext(connection) as queries:
                 assert client.get(LIST + query).status_code == 200
-            for q in queries.captured_queries:
-                read |= set(re.findall(r'(?:FROM|JOIN)\s+"?(\w+)"?', q["sql"]))
-    read.discard(changes.COUNTER_TABLE)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
-            " WHERE t.tgname = %s",
-            [changes.TRIGGER],
-        )
-        watched = {row[0] for row in cursor.fetchall()}
-    assert {"access_requests_accessrequest", "auth_user_groups"} <= read
-    assert read <= watched, read - watched
+            # The token check runs on every call (it is not answered from the ETag); the
+            # counter is what validates the rest.
+            for q in queries.captured_queries[1:]:
+                if changes.COUNTER_TABLE not in q["sql"]:
+                    read |= _columns_read(q["sql"])
+    # Read from the caller's row by the token check, it decides what the caller sees.
+    read.add(("auth_user", "is_superuser"))
+    assert {
+        ("access_requests_accessrequest", "justification"),
+        ("auth_user_groups", "user_id"),
+    } <= read
+    assert ("auth_group", "id") in read and ("provisioning_grant", "role_arn") in read
+    watched = _watched()
+    missing = {
+        (table, column)
+        for table, column in read
+        if table not in watched or (watched[table] is not None and column not in watched[table])
+    }
+    assert not missing
+
+
+def test_a_sign_in_or_a_drift_check_leaves_the_etag_alone(demo):
+    """Writes of columns no page shows tell no one anything: the ETag stays."""
+    request = submitted(demo)
+    grant = Grant.objects.create(
+        access_request=request,
+        role_arn="arn:aws:iam::999999999999:role/portal/portal-access-1",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    client = api_for(demo.alice)
+    etag = _etag(client)
+    assert api_for(demo.bob).get("/api/v1/auth/token/").status_code == 200
+    type(demo.bob).objects.filter(pk=demo.bob.pk).update(last_login=timezone.now())
+    Grant.objects.filter(pk=grant.pk).update(drift_checked_at=timezone.now())
+    assert client.get(LIST, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    Grant.objects.filter(pk=grant.pk).update(end_status="revoked")
+    assert client.get(LIST, HTTP_IF_NONE_MATCH=etag).status_code == 200
 
 
 def test_the_count_moves_when_the_write_commits_not_before(transactional_db, demo):
@@ -218,7 +270,7 @@ def test_folding_ended_connections_keeps_the_count(transactional_db, demo):
             port=settings_dict["PORT"] or 5432,
             autocommit=True,
         ) as other:
-            other.execute("UPDATE auth_group SET name = name WHERE id = -%s", [n])
+            other.execute("UPDATE auth_user_groups SET user_id = user_id WHERE id = -%s", [n])
             ended.append(other.info.backend_pid)
     with connection.cursor() as cursor:  # a backend's process ends a moment after its client
         for _ in range(100):
