@@ -5,12 +5,12 @@ event hold the access key id only.
 """
 
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
-from psycopg import sql
 
 import aws
 from accounts.models import ROLE_CHAINING_SECONDS_MAX, SESSION_SECONDS_MIN
@@ -24,30 +24,7 @@ from provisioning.models import (
     Lifecycle,
     Mechanism,
 )
-
-# What a session reads of its grant, its request and their accounts (the console too: the
-# resources, the target account's partition). A few columns, not the hundred of the four rows:
-# the query is compiled on every session vended, and compiling costs by the column. A field left
-# out is still read if some caller asks for it, at the cost of a query.
-_SESSION_COLUMNS = (
-    "role_arn",
-    "external_id",
-    "max_session_duration",
-    "activated_at",
-    "expires_at",
-    "access_request",
-    "access_request__requester",
-    "access_request__mechanism",
-    "access_request__access_via",
-    "access_request__status",
-    "access_request__resources",
-    "access_request__source_account",
-    "access_request__target_account",
-    "access_request__source_account__broker_role_arn",
-    "access_request__source_account__provisioner_role_arn",
-    "access_request__target_account__broker_role_arn",
-    "access_request__target_account__provisioner_role_arn",
-)
+from provisioning.session_reads import session_grant
 
 
 def session_name_for(user: User) -> str:
@@ -133,13 +110,7 @@ def session_start(
     a ServiceError of kind UNAVAILABLE. RoleSessionName
     and SourceIdentity carry the requester, so CloudTrail in the target account names the person.
     Returns the session, its record, and what capped its duration."""
-    grant = (
-        Grant.objects.select_related(
-            "access_request__source_account", "access_request__target_account"
-        )
-        .only(*_SESSION_COLUMNS)
-        .get(pk=grant_id)
-    )
+    grant = session_grant(grant_id)
     session_may_start(grant=grant, user=user)
     source = grant.access_request.source_account
     duration, capped_by = session_duration(grant=grant, role_chained=True)
@@ -168,6 +139,34 @@ def session_start(
         client_address=client_address,
     )
     return assumed, issue, capped_by
+
+
+_ISSUE_COLUMNS = (
+    "grant_id",
+    "user_id",
+    "session_name",
+    "source_identity",
+    "access_key_id",
+    "assumed_role_arn",
+    "duration",
+    "role_chained",
+    "client_address",
+    "issued_at",
+    "expires_at",
+)
+
+
+@cache
+def _issue_insert(vendor: str) -> str:
+    """The credential issue's INSERT, written once per process (`vendor` keys the cache)."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column) for column in _ISSUE_COLUMNS)
+    values = ", ".join(
+        "%s::inet" if column == "client_address" else "%s" for column in _ISSUE_COLUMNS
+    )
+    table = quote(CredentialIssue._meta.db_table)
+    # Names from the model; every value a bound parameter.
+    return f"INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id"  # noqa: S608  # nosec B608
 
 
 def credential_issue_record(
@@ -212,30 +211,9 @@ def credential_issue_record(
                 client_address=client_address,
             )
         return issue
-    columns = [
-        "grant_id",
-        "user_id",
-        "session_name",
-        "source_identity",
-        "access_key_id",
-        "assumed_role_arn",
-        "duration",
-        "role_chained",
-        "client_address",
-        "issued_at",
-        "expires_at",
-    ]
-    insert = sql.SQL("INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id").format(
-        table=sql.Identifier(CredentialIssue._meta.db_table),
-        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-        values=sql.SQL(", ").join(
-            sql.SQL("%s::inet") if column == "client_address" else sql.Placeholder()
-            for column in columns
-        ),
-    )
     issue.pk = audit_record_with_insert(
-        insert=insert,
-        params=[getattr(issue, column) for column in columns],
+        insert=_issue_insert(connection.vendor),
+        params=[getattr(issue, column) for column in _ISSUE_COLUMNS],
         actor=user,
         verb="credentials.issued",
         object_type=CredentialIssue._meta.label_lower,
