@@ -1,12 +1,15 @@
 """Tokens: issued for a password, revocable, listed for admins by prefix only; rate limits."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
+from api.authentication import TokenAuthentication
 from provisioning.models import Grant
 from tests.api.conftest import api_for
 from tests.factories import submitted
@@ -61,6 +64,23 @@ def test_a_token_of_a_deactivated_user_or_with_a_nul_is_a_401(demo):
     assert client.get("/api/v1/requests/").status_code == 401
     client.credentials(HTTP_AUTHORIZATION="Token abc\x00def")
     assert client.get("/api/v1/requests/").status_code == 401
+
+
+def test_the_token_check_answers_the_users_and_tokens_rows_as_the_orm_reads_them(demo):
+    """The check reads both rows in one plain statement: every field as the ORM has it."""
+    key = token_for("alice", "alice-demo").json()["token"]
+    demo.alice.last_login = timezone.now()
+    demo.alice.save(update_fields=["last_login"])
+    user, token = TokenAuthentication().authenticate_credentials(key)
+    stored = Token.objects.select_related("user").get(key=key)
+    assert not user._state.adding and not token._state.adding
+    for field in get_user_model()._meta.concrete_fields:
+        mine, theirs = getattr(user, field.attname), getattr(stored.user, field.attname)
+        assert mine == theirs and type(mine) is type(theirs), field.attname
+    assert (token.key, token.user_id, token.created) == (key, stored.user_id, stored.created)
+    assert token.user is user
+    with pytest.raises(AuthenticationFailed):
+        TokenAuthentication().authenticate_credentials(key[:-1])
 
 
 def test_admins_list_tokens_by_prefix_and_revoke_them(demo):
