@@ -89,7 +89,9 @@ TEMPLATES = [
 # Persistent connections: a web process keeps its PostgreSQL connection for up to
 # DJANGO_CONN_MAX_AGE seconds (0: a new one per request) and checks it is still alive before
 # reusing it. DATABASE_URL's own ?conn_max_age=... wins. Celery workers follow the same rules
-# around each task (portal.celery).
+# around each task (portal.celery). On PostgreSQL the check is the portal's backend's
+# (portal/db/postgresql): a look at the socket, and Django's `SELECT 1` only when the server has
+# said something (it closed the connection) instead of a round trip before every request.
 DATABASE_CONNECTION = {
     "CONN_MAX_AGE": env.int("DJANGO_CONN_MAX_AGE", default=60),
     "CONN_HEALTH_CHECKS": env.bool("DJANGO_CONN_HEALTH_CHECKS", default=True),
@@ -106,10 +108,12 @@ DATABASE_PREPARE_THRESHOLD = env("DJANGO_DB_PREPARE_THRESHOLD", default="5")
 
 def database_config(url_config: dict, *, persistent: bool = True) -> dict:
     """A DATABASES entry from env.db(...): the connection rules above (`persistent`), and on
-    PostgreSQL server-side binding with prepared statements unless turned off. The URL's own
-    options win."""
+    PostgreSQL the portal's backend (Django's, with the cheaper health check) and server-side
+    binding with prepared statements unless turned off. The URL's own options win."""
     config = {**(DATABASE_CONNECTION if persistent else {}), **url_config}
-    if config["ENGINE"] == "django.db.backends.postgresql" and DATABASE_PREPARE_THRESHOLD:
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["ENGINE"] = "portal.db.postgresql"
+    if config["ENGINE"] == "portal.db.postgresql" and DATABASE_PREPARE_THRESHOLD:
         config["OPTIONS"] = {
             "server_side_binding": True,
             "prepare_threshold": int(DATABASE_PREPARE_THRESHOLD),
