@@ -44,6 +44,13 @@ VARY = ("Authorization", "Cookie", "Accept")
 CACHE_CONTROL = "private, no-cache"
 
 
+def changes_for(request: Request) -> int | None:
+    """The change counter as the caller's token check read it, in its own statement (one round
+    trip for a conditional GET; api/authentication.py), or read now (a session's call)."""
+    counted = getattr(request.auth, "changes_counted", None)
+    return counted if counted is not None else changes_counted()
+
+
 def changes_counted() -> int | None:
     """The change counter now, or None where there is none (the SQLite demo database): then
     answers carry no ETag and every call reads the list."""
@@ -55,8 +62,10 @@ def changes_counted() -> int | None:
     return int(row[0]) if row else 0
 
 
-# Our own table name: no input reaches this statement.
-_COUNTER_READ = f"SELECT coalesce(sum(changes), 0) FROM {COUNTER_TABLE}"  # noqa: S608  # nosec B608
+# The counter as a value, for this module's read and the token check's statement. Our own table
+# name: no input reaches it.
+COUNTER_COLUMN = f"(SELECT coalesce(sum(changes), 0) FROM {COUNTER_TABLE})"  # noqa: S608  # nosec B608
+_COUNTER_READ = f"SELECT {COUNTER_COLUMN}"
 
 
 def etag_for(request: Request, *, changes: int) -> str:
