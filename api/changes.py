@@ -23,6 +23,9 @@ https://www.rfc-editor.org/rfc/rfc9110#name-if-none-match
 """
 
 import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from functools import cache
 from pathlib import Path
 
@@ -95,6 +98,33 @@ def validated(response: Response, etag: str) -> Response:
     response["Cache-Control"] = CACHE_CONTROL
     patch_vary_headers(response, VARY)
     return response
+
+
+class CountsRemembered:
+    """The counts of list queries (a page's `count`, PostgreSQL's COUNT(*): 15 ms over 100,000
+    requests), remembered in this process while the change counter holds. A key names the caller,
+    the filters and the counter read BEFORE counting: a write that commits in between moves the
+    counter on, so no one asks for that key again. The last `size` keys are kept."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._counts: OrderedDict[Hashable, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def count(self, key: Hashable, counting: Callable[[], int]) -> int:
+        with self._lock:
+            if key in self._counts:
+                self._counts.move_to_end(key)
+                return self._counts[key]
+        counted = counting()
+        with self._lock:
+            self._counts[key] = counted
+            while len(self._counts) > self.size:
+                self._counts.popitem(last=False)
+        return counted
+
+
+counts_remembered = CountsRemembered()
 
 
 @cache

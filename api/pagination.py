@@ -1,3 +1,6 @@
+from collections.abc import Callable
+from functools import cached_property
+
 from django.core.paginator import Paginator
 from rest_framework.pagination import PageNumberPagination
 
@@ -17,6 +20,12 @@ class ValuesPaginator(Paginator):
     the grant): on 10,000 requests it is a count of one table."""
 
     values: tuple[str, ...] = ()
+    # How to count, when the caller knows a cheaper way than COUNT(*) (api/changes.py).
+    counted: Callable[[], int] | None = None
+
+    @cached_property
+    def count(self) -> int:
+        return self.counted() if self.counted is not None else super().count
 
     # Paginator's hook for building a page (django/core/paginator.py), missing from django-stubs.
     def _get_page(self, object_list, *args, **kwargs):

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from access_requests import selectors, services
 from access_requests.models import AccessRequest, Approval, Mechanism
-from api.changes import changes_for, etag_for, not_modified, validated
+from api.changes import changes_for, counts_remembered, etag_for, not_modified, validated
 from api.pagination import PagePagination, ValuesPaginator
 from api.serializers.common import ACCOUNT_ID_REGEX
 from api.serializers.requests import (
@@ -81,7 +81,18 @@ class _RequestRowsPaginator(ValuesPaginator):
 
 
 class RequestPagination(PagePagination):
-    django_paginator_class = _RequestRowsPaginator
+    # Set by the view for a call whose change counter it has read: the page's count is then
+    # counted once per caller, filters and counter (api/changes.py).
+    count_key: tuple | None = None
+
+    # DRF calls `self.django_paginator_class(queryset, page_size)`: a method serves as well.
+    def django_paginator_class(  # type: ignore[override]
+        self, queryset, page_size: int
+    ) -> _RequestRowsPaginator:
+        paginator = _RequestRowsPaginator(queryset, page_size)
+        if (key := self.count_key) is not None:
+            paginator.counted = lambda: counts_remembered.count(key, queryset.count)
+        return paginator
 
 
 @extend_schema_view(
@@ -169,6 +180,9 @@ class RequestListView(generics.ListAPIView):
         etag = None if changes is None else etag_for(request, changes=changes)
         if etag is not None and (unchanged := not_modified(request, etag)) is not None:
             return unchanged
+        if changes is not None and isinstance(self.paginator, RequestPagination):
+            filters = sorted((name, str(value)) for name, value in self.filter_values.items())
+            self.paginator.count_key = (caller(request).pk, tuple(filters), changes)
         page = self.paginate_queryset(self.get_queryset())
         if page is None:
             raise ImproperlyConfigured("RequestListView lists in pages: it needs a paginator.")

@@ -1,6 +1,7 @@
-"""Conditional GETs of /api/v1/requests/ (api/changes.py): an unchanged list is a 304 from two
-statements; anything the list could show, or anything that decides who sees what, changes the
-ETag, whoever writes it; and no caller gets a 304 for a page that is not theirs."""
+"""Conditional GETs of /api/v1/requests/ (api/changes.py): an unchanged list is a 304 from one
+statement; anything the list could show, or anything that decides who sees what, changes the
+ETag, whoever writes it; no caller gets a 304 for a page that is not theirs; and a page's count
+is counted once while nothing changes."""
 
 import re
 import time
@@ -309,3 +310,28 @@ def test_the_beat_folds_the_counter_every_hour():
 
     entry = settings.CELERY_BEAT_SCHEDULE["change-counter-fold"]
     assert entry == {"task": change_counter_fold_task.name, "schedule": 3600.0}
+
+
+def test_a_page_counts_once_while_nothing_changes(demo):
+    """The page's COUNT(*) is remembered per caller, filters and change counter."""
+    for _ in range(2):
+        submitted(demo)
+    admin, alice = api_for(demo.admin), api_for(demo.alice)
+
+    def counts(client, query: str = "") -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(LIST + query)
+        assert response.status_code == 200
+        return response.json()["count"], sum(
+            "COUNT(*)" in q["sql"] for q in queries.captured_queries
+        )
+
+    assert counts(admin) == (2, 1)
+    assert counts(admin) == (2, 0)
+    assert counts(admin, "?page_size=1&page=2") == (2, 0)  # the same filters: the same count
+    assert counts(admin, "?status=rejected") == (0, 1)
+    assert counts(alice) == (2, 1)  # another caller counts for themself
+    submitted(demo)
+    assert counts(admin) == (3, 1)
+    assert counts(alice) == (3, 1)
+    assert counts(alice) == (3, 0)
