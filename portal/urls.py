@@ -9,6 +9,8 @@ from portal.security import ApiDocsView
 from provisioning import health
 
 urlpatterns = [
+    # First: the API is what automation calls often, and Django tries the patterns in order.
+    path("api/", include("api.urls")),
     path("", include("access_requests.urls")),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("audit/", include("audit.urls")),
@@ -16,7 +18,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("sso.urls")),
     path("admin/", admin.site.urls),
-    path("api/", include("api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", ApiDocsView.as_view(url_name="api_schema"), name="api_docs"),
     path("healthz", health.healthz, name="healthz"),
