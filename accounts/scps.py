@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import CharField, Value
 
 from accounts.models import Account, ResourceControlPolicy, ServiceControlPolicy
-from policy.evaluation import PolicySet, RequestContext, evaluate
+from policy.evaluation import Evaluation, PolicySet, RequestContext, evaluate
 
 # The identity side when only the SCPs are in question: everything allowed, so any Deny shows.
 ALLOW_ALL = {
@@ -136,6 +136,12 @@ class ScpDenial:
         return f"{self.scp} ({self.target}) denies {self.action} in {self.account}"
 
 
+def _one_level(context: RequestContext, documents: list[dict[str, Any]]) -> Evaluation:
+    """`context` under one organization level of these SCPs, for a principal whose own policies
+    allow everything."""
+    return evaluate(context, PolicySet(scps=[documents], identity=[ALLOW_ALL]))
+
+
 def scp_denials(
     *, accounts: list[Account], actions: list[str], resources: list[str]
 ) -> list[ScpDenial]:
@@ -152,33 +158,25 @@ def scp_denials(
         scps = list(ServiceControlPolicy.objects.filter(target__in=levels))
         for action in actions:
             for resource in resources or ["*"]:
+                context = RequestContext(
+                    principal=account.root_arn,
+                    action=action,
+                    resource=resource,
+                    resource_account=account.account_id,
+                )
                 for level in levels:
                     attached = [scp for scp in scps if scp.target == level]
-                    verdict = evaluate(
-                        RequestContext(
-                            principal=account.root_arn,
-                            action=action,
-                            resource=resource,
-                            resource_account=account.account_id,
-                        ),
-                        PolicySet(scps=[[scp.document for scp in attached]], identity=[ALLOW_ALL]),
-                    )
+                    verdict = _one_level(context, [scp.document for scp in attached])
                     if verdict.layer("scp").verdict == "ImplicitlyDenied":
                         names = ", ".join(scp.name for scp in attached) or "no SCP attached"
                         gap = ScpDenial(names, level, action, account.name, allows_other_only=True)
                         if gap not in denials:
                             denials.append(gap)
                 for scp in scps:
-                    verdict = evaluate(
-                        RequestContext(
-                            principal=account.root_arn,
-                            action=action,
-                            resource=resource,
-                            resource_account=account.account_id,
-                        ),
-                        PolicySet(scps=[[scp.document]], identity=[ALLOW_ALL]),
-                    )
                     denial = ScpDenial(scp.name, scp.target, action, account.name)
-                    if verdict.decision == "ExplicitlyDenied" and denial not in denials:
+                    if (
+                        _one_level(context, [scp.document]).decision == "ExplicitlyDenied"
+                        and denial not in denials
+                    ):
                         denials.append(denial)
     return denials

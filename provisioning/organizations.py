@@ -2,7 +2,7 @@
 Organizations (when a management-account role is configured), and check that each account's
 provisioner role answers."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -33,35 +33,31 @@ def _snapshot() -> aws.OrganizationSnapshot:
     return aws.organization_snapshot(aws.role_credentials(settings.PORTAL_ORGANIZATIONS_ROLE_ARN))
 
 
+_Policy = TypeVar("_Policy", ServiceControlPolicy, ResourceControlPolicy)
+
+
+def _synced_replace(model: type[_Policy], policies: list[aws.OrganizationScp]) -> list[_Policy]:
+    """The synced rows of `model` replaced by one per policy and target it is attached to."""
+    model.objects.filter(synced=True).delete()
+    return model.objects.bulk_create(
+        model(
+            name=policy.name,
+            target=target,
+            document=policy.document,
+            description=policy.description[:512],
+            synced=True,
+        )
+        for policy in policies
+        for target in policy.targets
+    )
+
+
 def _scps_store(snapshot: aws.OrganizationSnapshot) -> int:
     """The synced SCPs and RCPs replaced by the snapshot's, and the accounts' paths brought up to
     date. How many SCP attachments."""
     with transaction.atomic():
-        ResourceControlPolicy.objects.filter(synced=True).delete()
-        ResourceControlPolicy.objects.bulk_create(
-            ResourceControlPolicy(
-                name=rcp.name,
-                target=target,
-                document=rcp.document,
-                description=rcp.description[:512],
-                synced=True,
-            )
-            for rcp in snapshot.rcps
-            for target in rcp.targets
-        )
-        ServiceControlPolicy.objects.filter(synced=True).delete()
-        rows = [
-            ServiceControlPolicy(
-                name=scp.name,
-                target=target,
-                document=scp.document,
-                description=scp.description[:512],
-                synced=True,
-            )
-            for scp in snapshot.scps
-            for target in scp.targets
-        ]
-        ServiceControlPolicy.objects.bulk_create(rows)
+        rcps = _synced_replace(ResourceControlPolicy, snapshot.rcps)
+        rows = _synced_replace(ServiceControlPolicy, snapshot.scps)
         for account in Account.objects.filter(account_id__in=snapshot.paths):
             path = snapshot.paths[account.account_id]
             if (account.organization_path, account.organization_id) != (
@@ -78,7 +74,7 @@ def _scps_store(snapshot: aws.OrganizationSnapshot) -> int:
                 obj=rows[0],
                 after={
                     "attachments": len(rows),
-                    "rcp_attachments": sum(len(rcp.targets) for rcp in snapshot.rcps),
+                    "rcp_attachments": len(rcps),
                     "accounts": len(snapshot.paths),
                 },
             )
