@@ -4,9 +4,6 @@ documentation page each group follows. Pure: no database, no AWS."""
 import pytest
 
 from policy.evaluation import (
-    ALLOWED,
-    EXPLICITLY_DENIED,
-    IMPLICITLY_DENIED,
     NOT_APPLICABLE,
     PolicySet,
     RequestContext,
@@ -19,37 +16,26 @@ from policy.evaluation.matching import (
     principal_block_matches,
 )
 from policy.evaluation.variables import split, substitute
+from tests.provisioning.policy_tables import (
+    ALICE,
+    ALLOW_ALL,
+    BOB,
+    DEV_ROLE,
+    SOURCE,
+    TARGET,
+    A,
+    E,
+    I,
+    V,
+    pol,
+    stmt,
+)
 
-A = ALLOWED
-E = EXPLICITLY_DENIED
-I = IMPLICITLY_DENIED  # noqa: E741
-V = "2012-10-17"
-
-SOURCE = "111111111111"
-TARGET = "999999999999"
-ALICE = f"arn:aws:sts::{SOURCE}:assumed-role/Dev/alice"
-DEV_ROLE = f"arn:aws:iam::{SOURCE}:role/Dev"
-BOB = f"arn:aws:iam::{SOURCE}:user/bob"
 TABLE = f"arn:aws:dynamodb:eu-central-1:{TARGET}:table/MyTable"
 BUCKET_OBJ = "arn:aws:s3:::mybucket/data/report.csv"
 XROLE = f"arn:aws:iam::{TARGET}:role/MyTableCrossAccount"
 
 
-def stmt(effect="Allow", action="s3:GetObject", resource="*", **extra):
-    out = {"Effect": effect}
-    if action is not None:
-        out["Action"] = action
-    if resource is not None:
-        out["Resource"] = resource
-    out.update(extra)
-    return out
-
-
-def pol(*statements, version=V):
-    return {"Version": version, "Statement": list(statements)}
-
-
-ALLOW_ALL = pol(stmt(action="*", resource="*"))
 FULL_ACCESS_SCP = pol(stmt(action="*", resource="*", Sid="FullAWSAccess"))
 
 

@@ -8,28 +8,29 @@ documentation page it follows. Pure: no database, no AWS."""
 import pytest
 
 from policy.evaluation import (
-    ALLOWED,
-    EXPLICITLY_DENIED,
-    IMPLICITLY_DENIED,
     NOT_APPLICABLE,
     PolicySet,
     RequestContext,
     evaluate,
 )
 from policy.evaluation.conditions import key_matches
+from tests.provisioning.policy_tables import (
+    ALICE,
+    ALLOW_ALL,
+    BOB,
+    DEV_ROLE,
+    SOURCE,
+    TARGET,
+    A,
+    E,
+    I,
+    V,
+    pol,
+)
+from tests.provisioning.policy_tables import stmt as any_statement
 
-A = ALLOWED
-E = EXPLICITLY_DENIED
-I = IMPLICITLY_DENIED  # noqa: E741
 NA = NOT_APPLICABLE
-V = "2012-10-17"
-
-SOURCE = "111111111111"
-TARGET = "999999999999"
 ORG = "o-abc123"
-ALICE = f"arn:aws:sts::{SOURCE}:assumed-role/Dev/alice"
-DEV_ROLE = f"arn:aws:iam::{SOURCE}:role/Dev"
-BOB = f"arn:aws:iam::{SOURCE}:user/bob"
 TARGET_SESSION = f"arn:aws:sts::{TARGET}:assumed-role/Reader/alice"
 TARGET_ROLE = f"arn:aws:iam::{TARGET}:role/Reader"
 SLR_SESSION = f"arn:aws:sts::{TARGET}:assumed-role/AWSServiceRoleForConfig/config"
@@ -40,18 +41,10 @@ FUNCTION = f"arn:aws:lambda:eu-central-1:{TARGET}:function:etl"
 
 
 def stmt(effect="Allow", action="s3:GetObject", resource=OBJECTS, **extra):
-    out = {"Effect": effect, "Action": action}
-    if resource is not None:
-        out["Resource"] = resource
-    out.update(extra)
-    return out
+    """A statement on the bucket's objects unless told otherwise."""
+    return any_statement(effect, action, resource, **extra)
 
 
-def pol(*statements, version=V):
-    return {"Version": version, "Statement": list(statements)}
-
-
-ALLOW_ALL = pol(stmt(action="*", resource="*"))
 ONLY_DYNAMO = pol(stmt(action="dynamodb:*", resource="*"))
 READ_OBJECTS = pol(stmt(Sid="Read"))
 BUCKET_FOR_SOURCE = pol(stmt(Principal={"AWS": SOURCE}, Sid="ForSource"))
