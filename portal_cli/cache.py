@@ -16,6 +16,8 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from portal_cli.config import private_dir
+
 # Reused until this long before it expires: time for the call that takes it to finish.
 REFRESH_BEFORE = timedelta(minutes=5)
 
@@ -38,12 +40,6 @@ def cache_path(*, url: str, token: str, grant: int) -> Path:
     """One file per portal, token and grant; the name gives none of them away."""
     key = hashlib.sha256(f"{url}\n{token}\n{grant}".encode()).hexdigest()[:40]
     return cache_dir() / f"grant-{grant}-{key}.json"
-
-
-def _private_dir(directory: Path) -> None:
-    if not directory.exists():
-        directory.mkdir(mode=0o700, parents=True)
-        directory.chmod(0o700)  # mkdir's mode is filtered by the umask
 
 
 def _expiration(credentials: dict) -> datetime | None:
@@ -81,7 +77,7 @@ def cache_read(path: Path, *, now: datetime | None = None) -> dict | None:
 
 def cache_write(path: Path, credentials: dict) -> None:
     """Atomically, mode 0600, replacing whatever was there."""
-    _private_dir(path.parent)
+    private_dir(path.parent)
     temporary = path.parent / f".{path.name}.{os.getpid()}.tmp"
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -98,7 +94,7 @@ def cache_lock(path: Path) -> int | None:
     """Taken while one `portal-cli creds` looks in the cache and vends: AWS CLI calls started at
     once wait for the first one's session instead of each vending their own. Give what it returns
     to cache_unlock. OSError when the cache directory cannot be made or written."""
-    _private_dir(path.parent)
+    private_dir(path.parent)
     if fcntl is None:
         return None
     descriptor = os.open(path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)

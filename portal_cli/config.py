@@ -52,12 +52,20 @@ def config_read(path: Path) -> dict:
     return data
 
 
+def private_dir(directory: Path) -> None:
+    """Made with mode 0700 if missing. Calls started at once (the AWS CLI's credential_process)
+    race to make it: the losers use the winner's."""
+    try:
+        directory.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        return
+    directory.chmod(0o700)  # mkdir's mode is filtered by the umask
+
+
 def config_write(path: Path, data: dict) -> None:
     """Write atomically with mode 0600; a directory this creates gets mode 0700."""
     directory = path.parent
-    if not directory.exists():
-        directory.mkdir(mode=0o700, parents=True)
-        directory.chmod(0o700)  # mkdir's mode is filtered by the umask
+    private_dir(directory)
     temporary = directory / f".{path.name}.{os.getpid()}.tmp"
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -77,6 +77,7 @@ def test_aws_cli_calls_started_at_once_share_the_first_ones_session(api, cli_con
     outputs = [process.communicate(timeout=60) for process in started]
     assert [process.returncode for process in started] == [0] * 5, outputs
     assert len({out for out, _ in outputs}) == 1
+    assert [error for _, error in outputs] == [""] * 5  # none fell back to vending uncached
     assert vends(api) == 1
 
 
