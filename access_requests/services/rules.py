@@ -20,7 +20,13 @@ from provisioning.services import grant_create
 
 
 def draft_rule_check(
-    draft: Draft, *, requester: User, account: Account, duration: int | None, break_glass: bool
+    draft: Draft,
+    *,
+    requester: User,
+    account: Account,
+    source_account: Account | None,
+    duration: int | None,
+    break_glass: bool,
 ) -> bool:
     """Put the rules' word on the draft: the rule it goes under and how it is approved, or what
     no rule allows (on `actions` or `duration`, or `forbidden`). True when it is eligible."""
@@ -42,12 +48,23 @@ def draft_rule_check(
             draft.add(name, message)
     if found.rule is None:
         return False
-    draft.rule = _rule_facts(found.rule, escalation=bool(privilege_escalations(draft.actions)))
+    draft.rule = _rule_facts(
+        found.rule,
+        escalation=bool(privilege_escalations(draft.actions)),
+        two_party=source_account
+        if source_account is not None and source_account.source_approval_required
+        else None,
+    )
     return True
 
 
-def _rule_facts(rule: AccessRule, *, escalation: bool) -> dict[str, object]:
-    """What the wizard, the request page and the API say about the rule that applies, and why."""
+def _rule_facts(
+    rule: AccessRule, *, escalation: bool, two_party: Account | None
+) -> dict[str, object]:
+    """What the wizard, the request page and the API say about the rule that applies, and why.
+    `two_party` is the source account when it asks for two-party approval: an auto rule speaks
+    for the target account only, so the source's approver is still asked, as for an escalation
+    the admin is."""
     auto = rule.approval == AccessRule.Approval.AUTO and not rule.break_glass
     if rule.break_glass:
         approval = "break-glass: provisioned at once, reviewed by the account's approvers after"
@@ -55,6 +72,11 @@ def _rule_facts(rule: AccessRule, *, escalation: bool) -> dict[str, object]:
         approval = (
             "the account's approvers and a platform admin: a privilege escalation never goes "
             "through an auto rule"
+        )
+    elif auto and two_party is not None:
+        approval = (
+            f"the account's approvers and an approver of {two_party}: a source account with "
+            "two-party approval never goes through an auto rule"
         )
     elif auto:
         approval = "approved by rule at submit, without a human"
@@ -64,7 +86,7 @@ def _rule_facts(rule: AccessRule, *, escalation: bool) -> dict[str, object]:
         "name": rule.name,
         "summary": rule_summary(rule),
         "max_duration": rule.max_duration,
-        "auto": auto and not escalation,
+        "auto": auto and not escalation and two_party is None,
         "break_glass": rule.break_glass,
         "approval": approval,
     }

@@ -260,6 +260,34 @@ def test_a_privilege_escalation_never_goes_through_an_auto_rule(demo):
     ).exists()
 
 
+def test_an_auto_rule_does_not_skip_the_source_accounts_two_party_approval(demo):
+    """An auto rule speaks for the target account: a source account that asks for two-party
+    approval still gets its approver's vote before its identities get the access (no rule looks
+    at the source account)."""
+    from access_requests.services import access_request_approve
+    from tests.factories import submitted
+
+    group = Group.objects.create(name="dev-approvers")
+    dana = demo.dave
+    dana.groups.add(group)
+    demo.dev.approver_group, demo.dev.source_approval_required = group, True
+    demo.dev.save(update_fields=["approver_group", "source_approval_required"])
+    access_request = submitted(
+        demo,
+        target_account=demo.sandbox,
+        resources=["arn:aws:dynamodb:eu-central-1:555555555555:table/Scratch"],
+    )
+    assert access_request.status == "pending" and access_request.approved_by_rule == ""
+    assert not AuditEvent.objects.filter(
+        access_request_id=access_request.pk, verb="request.auto_approved"
+    ).exists()
+    # As for a privilege escalation, the request waits for the account's quorum as well.
+    access_request_approve(access_request=access_request, approver=dana)
+    assert access_request.status == "pending"
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    assert access_request.status == "approved"
+
+
 def test_the_wizard_preview_names_the_rule_or_what_no_rule_allows(demo, client):
     form = {
         "source_account": "111111111111",
