@@ -7,11 +7,11 @@ from django.utils import timezone
 
 from access_requests.drafts import Draft
 from access_requests.models import AccessRequest
-from access_requests.selectors import user_may_decide_for
 from access_requests.services.decisions import locked_request, request_decided
 from accounts.access_rules import AccessRule
 from accounts.models import Account
 from accounts.rules import eligibility, rule_summary
+from accounts.selectors import user_approves_for
 from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
@@ -128,12 +128,15 @@ def access_request_review(
     comment: str = "",
     client_address: str | None = None,
 ) -> AccessRequest:
-    """A break-glass request's review after the fact, by one of the account's approvers (not the
-    requester). Revoking is the other answer; it is the grant's revoke."""
+    """A break-glass request's review after the fact, by one of the target account's approvers
+    (not the requester): the glass was broken in their account. A source account's approver
+    (two-party approval) decides on ordinary requests only; the review is not theirs, and
+    marking it reviewed would take it out of the target approvers' "To review". Revoking is the
+    other answer; it is the grant's revoke."""
     locked = locked_request(access_request)
     if locked.requester_id == reviewer.pk:
         raise ServiceError("You cannot review your own request.", kind=ServiceError.FORBIDDEN)
-    if not user_may_decide_for(user=reviewer, access_request=locked):
+    if not user_approves_for(user=reviewer, account=locked.target_account):
         raise ServiceError(
             f"You are not an approver for {locked.target_account}.", kind=ServiceError.FORBIDDEN
         )
