@@ -84,6 +84,20 @@ def test_an_ou_in_a_rule_covers_the_accounts_under_it(demo):
     assert _eligible(demo, [READ], account=demo.vendor).forbidden  # outside the organization
 
 
+def test_an_ou_rule_no_longer_covers_an_account_that_left_the_organization(demo):
+    """The sync keeps a leaver's last OU path (its grants stay until revoked), but it is under
+    that OU no more: a rule for the OU, an auto one above all, does not speak for it."""
+    from django.utils import timezone
+
+    access_rules_replace([_rule(accounts=["ou-sandbox"], approval="auto")], actor=demo.admin)
+    assert _eligible(demo, [READ]).rule.name == "r"
+    demo.sandbox.left_organization_at = timezone.now()
+    demo.sandbox.save(update_fields=["left_organization_at"])
+    assert _eligible(demo, [READ]).forbidden
+    access_rules_replace([_rule(accounts=["555555555555"])], actor=demo.admin)
+    assert _eligible(demo, [READ]).eligible  # named by its id, it still is
+
+
 def test_rules_look_at_the_groups_not_at_superuser(demo):
     found = _eligible(demo, [READ], user=demo.admin)
     assert found.forbidden.startswith("No access rule lets admin (in platform-admins)")
