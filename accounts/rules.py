@@ -182,9 +182,10 @@ def rule_covers_action(rule: AccessRule, action: str) -> bool:
 
 
 def rule_covers_account(rule: AccessRule, account: Account) -> bool:
-    return "*" in rule.accounts or bool(
-        {account.account_id, *account.organization_levels} & set(rule.accounts)
-    )
+    """The account by its id, or by a root or OU above it. An account that left the organization
+    keeps its last path (provisioning/organizations.py) but is under those OUs no more."""
+    levels = account.organization_levels if account.left_organization_at is None else []
+    return "*" in rule.accounts or bool({account.account_id, *levels} & set(rule.accounts))
 
 
 def _hours(seconds: int) -> str:

@@ -62,6 +62,17 @@ IDENTITY_ACTIONS: dict[str, str] = {
     "iam:PassRole": "hands a role to a service (EC2, Lambda, Glue, CloudFormation, Data Pipeline, "
     "SageMaker, CodeBuild, ECS), which then acts with the role's permissions",
     "sts:AssumeRole": "takes on another role's permissions, whatever they are",
+    # Permissions handed out outside IAM's own policies; the catalog calls these Write.
+    # https://docs.aws.amazon.com/singlesignon/latest/APIReference/API_CreateAccountAssignment.html
+    "sso:CreateAccountAssignment": "gives an IAM Identity Center user or group a permission set "
+    "in an account: a role with whatever the set allows",
+    "identitystore:CreateGroupMembership": "adds a user to an IAM Identity Center group, with "
+    "every account assignment of the group",
+    # https://docs.aws.amazon.com/eks/latest/userguide/access-policies.html
+    "eks:CreateAccessEntry": "lets an IAM principal into a Kubernetes cluster, in the Kubernetes "
+    "groups it names",
+    "eks:AssociateAccessPolicy": "gives an IAM principal Kubernetes permissions up to "
+    "cluster-admin, and so the roles of the cluster's workloads",
 }
 
 # Running code as a role that already exists: the code gets the role's credentials.
@@ -94,6 +105,9 @@ CODE_AS_ROLE_ACTIONS: dict[str, str] = {
     "ecs:ExecuteCommand": "runs commands in a running container, with its task role's credentials",
     "sagemaker:CreatePresignedNotebookInstanceUrl": "opens a notebook instance's Jupyter, which "
     "runs with the notebook's role",
+    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreatePresignedDomainUrl.html
+    "sagemaker:CreatePresignedDomainUrl": "signs in to a Studio user profile, whose apps run "
+    "with the profile's execution role",
     "codestar:CreateProject": "creates a project whose template creates IAM resources with "
     "CodeStar's service role",
     "codestar:AssociateTeamMember": "makes a user owner of a CodeStar project, with the "

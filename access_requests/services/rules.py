@@ -7,11 +7,11 @@ from django.utils import timezone
 
 from access_requests.drafts import Draft
 from access_requests.models import AccessRequest
-from access_requests.selectors import user_may_decide_for
 from access_requests.services.decisions import locked_request, request_decided
 from accounts.access_rules import AccessRule
 from accounts.models import Account
 from accounts.rules import eligibility, rule_summary
+from accounts.selectors import user_approves_for
 from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
@@ -20,7 +20,13 @@ from provisioning.services import grant_create
 
 
 def draft_rule_check(
-    draft: Draft, *, requester: User, account: Account, duration: int | None, break_glass: bool
+    draft: Draft,
+    *,
+    requester: User,
+    account: Account,
+    source_account: Account | None,
+    duration: int | None,
+    break_glass: bool,
 ) -> bool:
     """Put the rules' word on the draft: the rule it goes under and how it is approved, or what
     no rule allows (on `actions` or `duration`, or `forbidden`). True when it is eligible."""
@@ -42,12 +48,23 @@ def draft_rule_check(
             draft.add(name, message)
     if found.rule is None:
         return False
-    draft.rule = _rule_facts(found.rule, escalation=bool(privilege_escalations(draft.actions)))
+    draft.rule = _rule_facts(
+        found.rule,
+        escalation=bool(privilege_escalations(draft.actions)),
+        two_party=source_account
+        if source_account is not None and source_account.source_approval_required
+        else None,
+    )
     return True
 
 
-def _rule_facts(rule: AccessRule, *, escalation: bool) -> dict[str, object]:
-    """What the wizard, the request page and the API say about the rule that applies, and why."""
+def _rule_facts(
+    rule: AccessRule, *, escalation: bool, two_party: Account | None
+) -> dict[str, object]:
+    """What the wizard, the request page and the API say about the rule that applies, and why.
+    `two_party` is the source account when it asks for two-party approval: an auto rule speaks
+    for the target account only, so the source's approver is still asked, as for an escalation
+    the admin is."""
     auto = rule.approval == AccessRule.Approval.AUTO and not rule.break_glass
     if rule.break_glass:
         approval = "break-glass: provisioned at once, reviewed by the account's approvers after"
@@ -55,6 +72,11 @@ def _rule_facts(rule: AccessRule, *, escalation: bool) -> dict[str, object]:
         approval = (
             "the account's approvers and a platform admin: a privilege escalation never goes "
             "through an auto rule"
+        )
+    elif auto and two_party is not None:
+        approval = (
+            f"the account's approvers and an approver of {two_party}: a source account with "
+            "two-party approval never goes through an auto rule"
         )
     elif auto:
         approval = "approved by rule at submit, without a human"
@@ -64,7 +86,7 @@ def _rule_facts(rule: AccessRule, *, escalation: bool) -> dict[str, object]:
         "name": rule.name,
         "summary": rule_summary(rule),
         "max_duration": rule.max_duration,
-        "auto": auto and not escalation,
+        "auto": auto and not escalation and two_party is None,
         "break_glass": rule.break_glass,
         "approval": approval,
     }
@@ -106,12 +128,15 @@ def access_request_review(
     comment: str = "",
     client_address: str | None = None,
 ) -> AccessRequest:
-    """A break-glass request's review after the fact, by one of the account's approvers (not the
-    requester). Revoking is the other answer; it is the grant's revoke."""
+    """A break-glass request's review after the fact, by one of the target account's approvers
+    (not the requester): the glass was broken in their account. A source account's approver
+    (two-party approval) decides on ordinary requests only; the review is not theirs, and
+    marking it reviewed would take it out of the target approvers' "To review". Revoking is the
+    other answer; it is the grant's revoke."""
     locked = locked_request(access_request)
     if locked.requester_id == reviewer.pk:
         raise ServiceError("You cannot review your own request.", kind=ServiceError.FORBIDDEN)
-    if not user_may_decide_for(user=reviewer, access_request=locked):
+    if not user_approves_for(user=reviewer, account=locked.target_account):
         raise ServiceError(
             f"You are not an approver for {locked.target_account}.", kind=ServiceError.FORBIDDEN
         )

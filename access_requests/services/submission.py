@@ -57,6 +57,7 @@ def access_request_preview(
         unchecked,
         requester=requester,
         account=fields["target_account"],
+        source_account=fields["source_account"],
         duration=fields["duration"],
         break_glass=break_glass,
     ):

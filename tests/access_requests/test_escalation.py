@@ -84,6 +84,25 @@ def test_the_specs_examples_and_the_resource_policy_writers_are_escalations(acti
     assert len(escalation.reason) > 20
 
 
+@pytest.mark.parametrize(
+    "action",
+    [
+        # The catalog calls these Write, yet each hands out permissions: a permission set in an
+        # account, a group's assignments, a Kubernetes cluster (its pods' roles), a Studio
+        # profile's execution role.
+        "sso:CreateAccountAssignment",
+        "identitystore:CreateGroupMembership",
+        "eks:CreateAccessEntry",
+        "eks:AssociateAccessPolicy",
+        "sagemaker:CreatePresignedDomainUrl",
+    ],
+)
+def test_write_level_actions_that_hand_out_permissions_are_escalations(action):
+    assert action_lookup(action).access_level == "Write"
+    [escalation] = privilege_escalations([action])
+    assert escalation.action == action and "Permissions management" not in escalation.reason
+
+
 def test_every_permissions_management_action_of_the_catalog_counts():
     managed = actions_at_level("Permissions management")
     assert len(managed) > 400 and "iam:CreateRole" in managed

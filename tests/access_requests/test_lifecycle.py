@@ -12,6 +12,7 @@ from access_requests.services import (
     access_request_approve,
     access_request_edit,
     access_request_reject,
+    access_request_review,
     grant_extension_request,
 )
 from audit.models import AuditEvent
@@ -219,3 +220,23 @@ def test_an_extension_keeps_to_the_access_rules(demo):
     with pytest.raises(ServiceError) as left:
         grant_extension_request(grant=grant, user=demo.alice, duration=3600, justification="x")
     assert left.value.kind == "forbidden" and "No access rule lets alice" in str(left.value)
+
+
+def test_a_break_glass_review_is_the_target_accounts_not_the_source_approvers(two_party):
+    """The review after a break-glass is the target account's check: an approver of the source
+    account (two-party approval) cannot mark it reviewed and so take it out of the target
+    approvers' "To review"."""
+    demo = two_party
+    access_request = submitted(
+        demo,
+        target_account=demo.prod,
+        resources=["arn:aws:dynamodb:eu-central-1:222222222222:table/Orders"],
+        break_glass=True,
+    )
+    assert access_request.review_status == "pending_review"
+    with pytest.raises(ServiceError) as refused:
+        access_request_review(access_request=access_request, reviewer=demo.dana)
+    assert refused.value.kind == ServiceError.FORBIDDEN
+    assert access_request.review_status == "pending_review"
+    access_request_review(access_request=access_request, reviewer=demo.bob, comment="INC-1")
+    assert access_request.review_status == "reviewed"

@@ -84,6 +84,20 @@ def test_an_ou_in_a_rule_covers_the_accounts_under_it(demo):
     assert _eligible(demo, [READ], account=demo.vendor).forbidden  # outside the organization
 
 
+def test_an_ou_rule_no_longer_covers_an_account_that_left_the_organization(demo):
+    """The sync keeps a leaver's last OU path (its grants stay until revoked), but it is under
+    that OU no more: a rule for the OU, an auto one above all, does not speak for it."""
+    from django.utils import timezone
+
+    access_rules_replace([_rule(accounts=["ou-sandbox"], approval="auto")], actor=demo.admin)
+    assert _eligible(demo, [READ]).rule.name == "r"
+    demo.sandbox.left_organization_at = timezone.now()
+    demo.sandbox.save(update_fields=["left_organization_at"])
+    assert _eligible(demo, [READ]).forbidden
+    access_rules_replace([_rule(accounts=["555555555555"])], actor=demo.admin)
+    assert _eligible(demo, [READ]).eligible  # named by its id, it still is
+
+
 def test_rules_look_at_the_groups_not_at_superuser(demo):
     found = _eligible(demo, [READ], user=demo.admin)
     assert found.forbidden.startswith("No access rule lets admin (in platform-admins)")
@@ -258,6 +272,34 @@ def test_a_privilege_escalation_never_goes_through_an_auto_rule(demo):
     assert not AuditEvent.objects.filter(
         access_request_id=escalation.pk, verb="request.auto_approved"
     ).exists()
+
+
+def test_an_auto_rule_does_not_skip_the_source_accounts_two_party_approval(demo):
+    """An auto rule speaks for the target account: a source account that asks for two-party
+    approval still gets its approver's vote before its identities get the access (no rule looks
+    at the source account)."""
+    from access_requests.services import access_request_approve
+    from tests.factories import submitted
+
+    group = Group.objects.create(name="dev-approvers")
+    dana = demo.dave
+    dana.groups.add(group)
+    demo.dev.approver_group, demo.dev.source_approval_required = group, True
+    demo.dev.save(update_fields=["approver_group", "source_approval_required"])
+    access_request = submitted(
+        demo,
+        target_account=demo.sandbox,
+        resources=["arn:aws:dynamodb:eu-central-1:555555555555:table/Scratch"],
+    )
+    assert access_request.status == "pending" and access_request.approved_by_rule == ""
+    assert not AuditEvent.objects.filter(
+        access_request_id=access_request.pk, verb="request.auto_approved"
+    ).exists()
+    # As for a privilege escalation, the request waits for the account's quorum as well.
+    access_request_approve(access_request=access_request, approver=dana)
+    assert access_request.status == "pending"
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    assert access_request.status == "approved"
 
 
 def test_the_wizard_preview_names_the_rule_or_what_no_rule_allows(demo, client):
