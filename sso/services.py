@@ -27,8 +27,20 @@ USERNAME_MAX = 150
 
 
 def claimed_username(claims: Mapping[str, Any]) -> str:
-    """`preferred_username`, else the e-mail address (SPEC 10.3), if Django can keep it."""
-    username = claims.get("preferred_username") or claims.get("email")
+    """`preferred_username`, else the e-mail address (SPEC 10.3), if Django can keep it. An
+    e-mail address becomes a name only when the provider says it verified it (`email_verified`):
+    an address anyone can type into their provider profile would let them sign in under a
+    colleague's name, or be linked to the account an admin made ahead for that colleague (OpenID
+    Connect Core 1.0, section 5.7: the address alone identifies no one)."""
+    username = claims.get("preferred_username")
+    if not username and claims.get("email"):
+        if claims.get("email_verified") not in (True, "true"):
+            raise ServiceError(
+                "The identity provider sent no preferred_username and has not verified the "
+                "e-mail address; the portal cannot tell who you are. Ask a platform admin.",
+                kind=ServiceError.FORBIDDEN,
+            )
+        username = claims.get("email")
     valid = isinstance(username, str) and 0 < len(username) <= USERNAME_MAX
     try:
         if valid:

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 
 from audit.models import AuditEvent
 from core.errors import ServiceError
+from sso.models import SsoIdentity
 from sso.services import sso_sign_in
 from tests.sso.provider import sso_sign_in as provider_sign_in
 
@@ -141,9 +142,25 @@ def test_with_no_admin_groups_configured_the_admin_flag_is_left_alone(claims_set
 
 def test_the_username_is_the_email_without_preferred_username(claims_settings):
     user = sso_sign_in(
-        issuer=ISSUER, claims=_claims(preferred_username=None, email="erin.r@example.com")
+        issuer=ISSUER,
+        claims=_claims(preferred_username=None, email="erin.r@example.com", email_verified=True),
     )
     assert user.username == "erin.r@example.com"
+
+
+@pytest.mark.parametrize("verified", [False, "false", None])
+def test_an_unverified_email_names_no_one(claims_settings, verified):
+    """Someone who typed a colleague's address into their provider profile gets neither the
+    account an admin made ahead for the colleague nor a new one under the colleague's name."""
+    ahead = get_user_model().objects.create_user("bob.b@example.com")  # no password: linkable
+    for email in ("bob.b@example.com", "carl@example.com"):
+        claims = _claims(preferred_username=None, email=email, email_verified=verified)
+        with pytest.raises(ServiceError, match="not verified the e-mail address"):
+            sso_sign_in(issuer=ISSUER, claims=claims)
+    assert not SsoIdentity.objects.exists()
+    assert not get_user_model().objects.filter(username="carl@example.com").exists()
+    ahead.refresh_from_db()
+    assert not ahead.groups.exists()
 
 
 @pytest.mark.parametrize("username", ["", "erin smith", "x" * 151, None])
