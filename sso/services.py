@@ -165,7 +165,7 @@ def sso_user_access_sync(
     if claimed is None:
         return
     before = access_snapshot(user)
-    user.groups.set(Group.objects.filter(name__in=claimed))
+    user.groups.set(Group.objects.filter(name__in=[name for name in claimed if _storable(name)]))
     admin_groups = set(settings.PORTAL_OIDC_ADMIN_GROUPS)
     if admin_groups:
         admin = bool(admin_groups.intersection(claimed))
@@ -192,6 +192,12 @@ def access_snapshot(user: User) -> dict[str, Any]:
     }
 
 
+def _storable(value: str) -> bool:
+    """PostgreSQL's text holds no NUL, and UTF-8 no lone surrogate (JSON carries both)."""
+    return "\x00" not in value and not any("\ud800" <= char <= "\udfff" for char in value)
+
+
 def _claim(claims: Mapping[str, Any], name: str, limit: int) -> str:
+    """A profile claim to keep (people edit their own names at many providers), or ""."""
     value = claims.get(name)
-    return value[:limit] if isinstance(value, str) else ""
+    return value[:limit] if isinstance(value, str) and _storable(value) else ""

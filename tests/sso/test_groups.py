@@ -177,3 +177,20 @@ def test_the_subject_not_the_name_finds_the_user_again(claims_settings):
     assert sso_sign_in(issuer=ISSUER, claims=_claims(preferred_username="erin.r")) == erin
     with pytest.raises(ServiceError, match="already exists"):
         sso_sign_in(issuer=ISSUER, claims=_claims(sub="s-2"))
+
+
+def test_names_the_database_cannot_hold_are_dropped_not_a_500(claims_settings):
+    """People edit their own names at many providers: a NUL or a lone surrogate in one (JSON
+    carries both) is left out, not a failed sign-in."""
+    user = sso_sign_in(
+        issuer=ISSUER,
+        claims=_claims(
+            given_name="Er\x00in",
+            family_name="\ud800",
+            email="erin@example.com\x00",
+            groups=["data-approvers", "x\x00y"],
+        ),
+    )
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name, user.email) == ("", "", "")
+    assert _groups("erin") == ["data-approvers"]
