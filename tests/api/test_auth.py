@@ -115,6 +115,25 @@ def test_the_token_endpoint_is_rate_limited_per_username(demo):
         assert token_for("bob", "bob-demo").status_code == 200
 
 
+def test_a_numeric_username_sent_as_a_json_number_counts_against_that_username(demo):
+    """The serializer takes 100234 for "100234": guesses spread over many addresses must still
+    count against the one person (employee numbers make such usernames)."""
+    get_user_model().objects.create_user("100234", password="employee-number-pw")
+    with rates(auth_token="3/min"):
+        for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+            guess = APIClient(REMOTE_ADDR=address).post(
+                "/api/v1/auth/token/", {"username": 100234, "password": "wrong"}, format="json"
+            )
+            assert guess.status_code == 400
+        response = APIClient(REMOTE_ADDR="192.0.2.4").post(
+            "/api/v1/auth/token/",
+            {"username": 100234, "password": "employee-number-pw"},
+            format="json",
+        )
+        assert response.status_code == 429
+        assert token_for("100234", "employee-number-pw").status_code == 429
+
+
 def test_the_credentials_endpoint_is_rate_limited_per_user(demo):
     access_request = submitted(demo)
     api_for(demo.bob).post(f"/api/v1/requests/{access_request.pk}/approve/")
