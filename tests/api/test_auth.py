@@ -153,3 +153,19 @@ def test_the_credentials_endpoint_is_rate_limited_per_user(demo):
 def test_token_requests_without_credentials_are_400(db, body):
     response = APIClient().post("/api/v1/auth/token/", body, format="json")
     assert response.status_code == 400
+
+
+def test_the_admin_shows_no_token_keys_and_makes_no_tokens_for_others(demo, client):
+    """A platform admin sees others' tokens by prefix only (GET /api/v1/auth/tokens/) and revokes
+    them; DRF's own token admin would show every key whole and make one for anyone, so one admin
+    could act, unaudited, as each of a request's approvers in turn."""
+    key = Token.objects.create(user=demo.bob).key
+    client.force_login(demo.admin)
+
+    listing = client.get("/admin/authtoken/tokenproxy/")
+    made = client.post("/admin/authtoken/tokenproxy/add/", {"user": demo.carol.pk})
+
+    assert listing.status_code == 404 and key.encode() not in listing.content
+    assert made.status_code == 404
+    assert not Token.objects.filter(user=demo.carol).exists()
+    assert b"tokenproxy" not in client.get("/admin/").content
