@@ -11,6 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from rest_framework.authtoken.models import TokenProxy
 
 from accounts.admin import AuditedUserAdmin
 from api.leavers import Deactivation, user_deactivate
@@ -28,6 +29,10 @@ def deactivation_summary(done: Deactivation) -> str:
 
 
 admin.site.unregister(User)
+# DRF's token admin lists every key whole and makes a token for anyone: one platform admin could
+# then act, unaudited, as each approver of a request in turn. Tokens are listed by prefix and
+# revoked through the API (GET/DELETE /api/v1/auth/tokens/), each revoke audited.
+admin.site.unregister(TokenProxy)
 
 
 @admin.register(User)

@@ -23,6 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_reject, decision_check
+from accounts.mfa import second_factor_required, totp_device_confirmed
 from accounts.selectors import user_by_slack_id
 from core.errors import ServiceError
 from core.http import client_address
@@ -39,6 +40,19 @@ def _unlinked(slack_user_id: str) -> str:
         "recorded. A platform admin can add your Slack member id to your user in the portal's "
         "admin; until then, decide in the portal."
     )
+
+
+def _not_enrolled(user: Any) -> bool:
+    """A local password account that needs a second factor and has never enrolled one: the web
+    and the token endpoint refuse it until it has, so Slack does too. (An enrolled user may decide
+    here: their Slack sign-in is the factor.)"""
+    return second_factor_required(user) and totp_device_confirmed(user) is None
+
+
+NOT_ENROLLED = (
+    "Set up two-factor authentication in the portal first (/accounts/mfa/setup/); nothing was "
+    "recorded."
+)
 
 
 def signature_valid(request: HttpRequest) -> bool:
@@ -105,6 +119,8 @@ def _block_actions(request: HttpRequest, payload: dict[str, Any]) -> HttpRespons
     user = user_by_slack_id(slack_user_id)
     if user is None:
         return answer(_unlinked(slack_user_id))
+    if _not_enrolled(user):
+        return answer(f"Request #{request_id}: {NOT_ENROLLED}")
     access_request = AccessRequest.objects.filter(pk=request_id).first()
     if access_request is None or not block_id.startswith(slack_blocks.DECIDE_PREFIX):
         return answer(f"Request #{request_id} is not one this message can decide.")
@@ -157,6 +173,8 @@ def _view_submission(request: HttpRequest, payload: dict[str, Any]) -> HttpRespo
     user = user_by_slack_id(slack_user_id)
     if user is None:
         return refused(_unlinked(slack_user_id))
+    if _not_enrolled(user):
+        return refused(NOT_ENROLLED)
     access_request = AccessRequest.objects.filter(pk=int(metadata["request"])).first()
     if access_request is None:
         return refused("This request no longer exists.")

@@ -29,6 +29,10 @@ class TokenRateThrottle(_SettingsRate, SimpleRateThrottle):
         username = ""
         if isinstance(request.data, dict):
             value = request.data.get("username")
+            # As the serializer's CharField reads it: a JSON number is its digits (100234 is
+            # "100234"), so guesses sent as numbers count against that username too.
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                value = str(value)
             username = value.strip().lower()[:150] if isinstance(value, str) else ""
         if username:
             ident = "user-" + hashlib.sha256(username.encode()).hexdigest()[:32]

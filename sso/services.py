@@ -27,8 +27,20 @@ USERNAME_MAX = 150
 
 
 def claimed_username(claims: Mapping[str, Any]) -> str:
-    """`preferred_username`, else the e-mail address (SPEC 10.3), if Django can keep it."""
-    username = claims.get("preferred_username") or claims.get("email")
+    """`preferred_username`, else the e-mail address (SPEC 10.3), if Django can keep it. An
+    e-mail address becomes a name only when the provider says it verified it (`email_verified`):
+    an address anyone can type into their provider profile would let them sign in under a
+    colleague's name, or be linked to the account an admin made ahead for that colleague (OpenID
+    Connect Core 1.0, section 5.7: the address alone identifies no one)."""
+    username = claims.get("preferred_username")
+    if not username and claims.get("email"):
+        if claims.get("email_verified") not in (True, "true"):
+            raise ServiceError(
+                "The identity provider sent no preferred_username and has not verified the "
+                "e-mail address; the portal cannot tell who you are. Ask a platform admin.",
+                kind=ServiceError.FORBIDDEN,
+            )
+        username = claims.get("email")
     valid = isinstance(username, str) and 0 < len(username) <= USERNAME_MAX
     try:
         if valid:
@@ -153,7 +165,7 @@ def sso_user_access_sync(
     if claimed is None:
         return
     before = access_snapshot(user)
-    user.groups.set(Group.objects.filter(name__in=claimed))
+    user.groups.set(Group.objects.filter(name__in=[name for name in claimed if _storable(name)]))
     admin_groups = set(settings.PORTAL_OIDC_ADMIN_GROUPS)
     if admin_groups:
         admin = bool(admin_groups.intersection(claimed))
@@ -180,6 +192,12 @@ def access_snapshot(user: User) -> dict[str, Any]:
     }
 
 
+def _storable(value: str) -> bool:
+    """PostgreSQL's text holds no NUL, and UTF-8 no lone surrogate (JSON carries both)."""
+    return "\x00" not in value and not any("\ud800" <= char <= "\udfff" for char in value)
+
+
 def _claim(claims: Mapping[str, Any], name: str, limit: int) -> str:
+    """A profile claim to keep (people edit their own names at many providers), or ""."""
     value = claims.get(name)
-    return value[:limit] if isinstance(value, str) else ""
+    return value[:limit] if isinstance(value, str) and _storable(value) else ""

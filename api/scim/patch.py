@@ -92,4 +92,7 @@ def filter_username(expression: str) -> str:
         raise ScimInvalid(
             f"The filter's value is not a JSON string: {error}", "invalidFilter"
         ) from error
+    # PostgreSQL's text holds no NUL, and UTF-8 no lone surrogate: no user has such a name.
+    if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
+        raise ScimInvalid("A userName has no NUL or surrogate characters.", "invalidFilter")
     return value

@@ -126,7 +126,8 @@ class ScimUserView(ScimView):
     the user sign in again), DELETE (deactivates; the user stays, for the audit trail)."""
 
     def _user(self, pk: str) -> User | None:
-        if not pk.isdigit() or int(pk) > 2**63 - 1:
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses (a 500).
+        if not (pk.isascii() and pk.isdigit()) or int(pk) > 2**63 - 1:
             return None
         return get_user_model().objects.filter(pk=int(pk)).first()
 

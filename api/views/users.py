@@ -3,6 +3,7 @@
 from dataclasses import asdict
 
 from django.contrib.auth import get_user_model
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -43,6 +44,8 @@ class UserDeactivateView(APIView):
             raise ServiceError(
                 "Only platform admins deactivate users.", kind=ServiceError.FORBIDDEN
             )
+        if "\x00" in username:  # PostgreSQL's text holds no NUL: no such user, not a 500
+            raise Http404
         user = get_object_or_404(get_user_model(), username=username)
         done = user_deactivate(
             user=user, actor=admin, via="api", client_address=client_address(request)

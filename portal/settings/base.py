@@ -366,3 +366,6 @@ PORTAL_SCIM_TOKEN = env("PORTAL_SCIM_TOKEN", default="")
 PORTAL_REQUIRE_MFA = env.bool("PORTAL_REQUIRE_MFA", default=False)
 # The name authenticator apps show beside the account.
 OTP_TOTP_ISSUER = env("PORTAL_MFA_ISSUER", default="Access portal")
+# django-otp's device admin shows no key of a device in use (nor its QR code): an admin who could
+# read it could make that person's codes. Admins delete a lost device; the person enrols again.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True

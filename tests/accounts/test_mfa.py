@@ -165,3 +165,17 @@ def test_the_admin_and_session_api_wait_for_the_code(demo, required):
     response = bob.get("/api/v1/requests/")
     assert response.status_code == 403 and "second factor" in response.json()["detail"]
     assert bob.post("/accounts/logout/").status_code == 302  # signing out always works
+
+
+def test_the_admin_never_shows_a_users_authenticator_key(demo, client):
+    """A platform admin deletes a lost device in /admin/; the key of one in use (its QR code, its
+    hex) would let them make the person's codes, so it is never shown."""
+    device = TOTPDevice.objects.create(user=demo.bob, name="app", confirmed=True)
+    client.force_login(demo.admin)
+    base = f"/admin/otp_totp/totpdevice/{device.pk}"
+
+    change = client.get(f"{base}/change/")
+
+    assert change.status_code == 200 and device.key not in change.content.decode()
+    assert client.get(f"{base}/config/").status_code == 403
+    assert client.get(f"{base}/qrcode/").status_code == 403

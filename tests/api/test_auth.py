@@ -115,6 +115,25 @@ def test_the_token_endpoint_is_rate_limited_per_username(demo):
         assert token_for("bob", "bob-demo").status_code == 200
 
 
+def test_a_numeric_username_sent_as_a_json_number_counts_against_that_username(demo):
+    """The serializer takes 100234 for "100234": guesses spread over many addresses must still
+    count against the one person (employee numbers make such usernames)."""
+    get_user_model().objects.create_user("100234", password="employee-number-pw")
+    with rates(auth_token="3/min"):
+        for address in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):
+            guess = APIClient(REMOTE_ADDR=address).post(
+                "/api/v1/auth/token/", {"username": 100234, "password": "wrong"}, format="json"
+            )
+            assert guess.status_code == 400
+        response = APIClient(REMOTE_ADDR="192.0.2.4").post(
+            "/api/v1/auth/token/",
+            {"username": 100234, "password": "employee-number-pw"},
+            format="json",
+        )
+        assert response.status_code == 429
+        assert token_for("100234", "employee-number-pw").status_code == 429
+
+
 def test_the_credentials_endpoint_is_rate_limited_per_user(demo):
     access_request = submitted(demo)
     api_for(demo.bob).post(f"/api/v1/requests/{access_request.pk}/approve/")
@@ -134,3 +153,19 @@ def test_the_credentials_endpoint_is_rate_limited_per_user(demo):
 def test_token_requests_without_credentials_are_400(db, body):
     response = APIClient().post("/api/v1/auth/token/", body, format="json")
     assert response.status_code == 400
+
+
+def test_the_admin_shows_no_token_keys_and_makes_no_tokens_for_others(demo, client):
+    """A platform admin sees others' tokens by prefix only (GET /api/v1/auth/tokens/) and revokes
+    them; DRF's own token admin would show every key whole and make one for anyone, so one admin
+    could act, unaudited, as each of a request's approvers in turn."""
+    key = Token.objects.create(user=demo.bob).key
+    client.force_login(demo.admin)
+
+    listing = client.get("/admin/authtoken/tokenproxy/")
+    made = client.post("/admin/authtoken/tokenproxy/add/", {"user": demo.carol.pk})
+
+    assert listing.status_code == 404 and key.encode() not in listing.content
+    assert made.status_code == 404
+    assert not Token.objects.filter(user=demo.carol).exists()
+    assert b"tokenproxy" not in client.get("/admin/").content

@@ -48,3 +48,34 @@ def test_a_developer_and_everyone_when_not_required_need_no_code(demo, settings)
     assert token_for("alice", "alice-demo").status_code == 200
     settings.PORTAL_REQUIRE_MFA = False
     assert token_for("bob", "bob-demo").status_code == 200
+
+
+def test_a_token_from_before_the_second_factor_was_needed_decides_nothing_until_enrolment(
+    demo, settings
+):
+    """bob got his token with his password alone, before the portal asked approvers for a second
+    factor (or before he joined an approver group). With PORTAL_REQUIRE_MFA on, that token must
+    not approve or reject for someone who never enrolled one: the web and the token endpoint
+    refuse him until he has."""
+    from access_requests.models import Approval
+    from tests.api.conftest import api_for
+    from tests.factories import submitted
+
+    settings.PORTAL_REQUIRE_MFA = False
+    api = api_for(demo.bob)
+    access_request = submitted(demo)
+    settings.PORTAL_REQUIRE_MFA = True
+
+    approve = api.post(f"/api/v1/requests/{access_request.pk}/approve/", {}, format="json")
+    reject = api.post(
+        f"/api/v1/requests/{access_request.pk}/reject/", {"reason": "no"}, format="json"
+    )
+
+    for refused in (approve, reject):
+        assert refused.status_code == 403
+        assert "two-factor authentication" in refused.json()["detail"]
+    assert not Approval.objects.filter(access_request=access_request).exists()
+    TOTPDevice.objects.create(user=demo.bob, name="app", confirmed=True)
+    approved = api.post(f"/api/v1/requests/{access_request.pk}/approve/", {}, format="json")
+    assert approved.status_code == 200
+    assert Approval.objects.get(access_request=access_request).approver == demo.bob

@@ -94,6 +94,7 @@ def test_the_api_deactivates_for_platform_admins_only(demo, leaver):
     assert User.objects.get(username="carol").is_active
     admin = api_for(demo.admin)
     assert admin.post("/api/v1/users/nobody/deactivate/").status_code == 404
+    assert admin.post("/api/v1/users/no%00body/deactivate/").status_code == 404  # not a 500
     response = admin.post("/api/v1/users/alice/deactivate/")
     assert response.status_code == 200
     granted, pending, _, _ = leaver
@@ -217,7 +218,17 @@ def test_scim_lists_in_pages(demo, scim):
 
 
 @pytest.mark.parametrize(
-    "expression", ['displayName eq "alice"', 'userName co "al"', "userName eq alice", ""]
+    "expression",
+    [
+        'displayName eq "alice"',
+        'userName co "al"',
+        "userName eq alice",
+        "",
+        # Names no database text holds: a 400, not a 500.
+        'userName eq "al\\u0000ice"',
+        'userName eq "al\x00ice"',
+        'userName eq "\\ud800"',
+    ],
 )
 def test_scim_refuses_filters_it_does_not_answer(demo, scim, expression):
     response = scim.get("/scim/v2/Users", {"filter": expression})
@@ -226,7 +237,7 @@ def test_scim_refuses_filters_it_does_not_answer(demo, scim, expression):
 
 
 def test_scim_unknown_users_are_404(demo, scim):
-    for user_id in ("999999", "abc", "-1", "99999999999999999999999"):
+    for user_id in ("999999", "abc", "-1", "99999999999999999999999", "²", "１"):
         assert scim.get(f"/scim/v2/Users/{user_id}").status_code == 404
         body = {
             "schemas": [PATCH_OP],

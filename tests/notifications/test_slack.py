@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from access_requests.models import AccessRequest, Approval
 from accounts.profiles import UserProfile
-from notifications import slack
+from notifications import slack, slack_blocks
 from notifications.models import SlackMessage
 from tests.blockkit_html import message_html
 from tests.factories import TABLE_ARN, submitted
@@ -463,3 +463,53 @@ def test_slack_rate_limiting_the_message_is_retried_and_never_holds_up_the_reque
     row = Notification.objects.get(access_request=access_request, channel="slack")
     assert (row.recipient, row.attempts, row.error) == (CHANNEL, 2, "")
     assert row.sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_approver_who_must_enrol_a_second_factor_is_told_to_and_nothing_is_recorded(
+    slack_world, worker, slack_standin, client, settings
+):
+    """bob has a password and approves: with PORTAL_REQUIRE_MFA on, the web and the token
+    endpoint refuse him until he enrols an authenticator app, and so does Slack."""
+    settings.PORTAL_REQUIRE_MFA = True
+    access_request = submitted(slack_world)
+    message, row = _posted(slack_standin, access_request)
+
+    approve = click(message, channel=row.channel, ts=row.ts, user=BOB, action_id="approve")
+    assert _send(client, approve).status_code == 200
+    reject = click(message, channel=row.channel, ts=row.ts, user=BOB, action_id="reject")
+    assert _send(client, reject).status_code == 200
+    facts = slack._facts(AccessRequest.objects.get(pk=access_request.pk))
+    modal = slack_blocks.reject_modal(
+        facts, documents_hash=access_request.documents_hash, channel=row.channel, ts=row.ts
+    )
+    submission = _send(client, reject_submission(modal, user=BOB, reason="No."))
+
+    assert "two-factor authentication" in submission.json()["errors"]["reason"]
+    assert not Approval.objects.filter(access_request=access_request).exists()
+    assert AccessRequest.objects.get(pk=access_request.pk).status == "pending"
+    assert not [
+        call
+        for call in slack_standin.of("views.open")
+        if json.loads(call.arguments["view"]["private_metadata"])["request"] == access_request.pk
+    ]
+    told = _told(slack_standin, row, BOB, access_request)
+    assert "Set up two-factor authentication in the portal first" in told.arguments["text"]
+
+
+def test_an_approver_with_an_enrolled_second_factor_decides_from_slack(
+    slack_world, client, settings
+):
+    """Slack's own sign-in is the factor for a click: an enrolled approver's click counts."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.PORTAL_REQUIRE_MFA = True
+    TOTPDevice.objects.create(user=slack_world.bob, name="app", confirmed=True)
+    access_request, body = _bob_click(slack_world)
+
+    answer = client.post(
+        URL, data=body, content_type="application/x-www-form-urlencoded", **signed_headers(body)
+    )
+
+    assert answer.status_code == 200
+    assert Approval.objects.get(access_request=access_request).approver == slack_world.bob

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 
 from audit.models import AuditEvent
 from core.errors import ServiceError
+from sso.models import SsoIdentity
 from sso.services import sso_sign_in
 from tests.sso.provider import sso_sign_in as provider_sign_in
 
@@ -141,9 +142,25 @@ def test_with_no_admin_groups_configured_the_admin_flag_is_left_alone(claims_set
 
 def test_the_username_is_the_email_without_preferred_username(claims_settings):
     user = sso_sign_in(
-        issuer=ISSUER, claims=_claims(preferred_username=None, email="erin.r@example.com")
+        issuer=ISSUER,
+        claims=_claims(preferred_username=None, email="erin.r@example.com", email_verified=True),
     )
     assert user.username == "erin.r@example.com"
+
+
+@pytest.mark.parametrize("verified", [False, "false", None])
+def test_an_unverified_email_names_no_one(claims_settings, verified):
+    """Someone who typed a colleague's address into their provider profile gets neither the
+    account an admin made ahead for the colleague nor a new one under the colleague's name."""
+    ahead = get_user_model().objects.create_user("bob.b@example.com")  # no password: linkable
+    for email in ("bob.b@example.com", "carl@example.com"):
+        claims = _claims(preferred_username=None, email=email, email_verified=verified)
+        with pytest.raises(ServiceError, match="not verified the e-mail address"):
+            sso_sign_in(issuer=ISSUER, claims=claims)
+    assert not SsoIdentity.objects.exists()
+    assert not get_user_model().objects.filter(username="carl@example.com").exists()
+    ahead.refresh_from_db()
+    assert not ahead.groups.exists()
 
 
 @pytest.mark.parametrize("username", ["", "erin smith", "x" * 151, None])
@@ -160,3 +177,20 @@ def test_the_subject_not_the_name_finds_the_user_again(claims_settings):
     assert sso_sign_in(issuer=ISSUER, claims=_claims(preferred_username="erin.r")) == erin
     with pytest.raises(ServiceError, match="already exists"):
         sso_sign_in(issuer=ISSUER, claims=_claims(sub="s-2"))
+
+
+def test_names_the_database_cannot_hold_are_dropped_not_a_500(claims_settings):
+    """People edit their own names at many providers: a NUL or a lone surrogate in one (JSON
+    carries both) is left out, not a failed sign-in."""
+    user = sso_sign_in(
+        issuer=ISSUER,
+        claims=_claims(
+            given_name="Er\x00in",
+            family_name="\ud800",
+            email="erin@example.com\x00",
+            groups=["data-approvers", "x\x00y"],
+        ),
+    )
+    user.refresh_from_db()
+    assert (user.first_name, user.last_name, user.email) == ("", "", "")
+    assert _groups("erin") == ["data-approvers"]
