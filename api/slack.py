@@ -1,6 +1,7 @@
 """POST /integrations/slack/interactions/: Approve and Reject clicked in Slack, and the reject modal
 submitted. Decided by the same services as the pages and the API (no self-approval, the quorum,
-the hash of the documents the message showed, an admin's approval for a privilege escalation).
+the hash of the documents the message showed, an admin's approval for a privilege escalation,
+the second factor an approver with a password must have enrolled).
 
 Slack signs every request with the app's signing secret: HMAC-SHA256 over
 `v0:<X-Slack-Request-Timestamp>:<raw body>`, hex, in `X-Slack-Signature` as `v0=<hex>`. A
@@ -23,7 +24,6 @@ from slack_sdk.signature import SignatureVerifier
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_reject, decision_check
-from accounts.mfa import second_factor_required, totp_device_confirmed
 from accounts.selectors import user_by_slack_id
 from core.errors import ServiceError
 from core.http import client_address
@@ -40,19 +40,6 @@ def _unlinked(slack_user_id: str) -> str:
         "recorded. A platform admin can add your Slack member id to your user in the portal's "
         "admin; until then, decide in the portal."
     )
-
-
-def _not_enrolled(user: Any) -> bool:
-    """A local password account that needs a second factor and has never enrolled one: the web
-    and the token endpoint refuse it until it has, so Slack does too. (An enrolled user may decide
-    here: their Slack sign-in is the factor.)"""
-    return second_factor_required(user) and totp_device_confirmed(user) is None
-
-
-NOT_ENROLLED = (
-    "Set up two-factor authentication in the portal first (/accounts/mfa/setup/); nothing was "
-    "recorded."
-)
 
 
 def signature_valid(request: HttpRequest) -> bool:
@@ -119,8 +106,6 @@ def _block_actions(request: HttpRequest, payload: dict[str, Any]) -> HttpRespons
     user = user_by_slack_id(slack_user_id)
     if user is None:
         return answer(_unlinked(slack_user_id))
-    if _not_enrolled(user):
-        return answer(f"Request #{request_id}: {NOT_ENROLLED}")
     access_request = AccessRequest.objects.filter(pk=request_id).first()
     if access_request is None or not block_id.startswith(slack_blocks.DECIDE_PREFIX):
         return answer(f"Request #{request_id} is not one this message can decide.")
@@ -173,8 +158,6 @@ def _view_submission(request: HttpRequest, payload: dict[str, Any]) -> HttpRespo
     user = user_by_slack_id(slack_user_id)
     if user is None:
         return refused(_unlinked(slack_user_id))
-    if _not_enrolled(user):
-        return refused(NOT_ENROLLED)
     access_request = AccessRequest.objects.filter(pk=int(metadata["request"])).first()
     if access_request is None:
         return refused("This request no longer exists.")
