@@ -1,13 +1,19 @@
+import re
+
 from django.contrib.auth.models import Group
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
 from policy.arns import account_root_arn, partition_of_arn
 
-account_id_validator = RegexValidator(r"^\d{12}$", "An AWS account id is exactly 12 digits.")
+# ASCII only (re.ASCII): Python's \d and \w also match other scripts' digits and letters.
+account_id_validator = RegexValidator(
+    r"^\d{12}\Z", "An AWS account id is exactly 12 digits.", flags=re.ASCII
+)
 role_arn_validator = RegexValidator(
-    r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$",
+    r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}\Z",
     "A role ARN looks like arn:aws:iam::123456789012:role/Name (IAM ARNs have no region).",
+    flags=re.ASCII,
 )
 
 # STS limits: a role session lasts 15 minutes to 12 hours.

@@ -55,7 +55,7 @@ def _accounts_errors(accounts: Any) -> list[str]:
     known = set(Account.objects.values_list("account_id", flat=True))
     ous = _known_ous()
     unknown = [a for a in accounts if a != "*" and a not in known and a not in ous]
-    bad = [a for a in unknown if not (re.fullmatch(r"\d{12}", a) or _OU_RE.match(a))]
+    bad = [a for a in unknown if not (re.fullmatch(r"[0-9]{12}", a) or _OU_RE.match(a))]
     if bad:
         return [f'Neither an account id, an OU id nor "*": {", ".join(bad)}.']
     if unknown:

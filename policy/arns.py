@@ -7,7 +7,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+# ASCII only: Python's \d and \w also match other scripts' digits and letters, which IAM refuses.
+ACCOUNT_ID_RE = re.compile(r"^\d{12}$", re.ASCII)
 REGION_RE = r"[a-z]{2}(?:-[a-z]+)+-\d+"
 # Bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
 BUCKET_RE = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
@@ -16,9 +17,10 @@ BUCKET_RE = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 PARTITION_RE = r"aws(?:-cn|-us-gov)?"
 ROLE_ARN_RE = re.compile(
-    rf"^arn:{PARTITION_RE}:iam::(\d{{12}}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{{1,64}})$"
+    rf"^arn:{PARTITION_RE}:iam::(\d{{12}}):role/((?:[\w+=,.@-]+/)*)([\w+=,.@-]{{1,64}})$",
+    re.ASCII,
 )
-ROOT_ARN_RE = re.compile(rf"^arn:{PARTITION_RE}:iam::(\d{{12}}):root$")
+ROOT_ARN_RE = re.compile(rf"^arn:{PARTITION_RE}:iam::(\d{{12}}):root$", re.ASCII)
 
 # Template variables that may hold a path (slashes) and, for S3 keys, a wildcard.
 # Names that may carry a path (IAM's PolicyNameWithPath, UserNameWithPath, ... all end so).
@@ -58,7 +60,7 @@ def _template_regex(template: str) -> re.Pattern[str]:
         elif variable == "Region":
             pattern += REGION_RE
         elif variable == "Account":
-            pattern += r"\d{12}"
+            pattern += r"[0-9]{12}"
         elif variable == "BucketName":
             pattern += BUCKET_RE
         elif variable in _WILDCARD_VARIABLES:

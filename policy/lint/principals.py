@@ -12,9 +12,12 @@ from policy.lint.findings import ERROR, SECURITY_WARNING, WARNING, Lint, strings
 PRINCIPAL_KEYS = {"AWS", "Service", "Federated", "CanonicalUser"}
 _ROOT_OR_ROLE = re.compile(
     r"^arn:aws(?:-cn|-us-gov)?:(?:iam::\d{12}:(?:root|(?:role|user)/[\w+=,.@/-]+)"
-    r"|sts::\d{12}:(?:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+|federated-user/[\w+=,.@-]+))$"
+    r"|sts::\d{12}:(?:assumed-role/[\w+=,.@-]+/[\w+=,.@-]+|federated-user/[\w+=,.@-]+))$",
+    re.ASCII,
 )
-_SLOPPY_IAM = re.compile(r"^arn:aws:iam:[^:/]*:*(\d{12})[:/]+(root|(?:role|user)/[\w+=,.@/-]+)$")
+_SLOPPY_IAM = re.compile(
+    r"^arn:aws:iam:[^:/]*:*(\d{12})[:/]+(root|(?:role|user)/[\w+=,.@/-]+)$", re.ASCII
+)
 _SERVICE_PRINCIPAL = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com(?:\.cn)?$")
 
 

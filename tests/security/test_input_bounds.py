@@ -87,6 +87,22 @@ CASES = [
         None,
     ),
     (
+        "a role name with a letter IAM does not take",
+        {
+            "source_principal": "arn:aws:iam::111111111111:role/\u0130x",
+            "access_via": "own_identity",
+        },
+        None,
+    ),
+    (
+        "a role path of digits that are not ASCII",
+        {
+            "source_principal": "arn:aws:iam::111111111111:role/\u0661\u0662/x",
+            "access_via": "own_identity",
+        },
+        None,
+    ),
+    (
         "a role name of 65 characters",
         {"source_principal": "arn:aws:iam::111111111111:role/" + "r" * 65},
         None,
