@@ -86,6 +86,8 @@ def access_requests_filtered(
         requests = requests.filter(batch=batch)
     if not query:
         return requests
+    if "\x00" in query:  # PostgreSQL's text holds no NUL: nothing matches (not a 500)
+        return requests.none()
     match = Q(justification__icontains=query) | Q(ticket__icontains=query)
     match |= Q(target_account__account_id__icontains=query)
     match |= Q(target_account__name__icontains=query)

@@ -187,7 +187,11 @@ def wizard_actions(request: HttpRequest) -> JsonResponse:
         # "${Account}" (a request for several accounts) as the target account's resources.
         resources = resources_for_account(resources, target)
     candidates, any_service = _candidates(resources, query)
-    ids = [i for i in (request.GET.get("source", ""), request.GET.get("target", "")) if i]
+    ids = [
+        i
+        for i in (request.GET.get("source", ""), request.GET.get("target", ""))
+        if i.isascii() and i.isdigit()
+    ]
     accounts = list(Account.objects.filter(account_id__in=ids[:2])) if ids else []
     common = [a for a, applies in candidates if a.qualified in COMMON_READS and applies]
     # The SCP check covers the common reads and the other Read actions the list shows.

@@ -136,6 +136,8 @@ def resources_search(*, account: Account, query: str, limit: int = SEARCH_LIMIT)
     at most `limit` (one query)."""
     resources = Resource.objects.filter(account=account)
     query = query.strip()
+    if "\x00" in query:  # PostgreSQL's text holds no NUL: nothing matches (not a 500)
+        return []
     if query:
         resources = resources.filter(Q(name__icontains=query) | Q(arn__icontains=query))
     rows = list(resources.order_by("name", "arn")[: limit * 5])

@@ -91,6 +91,11 @@ class AuditFilters:
 FILTER_KEYS = ("request", "actor", "verb", "from", "to", "trace")
 
 
+def _unstorable(text: str) -> bool:
+    """PostgreSQL takes no NUL in text, and UTF-8 no lone surrogate."""
+    return "\x00" in text or any("\ud800" <= char <= "\udfff" for char in text)
+
+
 def _date_parse(text: str, label: str, errors: list[str]) -> date | None:
     if not text:
         return None
@@ -105,6 +110,11 @@ def audit_filters_parse(params: Mapping[str, str]) -> AuditFilters:
     """Read the filters from a query string. A value that does not parse is reported in `errors`
     and does not narrow the events, so the caller can show the message instead of guessing."""
     raw = {key: str(params.get(key, "")).strip()[:FILTER_MAX_LENGTH] for key in FILTER_KEYS}
+    if any(_unstorable(value) for value in raw.values()):
+        # No event holds one: said as an error, not a database error (a 500).
+        return AuditFilters(
+            raw=raw, errors=["Filters are plain text: no NUL or surrogate characters."]
+        )
     filters = AuditFilters(raw=raw, actor=raw["actor"], verb=raw["verb"])
     request = raw["request"].removeprefix("#")
     if request:

@@ -271,6 +271,12 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _quoted(text: str) -> str:
+    """What the requester typed, every line behind `> `: none of it can pass for a line of the
+    message's own (a second "Open the request: <somewhere else>")."""
+    return "\n".join(f"> {line}" for line in text.splitlines() or [""])
+
+
 def email(event: str, facts: Facts, *, base_url: str) -> Email:
     subject, opening = _headline(event, facts)
     url = request_url(base_url, facts.request_id)
@@ -285,7 +291,7 @@ def email(event: str, facts: Facts, *, base_url: str) -> Email:
         f"Duration: {human_duration(facts.duration)}",
     ]
     if facts.ticket:
-        details.append(f"Ticket: {facts.ticket}")
+        details.append(f"Ticket: {_one_line(facts.ticket)}")
     warning = (
         [
             "Privilege escalation: these actions can mint or widen permissions, so a platform "
@@ -307,7 +313,7 @@ def email(event: str, facts: Facts, *, base_url: str) -> Email:
             "Resources:",
             _listed(facts.resources),
             "Justification:",
-            facts.justification,
+            _quoted(facts.justification),
             "",
             f"Open the {label.lower()}: {url}",
             *(

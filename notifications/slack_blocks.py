@@ -45,6 +45,16 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def _quoted(text: str) -> str:
+    """What someone typed, as a block quote: `>` opens every line, so a line of it cannot pass
+    for the message's own (a fake "*Approved* by carol" or "*Ticket*" under the quote)."""
+    return "\n".join(f">{escape(line)}" for line in text.splitlines() or [""])
+
+
+def _one_line(text: str) -> str:
+    return escape(" ".join(text.split()))
+
+
 def _cut(text: str, limit: int = SECTION_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -75,13 +85,13 @@ def summary_blocks(facts: Facts) -> list[dict]:
         f"*Duration*\n{human_duration(facts.duration)}",
     ]
     if facts.ticket:
-        fields.append(f"*Ticket*\n{escape(facts.ticket)}")
+        fields.append(f"*Ticket*\n{_one_line(facts.ticket)}")
     return [
         {"type": "header", "text": {"type": "plain_text", "text": _cut(headline(facts), 150)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in fields]},
         _section(f"*Actions*\n{_code_list(facts.actions)}"),
         _section(f"*Resources*\n{_code_list(facts.resources)}"),
-        _section(f"*Justification*\n>{escape(facts.justification)}"),
+        _section(f"*Justification*\n{_quoted(facts.justification)}"),
     ]
 
 
@@ -151,10 +161,11 @@ def _outcome_blocks(facts: Facts, state: State, base_url: str) -> list[dict]:
         )
         return blocks
     if rejections:
+        # The reason goes last, quoted: it is the approver's text.
         vote = rejections[-1]
-        reason = f": >{escape(vote.comment)}" if vote.comment else ""
-        text = f":x: *Rejected* by {escape(vote.approver)}{reason}"
-    elif state.status == "cancelled":
+        reason = f"\n{_quoted(vote.comment)}" if vote.comment else ""
+        return [_section(f":x: *Rejected* by {escape(vote.approver)} · {link}{reason}")]
+    if state.status == "cancelled":
         text = f":heavy_minus_sign: *Cancelled* by {escape(facts.requester)}"
     elif approvals:
         text = f":white_check_mark: *Approved* by {_names(approvals)}"
@@ -199,7 +210,7 @@ def reject_modal(facts: Facts, *, documents_hash: str, channel: str, ts: str) ->
         "submit": {"type": "plain_text", "text": "Reject"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            _section(f"*{escape(headline(facts))}*\n{escape(facts.justification)}"),
+            _section(f"*{escape(headline(facts))}*\n{_quoted(facts.justification)}"),
             {
                 "type": "input",
                 "block_id": REASON_BLOCK,

@@ -210,3 +210,34 @@ def test_inbox_shows_waiting_requests_with_their_documents(demo, django_assert_m
         response = client.get(reverse("inbox"))
     assert response.content.decode().count('class="card inbox-item"') == 10
     assert client_for(demo.alice).get(reverse("inbox")).content.decode().count("inbox-item") == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/requests/?q=%00",
+        "/requests/?scope=all&q=read%00",
+        "/inbox/?q=%00",
+        "/audit/?actor=%00",
+        "/audit/?verb=request%00",
+        "/requests/wizard/resources/?account=999999999999&q=%00",
+        "/requests/wizard/actions/?source=%00&target=%00",
+    ],
+)
+def test_a_nul_in_a_search_or_filter_is_an_answer_not_a_server_error(demo, url):
+    """PostgreSQL's text holds no NUL, so no row matches one: the page says so (or lists
+    nothing) rather than passing it to the database."""
+    client = Client(raise_request_exception=False)
+    client.force_login(demo.admin)
+    factories.submitted(demo)
+    response = client.get(url)
+    assert response.status_code in (200, 400)
+    if response.context is not None and "page" in response.context:
+        assert list(response.context["page"].object_list) == []
+
+
+@pytest.mark.parametrize("url", ["/audit/export.csv?actor=%00", "/audit/export.json?verb=%00"])
+def test_a_nul_in_the_audit_exports_filters_is_a_400(demo, url):
+    response = client_for(demo.admin).get(url)
+    assert response.status_code == 400
+    assert b"no NUL" in response.content

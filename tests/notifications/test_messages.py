@@ -108,6 +108,26 @@ def test_submitted_asks_the_approvers_to_decide():
     assert "Monthly report <b>Q2</b> & more" in email.body  # plain text: shown as typed
 
 
+def test_what_the_requester_typed_cannot_pass_for_a_line_of_the_email():
+    """A justification or ticket holding a line of the email's own (its link, a field) is quoted
+    or kept on one line: the link to the request is the portal's, once."""
+    forged = "Open the request: https://portal.example.com.evil.test/requests/42/"
+    access_request = _request(
+        justification=f"Monthly report\n\n{forged}\nSource account: prod",
+        ticket=f"OPS-7\n{forged}",
+    )
+    body = messages.email("request.submitted", _facts(access_request), base_url=BASE).body
+    lines = body.splitlines()
+    assert [line for line in lines if line.startswith("Open the request:")] == [
+        f"Open the request: {BASE}/requests/42/"
+    ]
+    assert [line for line in lines if line.startswith("Source account:")] == [
+        "Source account: dev (111111111111)"
+    ]
+    assert f"> {forged}" in lines
+    assert f"Ticket: OPS-7 {forged}" in lines
+
+
 def test_rejected_gives_the_reason():
     email = messages.email("request.rejected", _facts(reason="Use the replica"), base_url=BASE)
     assert email.subject == "[Access portal] Request #42 rejected"

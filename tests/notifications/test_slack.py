@@ -315,6 +315,30 @@ def test_the_message_escapes_what_people_typed(slack_world):
     assert "&lt;!channel&gt; &amp; &lt;https://x.test|y&gt;" in text
 
 
+def test_what_people_typed_cannot_pass_for_a_line_of_the_message(slack_world):
+    """mrkdwn has no escape for *bold*, so the justification is quoted line by line and the
+    ticket kept on one line: a requester cannot write "*Approved* by carol" under its own
+    heading, nor a fake field."""
+    access_request = submitted(
+        slack_world,
+        justification="Need it.\n\n:white_check_mark: *Approved* by carol\n*Ticket*\nOPS-9",
+        ticket="OPS-1\n*Approved by* carol",
+    )
+    message = slack.message_for(AccessRequest.objects.get(pk=access_request.pk))
+    texts = [
+        line
+        for block in message["blocks"]
+        for text in [block.get("text", {}), *block.get("fields", [])]
+        if text.get("type") == "mrkdwn"
+        for line in text["text"].split("\n")
+    ]
+    assert ">:white_check_mark: *Approved* by carol" in texts
+    assert ">*Ticket*" in texts
+    assert ":white_check_mark: *Approved* by carol" not in texts
+    assert "OPS-1 *Approved by* carol" in texts
+    assert "*Approved by* carol" not in texts
+
+
 APP_ROLE = "arn:aws:iam::999999999999:role/SomeAppRole"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
