@@ -117,11 +117,13 @@ def grant_reapply(*, grant_id: int) -> None:
     access_request = grant.access_request
     if access_request.status != Status.ACTIVE:
         return
-    writer_for(access_request.mechanism).write(grant, access_request)
-    writers.source.write(grant, access_request)
     removed = []
     if access_request.mechanism == Mechanism.ASSUME_ROLE:
+        # Before the write, which leaves nothing but the approved policy on the role: what it
+        # took off is recorded here.
         removed = role.extra_policies_remove(grant, access_request)
+    writer_for(access_request.mechanism).write(grant, access_request)
+    writers.source.write(grant, access_request)
     with transaction.atomic():
         audit_record(
             actor=None,

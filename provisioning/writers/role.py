@@ -72,9 +72,21 @@ def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
         policy_name=grant.permission_policy_name,
         document=builders.document_json(permission),
     )
+    # A role of this name under the portal's path is the portal's, even one someone created
+    # before the grant (request ids are sequential) with policies of their own on it: a role's
+    # permissions are the union of all its policies, so nothing but the approved one may stay.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+    extra_policies_remove(grant, access_request)
     role = aws.role_read(credentials, role_name=grant.role_name)
     if role is None:
         raise aws.AwsError(f"Role {grant.role_name} is missing right after it was written.")
+    attachments = aws.role_attachments(credentials, role_name=grant.role_name)
+    extra = [name for name in role.inline_policies if name != grant.permission_policy_name]
+    extra += [*attachments.managed_policies, *attachments.instance_profiles]
+    if extra:
+        raise aws.AwsError(
+            f"Role {grant.role_name} holds more than what was approved: " + ", ".join(extra)
+        )
     # The emulator accepts a boundary that does not exist; AWS refuses the role. Read it either way.
     boundary_document = aws.managed_policy_read(credentials, policy_arn=boundary)
     if boundary_document is None:

@@ -313,3 +313,37 @@ def test_drift_sees_managed_policies_instance_profiles_and_the_portals_tags(aws_
     services.grant_revoke_request(grant=grant, user=aws_demo.alice)
     services.grant_revoke(grant_id=grant.pk)
     assert _status(grant) == "revoked"
+
+
+def test_a_role_planted_under_the_portals_name_and_path_goes_active_with_only_what_was_approved(
+    aws_demo,
+):
+    """Request ids are sequential: someone with IAM rights in the target account can create the
+    next grant's role under the portal's path before it is approved, with policies of their own
+    on it. Provisioning takes the role over (the name and path are the portal's) and must not
+    verify, and vend sessions of, a role that holds more than what was approved."""
+    access_request = submitted(aws_demo, justification="planted")
+    access_request_approve(access_request=access_request, approver=aws_demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    iam = _iam()
+    iam.create_role(
+        RoleName=grant.role_name,
+        Path="/portal/",
+        AssumeRolePolicyDocument=WIDE.replace("s3:*", "sts:AssumeRole"),
+    )
+    backdoor, profile_name = _tamper(grant.role_name)
+
+    services.grant_provision(grant_id=grant.pk)
+    assert _status(grant) == "active"
+    assert iam.list_attached_role_policies(RoleName=grant.role_name)["AttachedPolicies"] == []
+    assert iam.list_role_policies(RoleName=grant.role_name)["PolicyNames"] == [
+        grant.permission_policy_name
+    ]
+    assert iam.list_instance_profiles_for_role(RoleName=grant.role_name)["InstanceProfiles"] == []
+    assert iam.get_policy(PolicyArn=backdoor)["Policy"]["AttachmentCount"] == 0
+    assert (
+        iam.get_instance_profile(InstanceProfileName=profile_name)["InstanceProfile"]["Roles"] == []
+    )
+    services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+    services.grant_revoke(grant_id=grant.pk)
+    assert _status(grant) == "revoked"
