@@ -41,9 +41,17 @@ def cache_path(*, url: str, token: str, grant: int) -> Path:
 
 
 def _private_dir(directory: Path) -> None:
+    """Make the directory 0700, or check that the one there is ours and private: in a directory
+    others may write (a shared PORTAL_CLI_CACHE_DIR), they could swap our files for symlinks.
+    OSError otherwise: the cache is then not used."""
     if not directory.exists():
         directory.mkdir(mode=0o700, parents=True)
         directory.chmod(0o700)  # mkdir's mode is filtered by the umask
+    if not hasattr(os, "getuid"):
+        return  # Windows: no POSIX owner or mode to check
+    info = directory.stat()
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise OSError(f"{directory} is not a private directory of yours (mode 0700)")
 
 
 def _expiration(credentials: dict) -> datetime | None:
@@ -101,7 +109,9 @@ def cache_lock(path: Path) -> int | None:
     _private_dir(path.parent)
     if fcntl is None:
         return None
-    descriptor = os.open(path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    # Never through a symlink: the lock file is opened for writing, and created if missing.
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path.with_suffix(".lock"), flags, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
     except OSError:
