@@ -347,3 +347,33 @@ def test_a_role_planted_under_the_portals_name_and_path_goes_active_with_only_wh
     services.grant_revoke_request(grant=grant, user=aws_demo.alice)
     services.grant_revoke(grant_id=grant.pk)
     assert _status(grant) == "revoked"
+
+
+def test_a_bucket_policy_left_with_only_the_portals_statement_is_deleted_at_revoke(aws_demo):
+    """The bucket had a policy of its own (so the portal did not create it); its owner then took
+    their statements out, leaving the portal's alone. Removing it leaves no statement, and AWS
+    refuses a policy without one (MalformedPolicy, "Statement is empty"): the revoke must delete
+    the policy, not write an empty one and stop with the grantee's access still in place."""
+    s3 = _s3()
+    original = s3.get_bucket_policy(Bucket="mybucket")["Policy"]
+    grant = _active(
+        aws_demo,
+        access_via="own_identity",
+        source_principal=ANALYST,
+        actions=["s3:GetObject"],
+        resources=["arn:aws:s3:::mybucket/emptied/*"],
+    )
+    try:
+        assert grant.resource_statements[0]["created_policy"] is False
+        sid = f"PortalAccess{grant.access_request_id}"
+        policy = json.loads(s3.get_bucket_policy(Bucket="mybucket")["Policy"])
+        policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") == sid]
+        s3.put_bucket_policy(Bucket="mybucket", Policy=json.dumps(policy))
+
+        services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+        services.grant_revoke(grant_id=grant.pk)
+        assert _status(grant) == "revoked"
+        with pytest.raises(ClientError, match="NoSuchBucketPolicy"):
+            s3.get_bucket_policy(Bucket="mybucket")
+    finally:
+        s3.put_bucket_policy(Bucket="mybucket", Policy=original)
