@@ -23,7 +23,7 @@ from core.errors import ServiceError
 from notifications.services import notify
 from policy import builders
 from provisioning import failure, writers
-from provisioning.lifecycle import grant_lock, grant_read, request_move
+from provisioning.lifecycle import REVOKED_OR_REVOKING, grant_lock, grant_read, request_move
 from provisioning.models import ApprovedRequest, Grant, Lifecycle, Mechanism
 from provisioning.queue import (
     grant_provision_enqueue,
@@ -41,9 +41,6 @@ Status = Lifecycle
 # revoking and writes nothing; one that is writing sees the revoke when it finishes and queues
 # the removal again.
 REVOCABLE = (Status.APPROVED, Status.PROVISIONING, Status.ACTIVE, Status.FAILED)
-# A revoke or an expiry started (and perhaps finished): what a writer still running writes after
-# it must be removed again.
-REVOKED_OR_REVOKING = (Status.REVOKING, Status.REVOKED, Status.EXPIRED)
 
 
 def _begin_provisioning(grant_id: int) -> tuple[Grant, ApprovedRequest] | None:
@@ -54,6 +51,9 @@ def _begin_provisioning(grant_id: int) -> tuple[Grant, ApprovedRequest] | None:
         if access_request.status == Status.APPROVED:
             request_move(access_request, Status.PROVISIONING, actor=None, verb="grant.provisioning")
         elif access_request.status != Status.PROVISIONING:
+            if grant.attempts and access_request.status in REVOKED_OR_REVOKING:
+                # A retry after a revoke: the attempt before it may have written after the removal.
+                transaction.on_commit(partial(grant_revoke_again_enqueue, grant_id))
             return None
         grant.attempts += 1
         grant.save(update_fields=["attempts"])

@@ -24,8 +24,8 @@ from django.db import connection, connections
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve
 from audit.models import AuditEvent
-from aws import emulator_client
-from provisioning import drift, services
+from aws import AwsError, emulator_client
+from provisioning import drift, failure, services
 from provisioning.models import Grant
 from tests.factories import submitted
 from tests.support import FaultProxy
@@ -135,3 +135,57 @@ def test_a_revoke_that_finished_before_a_re_apply_wrote_leaves_no_role(
     assert not AuditEvent.objects.filter(
         access_request=grant.access_request, verb="grant.reapplied"
     ).exists()
+
+
+def test_a_provisioning_that_fails_after_writing_behind_a_finished_revoke_leaves_no_role(
+    aws_demo, proxy, django_capture_on_commit_callbacks
+):
+    """The same revoke, then the writer creates the role and fails on the source side: the task
+    marks it failed, which a revoked grant no longer becomes, so no rollback would run."""
+    grant = _approved(aws_demo)
+    revoked = _revoke_before_create_role(proxy, grant, aws_demo.alice)
+    revoke_first = proxy.before
+
+    def then_deny_the_source_side(method: str, path: str, body: bytes) -> None:
+        revoke_first(method, path, body)
+        params = parse_qs(body.decode(errors="replace"))
+        if params.get("Action") == ["PutRolePolicy"] and params.get("RoleName") == ["DataAnalyst"]:
+            proxy.fault, proxy.fail_next = "denied", 1
+
+    proxy.before = then_deny_the_source_side
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(AwsError):
+            services.grant_provision(grant_id=grant.pk)
+        failure.grant_provision_failed(grant_id=grant.pk, message="denied")
+
+    assert revoked.is_set() and _role_exists(grant.role_name)
+    assert _status(grant) == "revoked"
+    _removed_again(grant, callbacks)
+    assert not _role_exists(grant.role_name)
+
+
+def test_a_provisioning_retried_after_a_revoke_has_the_removal_done_again(
+    aws_demo, proxy, django_capture_on_commit_callbacks
+):
+    """A transient error retries the task, which then finds the grant revoked: the attempt before
+    it may have written after the removal, so the removal runs again."""
+    grant = _approved(aws_demo)
+    revoked = _revoke_before_create_role(proxy, grant, aws_demo.alice)
+    revoke_first = proxy.before
+
+    def then_throttle_the_source_side(method: str, path: str, body: bytes) -> None:
+        revoke_first(method, path, body)
+        params = parse_qs(body.decode(errors="replace"))
+        if params.get("Action") == ["PutRolePolicy"] and params.get("RoleName") == ["DataAnalyst"]:
+            proxy.fault, proxy.fail_next = "throttling", 20
+
+    proxy.before = then_throttle_the_source_side
+    with pytest.raises(AwsError):
+        services.grant_provision(grant_id=grant.pk)
+    proxy.fail_next = 0
+    assert revoked.is_set() and _role_exists(grant.role_name)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        services.grant_provision(grant_id=grant.pk)  # the task's retry
+    _removed_again(grant, callbacks)
+    assert not _role_exists(grant.role_name)
