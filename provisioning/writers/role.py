@@ -83,6 +83,11 @@ def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
     attachments = aws.role_attachments(credentials, role_name=grant.role_name)
     extra = [name for name in role.inline_policies if name != grant.permission_policy_name]
     extra += [*attachments.managed_policies, *attachments.instance_profiles]
+    # A role's tags are its sessions' principal tags, which attribute-based policies elsewhere in
+    # the account may allow on (aws:PrincipalTag): only the portal's may be on it. Not removed here
+    # (the provisioner has no iam:UntagRole): the grant fails, and its rollback deletes the role.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html
+    extra += [f"tag {key}" for key in role.tags if key not in portal_tags(access_request)]
     if extra:
         raise aws.AwsError(
             f"Role {grant.role_name} holds more than what was approved: " + ", ".join(extra)

@@ -377,3 +377,34 @@ def test_a_bucket_policy_left_with_only_the_portals_statement_is_deleted_at_revo
             s3.get_bucket_policy(Bucket="mybucket")
     finally:
         s3.put_bucket_policy(Bucket="mybucket", Policy=original)
+
+
+def test_a_planted_role_with_tags_of_its_own_fails_and_is_rolled_back(aws_demo):
+    """Tags on the role are principal tags of every session: an attribute-based policy elsewhere
+    in the account may grant on them. The portal cannot take them off (no iam:UntagRole), so the
+    grant fails, and its rollback deletes the planted role; a retry then starts clean."""
+    access_request = submitted(aws_demo, justification="planted, tagged")
+    access_request_approve(access_request=access_request, approver=aws_demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    iam = _iam()
+    iam.create_role(
+        RoleName=grant.role_name,
+        Path="/portal/",
+        AssumeRolePolicyDocument=WIDE.replace("s3:*", "sts:AssumeRole"),
+        Tags=[{"Key": "team", "Value": "admins"}],
+    )
+    with pytest.raises(AwsError, match="tag team") as refused:
+        services.grant_provision(grant_id=grant.pk)
+    failure.grant_provision_failed(grant_id=grant.pk, message=str(refused.value))
+    failure.grant_rollback(grant_id=grant.pk)
+    assert _status(grant) == "failed"
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        iam.get_role(RoleName=grant.role_name)
+
+    services.grant_retry(grant=grant, user=aws_demo.alice)
+    services.grant_provision(grant_id=grant.pk)
+    assert _status(grant) == "active"
+    tags = iam.get_role(RoleName=grant.role_name)["Role"]["Tags"]
+    assert "team" not in {tag["Key"] for tag in tags}
+    services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+    services.grant_revoke(grant_id=grant.pk)
