@@ -184,11 +184,15 @@ def _differences(
                 "found": profile,
             }
         )
-    for key, value in portal_tags(access_request).items():
+    ours = portal_tags(access_request)
+    for key, value in ours.items():
         if role.tags.get(key) != value:
             differences.append(
                 {"what": f"tag {key} changed", "expected": value, "found": role.tags.get(key)}
             )
+    for key, value in role.tags.items():
+        if key not in ours:  # a principal tag of every session (see write)
+            differences.append({"what": f"tag {key} added", "expected": None, "found": value})
     return differences + _boundary_differences(access_request, role)
 
 
@@ -216,6 +220,8 @@ def _found(role_arn: str, difference: dict[str, Any]) -> str:
     if what == "permissions boundary":
         found = difference["found"] or "none"
         return f"{role_arn}: permissions boundary {found}; the portal set {difference['expected']}"
+    if what.startswith("tag ") and what.endswith(" added"):
+        return f"{role_arn}: {what}: {difference['found']!r}"
     if what.startswith("tag "):
         return (
             f"{role_arn}: {what}: the portal wrote {difference['expected']!r}, found "

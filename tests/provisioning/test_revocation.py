@@ -408,3 +408,14 @@ def test_a_planted_role_with_tags_of_its_own_fails_and_is_rolled_back(aws_demo):
     assert "team" not in {tag["Key"] for tag in tags}
     services.grant_revoke_request(grant=grant, user=aws_demo.alice)
     services.grant_revoke(grant_id=grant.pk)
+
+
+def test_a_tag_added_to_the_portals_role_is_drift_and_reported_at_revoke(aws_demo):
+    grant = _active(aws_demo)
+    _iam().tag_role(RoleName=grant.role_name, Tags=[{"Key": "team", "Value": "admins"}])
+    differences = drift.grant_drift_check(grant_id=grant.pk)
+    assert [(d["what"], d["found"]) for d in differences] == [("tag team added", "admins")]
+    services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+    services.grant_revoke(grant_id=grant.pk)
+    event = AuditEvent.objects.get(access_request=grant.access_request, verb="grant.revoked")
+    assert event.after["found"] == [f"{grant.role_arn}: tag team added: 'admins'"]
