@@ -42,6 +42,18 @@ def cache_path(*, url: str, token: str, grant: int) -> Path:
     return cache_dir() / f"grant-{grant}-{key}.json"
 
 
+def _private_dir(directory: Path) -> None:
+    """Make the directory 0700, or check that the one there is ours and private: in a directory
+    others may write (a shared PORTAL_CLI_CACHE_DIR), they could swap our files for symlinks.
+    OSError otherwise: the cache is then not used."""
+    private_dir(directory)
+    if not hasattr(os, "getuid"):
+        return  # Windows: no POSIX owner or mode to check
+    info = directory.stat()
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise OSError(f"{directory} is not a private directory of yours (mode 0700)")
+
+
 def _expiration(credentials: dict) -> datetime | None:
     text = credentials.get("Expiration")
     if not isinstance(text, str):
@@ -77,7 +89,7 @@ def cache_read(path: Path, *, now: datetime | None = None) -> dict | None:
 
 def cache_write(path: Path, credentials: dict) -> None:
     """Atomically, mode 0600, replacing whatever was there."""
-    private_dir(path.parent)
+    _private_dir(path.parent)
     temporary = path.parent / f".{path.name}.{os.getpid()}.tmp"
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -94,10 +106,12 @@ def cache_lock(path: Path) -> int | None:
     """Taken while one `portal-cli creds` looks in the cache and vends: AWS CLI calls started at
     once wait for the first one's session instead of each vending their own. Give what it returns
     to cache_unlock. OSError when the cache directory cannot be made or written."""
-    private_dir(path.parent)
+    _private_dir(path.parent)
     if fcntl is None:
         return None
-    descriptor = os.open(path.with_suffix(".lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    # Never through a symlink: the lock file is opened for writing, and created if missing.
+    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    descriptor = os.open(path.with_suffix(".lock"), flags, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
     except OSError:

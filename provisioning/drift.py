@@ -2,6 +2,7 @@
 grant; a difference marks the grant drifted, shows it, and offers re-apply or revoke."""
 
 import logging
+from functools import partial
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -11,7 +12,9 @@ from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
 from provisioning import writers
+from provisioning.lifecycle import grant_lock
 from provisioning.models import Grant, Lifecycle, Mechanism
+from provisioning.queue import grant_revoke_again_enqueue
 from provisioning.selectors import user_may_manage
 from provisioning.writers import role, writer_for
 
@@ -117,12 +120,20 @@ def grant_reapply(*, grant_id: int) -> None:
     access_request = grant.access_request
     if access_request.status != Status.ACTIVE:
         return
-    writer_for(access_request.mechanism).write(grant, access_request)
-    writers.source.write(grant, access_request)
     removed = []
     if access_request.mechanism == Mechanism.ASSUME_ROLE:
+        # Before the write, which leaves nothing but the approved policy on the role: what it
+        # took off is recorded here.
         removed = role.extra_policies_remove(grant, access_request)
+    writer_for(access_request.mechanism).write(grant, access_request)
+    writers.source.write(grant, access_request)
     with transaction.atomic():
+        _locked, now = grant_lock(grant_id)
+        if now.status != Status.ACTIVE:
+            # A revoke or an expiry landed while AWS was being written, and may have removed
+            # everything before these writes: what the grant wrote is removed once more.
+            transaction.on_commit(partial(grant_revoke_again_enqueue, grant_id))
+            return
         audit_record(
             actor=None,
             verb="grant.reapplied",

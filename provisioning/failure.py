@@ -16,9 +16,13 @@ from django.utils import timezone
 from audit.services import audit_record
 from notifications.services import notify
 from provisioning import writers
-from provisioning.lifecycle import grant_lock, grant_read, request_move
+from provisioning.lifecycle import REVOKED_OR_REVOKING, grant_lock, grant_read, request_move
 from provisioning.models import ApprovedRequest, Grant, Lifecycle
-from provisioning.queue import grant_provision_enqueue, grant_rollback_enqueue
+from provisioning.queue import (
+    grant_provision_enqueue,
+    grant_revoke_again_enqueue,
+    grant_rollback_enqueue,
+)
 
 Status = Lifecycle
 
@@ -38,6 +42,10 @@ def grant_provision_failed(*, grant_id: int, message: str) -> None:
             notify(event="grant.failed", access_request_id=access_request.pk)
         if access_request.status == Status.FAILED:
             grant_rollback_queue(grant)
+        elif access_request.status in REVOKED_OR_REVOKING:
+            # A revoke landed while it wrote, and may have finished before what it wrote: that is
+            # removed again (a revoked grant is never failed, so no rollback would remove it).
+            transaction.on_commit(partial(grant_revoke_again_enqueue, grant.pk))
 
 
 def grant_rollback_queue(grant: Grant) -> None:

@@ -4,7 +4,11 @@ status moves once it is approved (with its audit event, in the same transaction)
 from django.contrib.auth.models import User
 
 from audit.services import audit_record
-from provisioning.models import ApprovedRequest, Grant
+from provisioning.models import ApprovedRequest, Grant, Lifecycle
+
+# A revoke or an expiry started (and perhaps finished): what a writer still running writes after
+# it must be removed again (services.grant_revoke's `again`).
+REVOKED_OR_REVOKING = (Lifecycle.REVOKING, Lifecycle.REVOKED, Lifecycle.EXPIRED)
 
 
 def grant_lock(grant_id: int) -> tuple[Grant, ApprovedRequest]:

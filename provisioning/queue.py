@@ -45,6 +45,14 @@ def grant_revoke_enqueue(grant_id: int) -> None:
     _enqueue(grant_revoke_task, grant_id)
 
 
+def grant_revoke_again_enqueue(grant_id: int) -> None:
+    """Queue the removal of what a grant wrote once more, for a writer that finished after a
+    revoke or an expiry had started (services.grant_revoke's `again`)."""
+    from provisioning.tasks import grant_revoke_task
+
+    _enqueue(grant_revoke_task, grant_id, True)
+
+
 def grants_revoke_enqueue(grant_ids: list[int], *, batch: int = 50) -> None:
     """Queue the revoke of many grants (the expiry sweep): a task for every `batch` of them, over
     one broker connection; 10,000 grants are 200 messages. Never raises: grants whose task the

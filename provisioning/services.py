@@ -23,10 +23,11 @@ from core.errors import ServiceError
 from notifications.services import notify
 from policy import builders
 from provisioning import failure, writers
-from provisioning.lifecycle import grant_lock, grant_read, request_move
+from provisioning.lifecycle import REVOKED_OR_REVOKING, grant_lock, grant_read, request_move
 from provisioning.models import ApprovedRequest, Grant, Lifecycle, Mechanism
 from provisioning.queue import (
     grant_provision_enqueue,
+    grant_revoke_again_enqueue,
     grant_revoke_enqueue,
 )
 from provisioning.selectors import user_may_manage
@@ -50,6 +51,9 @@ def _begin_provisioning(grant_id: int) -> tuple[Grant, ApprovedRequest] | None:
         if access_request.status == Status.APPROVED:
             request_move(access_request, Status.PROVISIONING, actor=None, verb="grant.provisioning")
         elif access_request.status != Status.PROVISIONING:
+            if grant.attempts and access_request.status in REVOKED_OR_REVOKING:
+                # A retry after a revoke: the attempt before it may have written after the removal.
+                transaction.on_commit(partial(grant_revoke_again_enqueue, grant_id))
             return None
         grant.attempts += 1
         grant.save(update_fields=["attempts"])
@@ -99,10 +103,11 @@ def grant_provision(*, grant_id: int) -> None:
             return
         grant.last_error = ""
         if access_request.status != Status.PROVISIONING:
-            # A revoke landed while AWS was being written: it may have run before these writes.
+            # A revoke landed while AWS was being written: it may have run before these writes,
+            # and even finished (the grant revoked, or expired, with nothing to remove yet).
             grant.save(update_fields=_VERIFIED_FIELDS)
-            if access_request.status == Status.REVOKING:
-                transaction.on_commit(lambda: grant_revoke_enqueue(grant_id))
+            if access_request.status in REVOKED_OR_REVOKING:
+                transaction.on_commit(partial(grant_revoke_again_enqueue, grant_id))
             return
         grant.activated_at = now
         if grant.expires_at is None:  # a grant approved before grants had their expiry then
@@ -260,10 +265,17 @@ def revoke_start(*, grant_id: int, user: User | None, end_status: str, client_ad
         return True
 
 
-def grant_revoke(*, grant_id: int) -> None:
+def grant_revoke(*, grant_id: int, again: bool = False) -> None:
     """Remove what the grant wrote, on both accounts, whatever was changed around it meanwhile;
-    what was found beyond what the portal wrote is recorded and the approvers are told."""
+    what was found beyond what the portal wrote is recorded and the approvers are told.
+
+    `again`: a writer (provisioning, re-apply) finished after the revoke had started, and may
+    have written after its removal: a grant still revoking is revoked as usual, and one whose
+    revoke has finished has what it wrote removed once more."""
     grant, approved = grant_read(grant_id)
+    if again and approved.status in (Status.REVOKED, Status.EXPIRED):
+        _remove_again(grant, approved)
+        return
     if approved.status != Status.REVOKING:
         return
     removal = writers.written_remove(grant, approved)
@@ -288,6 +300,19 @@ def grant_revoke(*, grant_id: int) -> None:
         notify(event=f"grant.{final}", access_request_id=access_request.pk)
         if removal.found:
             notify(event="grant.revoke_found_changes", access_request_id=access_request.pk)
+
+
+def _remove_again(grant: Grant, approved: ApprovedRequest) -> None:
+    removal = writers.written_remove(grant, approved)
+    if removal.removed or removal.found:
+        with transaction.atomic():
+            audit_record(
+                actor=None,
+                verb="grant.removed_again",
+                obj=grant,
+                access_request_id=approved.pk,
+                after={"removed": removal.removed, "found": removal.found},
+            )
 
 
 def grant_error_record(*, grant_id: int, message: str) -> None:

@@ -63,9 +63,9 @@ def grant_rollback_task(self, grant_id: int, then_provision: bool = False) -> No
 
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
-def grant_revoke_task(self, grant_id: int) -> None:
+def grant_revoke_task(self, grant_id: int, again: bool = False) -> None:
     try:
-        services.grant_revoke(grant_id=grant_id)
+        services.grant_revoke(grant_id=grant_id, again=again)
     except Grant.DoesNotExist:
         _vanished(grant_id, "revoking")
     except ExternalError as error:

@@ -108,6 +108,10 @@ def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
             if entry.get("already_present") is None:
                 # Someone else's identical grant is theirs: revoking must leave it.
                 _record(grant, entry, already_present=wanted in state.grants)
+            elif entry["already_present"] and wanted not in state.grants:
+                # Theirs is gone (a re-apply writes it again): from now on the entry is the
+                # portal's, and the revoke removes it.
+                _record(grant, entry, already_present=False)
             grants = acl_grants_add(state.grants, wanted)
             if set(grants) != set(state.grants):
                 aws.acl_write(credentials, target, grants, owner)

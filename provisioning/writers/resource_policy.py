@@ -2,10 +2,10 @@
 
 Read-modify-write under a lock per policy: statements the portal did not write are never dropped,
 reordered or changed; the result is refused, and nothing written, when it would exceed the
-service's size limit. Revoke removes exactly the portal's statement, and deletes the policy only if
-the portal created it and nothing else is left in it. Statements others added to the policy while
-the grant was live stay (they are not the portal's to remove), and are reported: a grantee allowed
-to rewrite the policy may have added one of their own that outlives the grant.
+service's size limit. Revoke removes exactly the portal's statement, and deletes the policy when
+nothing else is left in it (AWS stores no policy without a statement). Statements others added to
+the policy while the grant was live stay (they are not the portal's to remove), and are reported:
+a grantee allowed to rewrite the policy may have added one of their own that outlives the grant.
 """
 
 from typing import Any
@@ -97,13 +97,30 @@ def remove(grant: Grant, access_request: ApprovedRequest) -> Removal:
                     "portal (removed all the same)"
                 )
             remaining = statement_remove(policy, entry["sid"])
-            if not _statements(remaining) and entry.get("created_policy"):
-                aws.policy_delete(credentials, holder)
-                removal.removed.append(f"{holder.arn} policy (created by the portal, now empty)")
+            if not _statements(remaining) and _deleted(credentials, holder):
+                whose = (
+                    "created by the portal" if entry.get("created_policy") else "not the portal's"
+                )
+                removal.removed.append(f"{holder.arn} policy ({whose}, now empty)")
             else:
                 aws.policy_write(credentials, holder, remaining)
                 removal.removed.append(f"{holder.arn} statement {entry['sid']}")
     return removal
+
+
+def _deleted(credentials: aws.Credentials, holder: PolicyHolder) -> bool:
+    """Delete a policy left without a statement, whoever created it: AWS refuses to store one
+    (the policy grammar needs a statement; S3 answers MalformedPolicy "Statement is empty"), so
+    writing it would stop the revoke with the grantee's statement still in place.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html
+    False for a resource that cannot be without a policy (SNS, KMS): the caller writes it."""
+    try:
+        aws.policy_delete(credentials, holder)
+    except aws.AwsError as error:
+        if error.code != "PolicyNotDeletable":
+            raise
+        return False
+    return True
 
 
 def _found(

@@ -72,9 +72,26 @@ def write(grant: Grant, access_request: ApprovedRequest) -> dict[str, Any]:
         policy_name=grant.permission_policy_name,
         document=builders.document_json(permission),
     )
+    # A role of this name under the portal's path is the portal's, even one someone created
+    # before the grant (request ids are sequential) with policies of their own on it: a role's
+    # permissions are the union of all its policies, so nothing but the approved one may stay.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
+    extra_policies_remove(grant, access_request)
     role = aws.role_read(credentials, role_name=grant.role_name)
     if role is None:
         raise aws.AwsError(f"Role {grant.role_name} is missing right after it was written.")
+    attachments = aws.role_attachments(credentials, role_name=grant.role_name)
+    extra = [name for name in role.inline_policies if name != grant.permission_policy_name]
+    extra += [*attachments.managed_policies, *attachments.instance_profiles]
+    # A role's tags are its sessions' principal tags, which attribute-based policies elsewhere in
+    # the account may allow on (aws:PrincipalTag): only the portal's may be on it. Not removed here
+    # (the provisioner has no iam:UntagRole): the grant fails, and its rollback deletes the role.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html
+    extra += [f"tag {key}" for key in role.tags if key not in portal_tags(access_request)]
+    if extra:
+        raise aws.AwsError(
+            f"Role {grant.role_name} holds more than what was approved: " + ", ".join(extra)
+        )
     # The emulator accepts a boundary that does not exist; AWS refuses the role. Read it either way.
     boundary_document = aws.managed_policy_read(credentials, policy_arn=boundary)
     if boundary_document is None:
@@ -167,11 +184,15 @@ def _differences(
                 "found": profile,
             }
         )
-    for key, value in portal_tags(access_request).items():
+    ours = portal_tags(access_request)
+    for key, value in ours.items():
         if role.tags.get(key) != value:
             differences.append(
                 {"what": f"tag {key} changed", "expected": value, "found": role.tags.get(key)}
             )
+    for key, value in role.tags.items():
+        if key not in ours:  # a principal tag of every session (see write)
+            differences.append({"what": f"tag {key} added", "expected": None, "found": value})
     return differences + _boundary_differences(access_request, role)
 
 
@@ -199,6 +220,8 @@ def _found(role_arn: str, difference: dict[str, Any]) -> str:
     if what == "permissions boundary":
         found = difference["found"] or "none"
         return f"{role_arn}: permissions boundary {found}; the portal set {difference['expected']}"
+    if what.startswith("tag ") and what.endswith(" added"):
+        return f"{role_arn}: {what}: {difference['found']!r}"
     if what.startswith("tag "):
         return (
             f"{role_arn}: {what}: the portal wrote {difference['expected']!r}, found "

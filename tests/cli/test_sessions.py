@@ -298,3 +298,36 @@ def test_status_names_the_requests_submitted_together(api, capsys):
     )
     assert main(["status", "12"]) == 0
     assert "  together   request 13 in 222222222222: approved\n" in capsys.readouterr().out
+
+
+def test_a_cache_directory_others_can_write_is_not_used(api, capsys, tmp_path, monkeypatch):
+    """A shared PORTAL_CLI_CACHE_DIR: whoever else may write it could swap our cache and lock
+    files for symlinks. The session comes, with a warning; nothing is kept there."""
+    api.routes[("POST", CREDENTIALS_PATH)] = (200, credentials(60))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("PORTAL_CLI_CACHE_DIR", str(shared))
+    assert creds() == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["AccessKeyId"] == "ASIAFIRST"
+    assert captured.err.startswith("warning: session cache not used")
+    assert list(shared.iterdir()) == []
+
+
+def test_the_lock_file_is_never_opened_through_a_symlink(api, capsys, tmp_path):
+    api.routes[("POST", CREDENTIALS_PATH)] = (200, credentials(60))
+    assert creds() == 0
+    directory = Path(os.environ["PORTAL_CLI_CACHE_DIR"])
+    (lock,) = directory.glob("*.lock")
+    lock.unlink()
+    elsewhere = tmp_path / "not-a-lock"
+    lock.symlink_to(elsewhere)
+    for cached in directory.glob("*.json"):
+        cached.unlink()
+    capsys.readouterr()
+    assert creds() == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["AccessKeyId"] == "ASIAFIRST"
+    assert captured.err.startswith("warning: session cache not used")
+    assert not elsewhere.exists()

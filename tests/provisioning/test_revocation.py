@@ -313,3 +313,109 @@ def test_drift_sees_managed_policies_instance_profiles_and_the_portals_tags(aws_
     services.grant_revoke_request(grant=grant, user=aws_demo.alice)
     services.grant_revoke(grant_id=grant.pk)
     assert _status(grant) == "revoked"
+
+
+def test_a_role_planted_under_the_portals_name_and_path_goes_active_with_only_what_was_approved(
+    aws_demo,
+):
+    """Request ids are sequential: someone with IAM rights in the target account can create the
+    next grant's role under the portal's path before it is approved, with policies of their own
+    on it. Provisioning takes the role over (the name and path are the portal's) and must not
+    verify, and vend sessions of, a role that holds more than what was approved."""
+    access_request = submitted(aws_demo, justification="planted")
+    access_request_approve(access_request=access_request, approver=aws_demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    iam = _iam()
+    iam.create_role(
+        RoleName=grant.role_name,
+        Path="/portal/",
+        AssumeRolePolicyDocument=WIDE.replace("s3:*", "sts:AssumeRole"),
+    )
+    backdoor, profile_name = _tamper(grant.role_name)
+
+    services.grant_provision(grant_id=grant.pk)
+    assert _status(grant) == "active"
+    assert iam.list_attached_role_policies(RoleName=grant.role_name)["AttachedPolicies"] == []
+    assert iam.list_role_policies(RoleName=grant.role_name)["PolicyNames"] == [
+        grant.permission_policy_name
+    ]
+    assert iam.list_instance_profiles_for_role(RoleName=grant.role_name)["InstanceProfiles"] == []
+    assert iam.get_policy(PolicyArn=backdoor)["Policy"]["AttachmentCount"] == 0
+    assert (
+        iam.get_instance_profile(InstanceProfileName=profile_name)["InstanceProfile"]["Roles"] == []
+    )
+    services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+    services.grant_revoke(grant_id=grant.pk)
+    assert _status(grant) == "revoked"
+
+
+def test_a_bucket_policy_left_with_only_the_portals_statement_is_deleted_at_revoke(aws_demo):
+    """The bucket had a policy of its own (so the portal did not create it); its owner then took
+    their statements out, leaving the portal's alone. Removing it leaves no statement, and AWS
+    refuses a policy without one (MalformedPolicy, "Statement is empty"): the revoke must delete
+    the policy, not write an empty one and stop with the grantee's access still in place."""
+    s3 = _s3()
+    original = s3.get_bucket_policy(Bucket="mybucket")["Policy"]
+    grant = _active(
+        aws_demo,
+        access_via="own_identity",
+        source_principal=ANALYST,
+        actions=["s3:GetObject"],
+        resources=["arn:aws:s3:::mybucket/emptied/*"],
+    )
+    try:
+        assert grant.resource_statements[0]["created_policy"] is False
+        sid = f"PortalAccess{grant.access_request_id}"
+        policy = json.loads(s3.get_bucket_policy(Bucket="mybucket")["Policy"])
+        policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") == sid]
+        s3.put_bucket_policy(Bucket="mybucket", Policy=json.dumps(policy))
+
+        services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+        services.grant_revoke(grant_id=grant.pk)
+        assert _status(grant) == "revoked"
+        with pytest.raises(ClientError, match="NoSuchBucketPolicy"):
+            s3.get_bucket_policy(Bucket="mybucket")
+    finally:
+        s3.put_bucket_policy(Bucket="mybucket", Policy=original)
+
+
+def test_a_planted_role_with_tags_of_its_own_fails_and_is_rolled_back(aws_demo):
+    """Tags on the role are principal tags of every session: an attribute-based policy elsewhere
+    in the account may grant on them. The portal cannot take them off (no iam:UntagRole), so the
+    grant fails, and its rollback deletes the planted role; a retry then starts clean."""
+    access_request = submitted(aws_demo, justification="planted, tagged")
+    access_request_approve(access_request=access_request, approver=aws_demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    iam = _iam()
+    iam.create_role(
+        RoleName=grant.role_name,
+        Path="/portal/",
+        AssumeRolePolicyDocument=WIDE.replace("s3:*", "sts:AssumeRole"),
+        Tags=[{"Key": "team", "Value": "admins"}],
+    )
+    with pytest.raises(AwsError, match="tag team") as refused:
+        services.grant_provision(grant_id=grant.pk)
+    failure.grant_provision_failed(grant_id=grant.pk, message=str(refused.value))
+    failure.grant_rollback(grant_id=grant.pk)
+    assert _status(grant) == "failed"
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        iam.get_role(RoleName=grant.role_name)
+
+    services.grant_retry(grant=grant, user=aws_demo.alice)
+    services.grant_provision(grant_id=grant.pk)
+    assert _status(grant) == "active"
+    tags = iam.get_role(RoleName=grant.role_name)["Role"]["Tags"]
+    assert "team" not in {tag["Key"] for tag in tags}
+    services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+    services.grant_revoke(grant_id=grant.pk)
+
+
+def test_a_tag_added_to_the_portals_role_is_drift_and_reported_at_revoke(aws_demo):
+    grant = _active(aws_demo)
+    _iam().tag_role(RoleName=grant.role_name, Tags=[{"Key": "team", "Value": "admins"}])
+    differences = drift.grant_drift_check(grant_id=grant.pk)
+    assert [(d["what"], d["found"]) for d in differences] == [("tag team added", "admins")]
+    services.grant_revoke_request(grant=grant, user=aws_demo.alice)
+    services.grant_revoke(grant_id=grant.pk)
+    event = AuditEvent.objects.get(access_request=grant.access_request, verb="grant.revoked")
+    assert event.after["found"] == [f"{grant.role_arn}: tag team added: 'admins'"]
