@@ -315,6 +315,21 @@ def test_drift_sees_managed_policies_instance_profiles_and_the_portals_tags(aws_
     assert _status(grant) == "revoked"
 
 
+def _approved_with_a_role_planted_first(aws_demo, **role) -> Grant:
+    """An approved request whose role someone created under the portal's name and path before
+    the portal provisioned it (request ids are sequential, so the name is guessable)."""
+    access_request = submitted(aws_demo, justification="planted")
+    access_request_approve(access_request=access_request, approver=aws_demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    _iam().create_role(
+        RoleName=grant.role_name,
+        Path="/portal/",
+        AssumeRolePolicyDocument=WIDE.replace("s3:*", "sts:AssumeRole"),
+        **role,
+    )
+    return grant
+
+
 def test_a_role_planted_under_the_portals_name_and_path_goes_active_with_only_what_was_approved(
     aws_demo,
 ):
@@ -322,15 +337,8 @@ def test_a_role_planted_under_the_portals_name_and_path_goes_active_with_only_wh
     next grant's role under the portal's path before it is approved, with policies of their own
     on it. Provisioning takes the role over (the name and path are the portal's) and must not
     verify, and vend sessions of, a role that holds more than what was approved."""
-    access_request = submitted(aws_demo, justification="planted")
-    access_request_approve(access_request=access_request, approver=aws_demo.bob)
-    grant = Grant.objects.get(access_request=access_request)
+    grant = _approved_with_a_role_planted_first(aws_demo)
     iam = _iam()
-    iam.create_role(
-        RoleName=grant.role_name,
-        Path="/portal/",
-        AssumeRolePolicyDocument=WIDE.replace("s3:*", "sts:AssumeRole"),
-    )
     backdoor, profile_name = _tamper(grant.role_name)
 
     services.grant_provision(grant_id=grant.pk)
@@ -383,16 +391,8 @@ def test_a_planted_role_with_tags_of_its_own_fails_and_is_rolled_back(aws_demo):
     """Tags on the role are principal tags of every session: an attribute-based policy elsewhere
     in the account may grant on them. The portal cannot take them off (no iam:UntagRole), so the
     grant fails, and its rollback deletes the planted role; a retry then starts clean."""
-    access_request = submitted(aws_demo, justification="planted, tagged")
-    access_request_approve(access_request=access_request, approver=aws_demo.bob)
-    grant = Grant.objects.get(access_request=access_request)
+    grant = _approved_with_a_role_planted_first(aws_demo, Tags=[{"Key": "team", "Value": "admins"}])
     iam = _iam()
-    iam.create_role(
-        RoleName=grant.role_name,
-        Path="/portal/",
-        AssumeRolePolicyDocument=WIDE.replace("s3:*", "sts:AssumeRole"),
-        Tags=[{"Key": "team", "Value": "admins"}],
-    )
     with pytest.raises(AwsError, match="tag team") as refused:
         services.grant_provision(grant_id=grant.pk)
     failure.grant_provision_failed(grant_id=grant.pk, message=str(refused.value))
