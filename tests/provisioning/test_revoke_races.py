@@ -137,6 +137,20 @@ def test_a_revoke_that_finished_before_a_re_apply_wrote_leaves_no_role(
     ).exists()
 
 
+def _then_fail_the_source_side(proxy, fault: str, *, times: int) -> None:
+    """After the proxy's revoke, the writer's source-side call (the identity policy on the
+    source principal) fails `times` times with `fault`."""
+    revoke_first = proxy.before
+
+    def then_fail(method: str, path: str, body: bytes) -> None:
+        revoke_first(method, path, body)
+        params = parse_qs(body.decode(errors="replace"))
+        if params.get("Action") == ["PutRolePolicy"] and params.get("RoleName") == ["DataAnalyst"]:
+            proxy.fault, proxy.fail_next = fault, times
+
+    proxy.before = then_fail
+
+
 def test_a_provisioning_that_fails_after_writing_behind_a_finished_revoke_leaves_no_role(
     aws_demo, proxy, django_capture_on_commit_callbacks
 ):
@@ -144,15 +158,7 @@ def test_a_provisioning_that_fails_after_writing_behind_a_finished_revoke_leaves
     marks it failed, which a revoked grant no longer becomes, so no rollback would run."""
     grant = _approved(aws_demo)
     revoked = _revoke_before_create_role(proxy, grant, aws_demo.alice)
-    revoke_first = proxy.before
-
-    def then_deny_the_source_side(method: str, path: str, body: bytes) -> None:
-        revoke_first(method, path, body)
-        params = parse_qs(body.decode(errors="replace"))
-        if params.get("Action") == ["PutRolePolicy"] and params.get("RoleName") == ["DataAnalyst"]:
-            proxy.fault, proxy.fail_next = "denied", 1
-
-    proxy.before = then_deny_the_source_side
+    _then_fail_the_source_side(proxy, "denied", times=1)
     with django_capture_on_commit_callbacks() as callbacks:
         with pytest.raises(AwsError):
             services.grant_provision(grant_id=grant.pk)
@@ -171,15 +177,7 @@ def test_a_provisioning_retried_after_a_revoke_has_the_removal_done_again(
     it may have written after the removal, so the removal runs again."""
     grant = _approved(aws_demo)
     revoked = _revoke_before_create_role(proxy, grant, aws_demo.alice)
-    revoke_first = proxy.before
-
-    def then_throttle_the_source_side(method: str, path: str, body: bytes) -> None:
-        revoke_first(method, path, body)
-        params = parse_qs(body.decode(errors="replace"))
-        if params.get("Action") == ["PutRolePolicy"] and params.get("RoleName") == ["DataAnalyst"]:
-            proxy.fault, proxy.fail_next = "throttling", 20
-
-    proxy.before = then_throttle_the_source_side
+    _then_fail_the_source_side(proxy, "throttling", times=20)
     with pytest.raises(AwsError):
         services.grant_provision(grant_id=grant.pk)
     proxy.fail_next = 0
