@@ -90,19 +90,27 @@ def _hash_check(locked: AccessRequest, documents_hash: str | None) -> None:
 
 def _rules_still_allow(locked: AccessRequest) -> None:
     """What submit checked is checked again when an approval lands, on the request as it waits:
-    the accounts are still the organization's, and the access rules still let the requester ask
-    for it (they may have left the group, or the rule been narrowed or removed, meanwhile). For an
-    extension, as when it was asked for: the whole time from now to the new expiry, under the
-    rules the grant went under (break-glass or not). Rejecting stays possible."""
+    the accounts are still the organization's, the access rules still let the requester ask for
+    it (they may have left the group, or the rule been narrowed or removed, meanwhile), and the
+    account still allows that long. For an extension, as when it was asked for: the whole time
+    from now to the new expiry, under the rules the grant went under (break-glass or not).
+    Rejecting stays possible."""
     for account in (locked.target_account, locked.source_account):
         if refusal := left_organization_refusal(account):
             raise ServiceError(f"{refusal} Reject the request.", kind=ServiceError.CONFLICT)
     duration, break_glass = locked.duration, locked.break_glass
     if locked.extends_id is not None:
         grant = Grant.objects.select_related("access_request").get(pk=locked.extends_id)
-        remaining = int((grant.expiry - timezone.now()).total_seconds())
-        duration += max(remaining, 0)
+        if grant.expires_at is not None:  # else grant_extend refuses: it never went active
+            duration += max(int((grant.expires_at - timezone.now()).total_seconds()), 0)
         break_glass = grant.access_request.break_glass
+    maximum = locked.target_account.max_access_duration
+    if duration > maximum:
+        raise ServiceError(
+            f"{locked.target_account.name} now allows access for at most {maximum // 3600} hours "
+            "from now; this would be longer. Reject the request.",
+            kind=ServiceError.CONFLICT,
+        )
     found = eligibility(
         user=locked.requester,
         account=locked.target_account,

@@ -129,3 +129,14 @@ def test_a_grant_in_an_account_that_left_the_organization_is_kept_but_not_extend
         grant_extension_request(grant=grant, user=demo.alice, duration=3600, justification="x")
     assert "left the organization" in str(refused.value)
     assert AccessRequest.objects.get(pk=grant.access_request_id).status == "active"
+
+
+def test_a_pending_request_longer_than_the_account_now_allows_is_not_approved(demo):
+    access_request = submitted(demo, duration=6 * 3600)
+    demo.data.max_access_duration = 2 * 3600
+    demo.data.save(update_fields=["max_access_duration"])
+    with pytest.raises(ServiceError) as refused:
+        access_request_approve(access_request=access_request, approver=demo.bob)
+    assert refused.value.kind == ServiceError.CONFLICT
+    assert "at most 2 hours" in str(refused.value)
+    assert not Grant.objects.filter(access_request=access_request).exists()
