@@ -140,3 +140,36 @@ def test_a_pending_request_longer_than_the_account_now_allows_is_not_approved(de
     assert refused.value.kind == ServiceError.CONFLICT
     assert "at most 2 hours" in str(refused.value)
     assert not Grant.objects.filter(access_request=access_request).exists()
+
+
+def test_an_emergency_revoke_of_an_account_cancels_what_waits_into_or_out_of_it(demo):
+    """As for a person: what waits for an approver goes first, so nobody approves a new grant
+    into (or out of) the account after an admin cut it off."""
+    from access_requests.services import access_revoke_all
+
+    into = submitted(demo)  # dev -> data
+    out_of = submitted(
+        demo,
+        source_account=demo.data,
+        access_via="own_identity",
+        target_account=demo.prod,
+        resources=["arn:aws:dynamodb:eu-central-1:222222222222:table/Orders"],
+    )
+    elsewhere = submitted(
+        demo,
+        target_account=demo.prod,
+        resources=["arn:aws:dynamodb:eu-central-1:222222222222:table/Orders"],
+    )
+    _started, cancelled = access_revoke_all(admin=demo.admin, account_id="999999999999")
+    assert sorted(cancelled) == sorted([into.pk, out_of.pk])
+    for access_request in (into, out_of, elsewhere):
+        access_request.refresh_from_db()
+    assert (into.status, out_of.status, elsewhere.status) == ("cancelled", "cancelled", "pending")
+    with pytest.raises(ServiceError) as refused:
+        access_request_approve(access_request=into, approver=demo.bob)
+    assert refused.value.kind == ServiceError.CONFLICT
+    # Naming both a person and an account (or neither) is refused before anything is cancelled.
+    with pytest.raises(ServiceError):
+        access_revoke_all(admin=demo.admin, requester=demo.alice, account_id="222222222222")
+    elsewhere.refresh_from_db()
+    assert elsewhere.status == "pending"
