@@ -173,3 +173,18 @@ def test_an_emergency_revoke_of_an_account_cancels_what_waits_into_or_out_of_it(
         access_revoke_all(admin=demo.admin, requester=demo.alice, account_id="222222222222")
     elsewhere.refresh_from_db()
     assert elsewhere.status == "pending"
+
+
+def test_the_api_says_409_and_records_nothing(demo):
+    from tests.api.conftest import api_for
+
+    access_request = submitted(demo)
+    _leaves_developers(demo)
+    response = api_for(demo.bob).post(
+        f"/api/v1/requests/{access_request.pk}/approve/",
+        {"documents_hash": access_request.documents_hash},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert "no longer let alice" in response.json()["detail"]
+    assert access_request.approvals.count() == 0
