@@ -387,3 +387,23 @@ def test_two_replacements_at_once_leave_one_set_not_both(demo):
     last = AuditEvent.objects.filter(verb="access_rules.replaced").order_by("pk").last()
     assert set(last.before["rules"]) == {"first", "second"}
     assert last.before["rules"]["first"] is not None and last.after["rules"]["first"] is None
+
+
+def test_an_admin_token_from_before_the_second_factor_changes_no_rule(demo, settings):
+    """As for decisions (tests/api/test_auth_mfa.py): a platform admin's token got with the
+    password alone, before PORTAL_REQUIRE_MFA, replaces no rule until a second factor is
+    enrolled. Reading them stays open."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.PORTAL_REQUIRE_MFA = False
+    api = api_for(demo.admin)
+    settings.PORTAL_REQUIRE_MFA = True
+    before = access_rules_list()
+    wide = {"rules": [_rule(name="everything", accounts=["*"], approval="auto")]}
+    refused = api.put("/api/v1/access-rules/", wide, format="json")
+    assert refused.status_code == 403
+    assert "two-factor authentication" in refused.json()["detail"]
+    assert access_rules_list() == before
+    assert api.get("/api/v1/access-rules/").status_code == 200
+    TOTPDevice.objects.create(user=demo.admin, name="app", confirmed=True)
+    assert api.put("/api/v1/access-rules/", wide, format="json").status_code == 200
