@@ -16,7 +16,7 @@ from access_requests.external_ids import (
 from access_requests.models import AccessRequest, Mechanism
 from access_requests.recommender import Facts, Recommendation, recommend
 from accounts.models import SESSION_SECONDS_MIN, Account
-from accounts.selectors import portal_reserved
+from accounts.selectors import left_organization_refusal, portal_reserved
 from core.errors import ServiceError
 from policy import builders
 from policy.arns import ROLE_ARN_RE, ROOT_ARN_RE
@@ -156,6 +156,9 @@ def draft_build(
         draft.add("target_account", "Source and target are the same account: no grant is needed.")
     if target_account and not target_account.managed:
         draft.add("target_account", f"The portal cannot write policies in {target_account}.")
+    for name, account in (("source_account", source_account), ("target_account", target_account)):
+        if account and (refusal := left_organization_refusal(account)):
+            draft.add(name, refusal)
     if access_via not in AccessRequest.AccessVia.values:
         draft.add("access_via", "Choose how the access will be used.")
     if mechanism not in AccessRequest.RequestedMechanism.values:

@@ -4,7 +4,7 @@ the whole set, checked whole first, audited with the diff."""
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import transaction
+from django.db import connection, transaction
 
 from accounts.access_rules import AccessRule
 from accounts.rules import rule_normalized, rules_errors
@@ -14,6 +14,16 @@ from core.errors import ServiceError
 
 def access_rules_list() -> list[dict[str, Any]]:
     return [rule.as_dict() for rule in AccessRule.objects.order_by("name")]
+
+
+def _rules_lock() -> None:
+    """One replacement at a time, until its transaction ends: two at once would each delete only
+    the rules they saw, and leave the union of both sets (more than either admin wrote), a 500 on
+    the unique name, and an audit diff against a set that was no longer there. Readers are not
+    blocked (EXCLUSIVE still lets plain SELECTs through)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f'LOCK TABLE "{AccessRule._meta.db_table}" IN EXCLUSIVE MODE')
 
 
 def _diff(
@@ -34,6 +44,7 @@ def access_rules_write(rules: Any) -> list[dict[str, Any]]:
     """Check the whole set, then replace every rule with it; unaudited, for the demo seed, which
     writes its accounts and users without events too. Everyone else calls
     access_rules_replace."""
+    _rules_lock()
     errors = rules_errors(rules)
     if errors:
         raise ServiceError("The rule set has errors; nothing was changed.", field_errors=errors)
@@ -48,6 +59,7 @@ def access_rules_replace(
     rules: Any, *, actor: User | AnonymousUser | None, client_address: str | None = None
 ) -> list[dict[str, Any]]:
     """Replace every rule with these. A set with any error changes nothing (400 per field)."""
+    _rules_lock()  # before the read, so the audit's "before" is what is replaced
     before = access_rules_list()
     after = access_rules_write(rules)
     old, new = _diff(before, after)

@@ -20,6 +20,19 @@ def user_approves_for(*, user: User, account: Account) -> bool:
     )
 
 
+def left_organization_refusal(account: Account) -> str:
+    """Why no new access goes into or out of an account that left the organization ("" while it
+    is in it, or was never synced from one). Its grants stay until revoked (SPEC 10.4), but nothing
+    new: the account is no longer the organization's, its guardrails (SCPs, RCPs) no longer bind
+    it, and whoever owns it now is not who the approvers approved for."""
+    if account.left_organization_at is None:
+        return ""
+    return (
+        f"{account} left the organization: the portal gives no new access into or out of it "
+        "(its grants stay until revoked)."
+    )
+
+
 def portal_reserved() -> list[Reserved]:
     """The portal's own resources, which no request may name (policy/reserved.py): its role path,
     and the provisioner, broker and organizations-reader roles of every account. One query."""

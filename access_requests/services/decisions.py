@@ -8,10 +8,12 @@ from access_requests.models import AccessRequest, Approval
 from access_requests.selectors import user_may_decide_for
 from access_requests.services.extensions import extension_apply
 from accounts.mfa import second_factor_required, totp_device_confirmed
-from accounts.selectors import user_approves_for
+from accounts.rules import eligibility
+from accounts.selectors import left_organization_refusal, user_approves_for
 from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify, slack_refresh
+from provisioning.models import Grant
 from provisioning.services import grant_create
 
 
@@ -82,6 +84,45 @@ def _hash_check(locked: AccessRequest, documents_hash: str | None) -> None:
     if documents_hash is not None and documents_hash != locked.documents_hash:
         raise ServiceError(
             "The request has changed since you opened it: look at it again before you decide.",
+            kind=ServiceError.CONFLICT,
+        )
+
+
+def _rules_still_allow(locked: AccessRequest) -> None:
+    """What submit checked is checked again when an approval lands, on the request as it waits:
+    the accounts are still the organization's, the access rules still let the requester ask for
+    it (they may have left the group, or the rule been narrowed or removed, meanwhile), and the
+    account still allows that long. For an extension, as when it was asked for: the whole time
+    from now to the new expiry, under the rules the grant went under (break-glass or not).
+    Rejecting stays possible."""
+    for account in (locked.target_account, locked.source_account):
+        if refusal := left_organization_refusal(account):
+            raise ServiceError(f"{refusal} Reject the request.", kind=ServiceError.CONFLICT)
+    duration, break_glass = locked.duration, locked.break_glass
+    if locked.extends_id is not None:
+        grant = Grant.objects.select_related("access_request").get(pk=locked.extends_id)
+        if grant.expires_at is not None:  # else grant_extend refuses: it never went active
+            duration += max(int((grant.expires_at - timezone.now()).total_seconds()), 0)
+        break_glass = grant.access_request.break_glass
+    maximum = locked.target_account.max_access_duration
+    if duration > maximum:
+        raise ServiceError(
+            f"{locked.target_account.name} now allows access for at most {maximum // 3600} hours "
+            "from now; this would be longer. Reject the request.",
+            kind=ServiceError.CONFLICT,
+        )
+    found = eligibility(
+        user=locked.requester,
+        account=locked.target_account,
+        actions=locked.actions,
+        duration=duration,
+        break_glass=break_glass,
+    )
+    if found.checked and (found.rule is None or not found.eligible):
+        why = found.forbidden or " ".join(m for messages in found.errors.values() for m in messages)
+        raise ServiceError(
+            f"The access rules no longer let {locked.requester.get_username()} have this: {why} "
+            "Reject the request.",
             kind=ServiceError.CONFLICT,
         )
 
@@ -186,6 +227,7 @@ def access_request_approve(
     locked = locked_request(access_request)
     _may_decide(locked, approver)
     _hash_check(locked, documents_hash)
+    _rules_still_allow(locked)
     approval = _vote(locked, approver, Approval.Decision.APPROVE, comment)
     slack_refresh(access_request_id=locked.pk)
     audit_record(

@@ -11,6 +11,7 @@ from django.utils import timezone
 from access_requests.models import AccessRequest
 from accounts.models import SESSION_SECONDS_MIN
 from accounts.rules import eligibility
+from accounts.selectors import left_organization_refusal
 from audit.services import audit_record
 from core.errors import ServiceError
 from notifications.services import notify
@@ -40,6 +41,9 @@ def grant_extension_request(
         raise ServiceError(
             f"This grant is {original.get_status_display().lower()}.", kind=ServiceError.CONFLICT
         )
+    for account in (original.target_account, original.source_account):
+        if refusal := left_organization_refusal(account):
+            raise ServiceError(refusal, kind=ServiceError.CONFLICT)
     if grant.extensions.filter(status=Status.PENDING).exists():
         raise ServiceError(
             "An extension of this grant is already waiting for approval.",

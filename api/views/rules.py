@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.mfa import second_factor_required, totp_device_confirmed
 from accounts.rule_changes import access_rules_list, access_rules_replace
 from api.views.common import caller, client_address, errors
 from core.errors import ServiceError
@@ -50,6 +51,12 @@ class AccessRulesView(APIView):
         if not user.is_superuser:
             raise ServiceError(
                 "Only platform admins change the access rules.", kind=ServiceError.FORBIDDEN
+            )
+        if second_factor_required(user) and totp_device_confirmed(user) is None:
+            # As for decisions: a token from before the second factor was needed changes no rule.
+            raise ServiceError(
+                "Set up two-factor authentication in the portal first (/accounts/mfa/setup/).",
+                kind=ServiceError.FORBIDDEN,
             )
         body = request.data
         rules = body.get("rules") if isinstance(body, dict) else body

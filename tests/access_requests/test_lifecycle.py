@@ -240,3 +240,27 @@ def test_a_break_glass_review_is_the_target_accounts_not_the_source_approvers(tw
     assert access_request.review_status == "pending_review"
     access_request_review(access_request=access_request, reviewer=demo.bob, comment="INC-1")
     assert access_request.review_status == "reviewed"
+
+
+def test_a_break_glass_review_needs_the_reviewers_second_factor(demo, settings):
+    """As for approve and reject: an approver who needs a second factor and never enrolled one
+    (a token from before PORTAL_REQUIRE_MFA) cannot mark a break-glass reviewed, which would take
+    it out of the other approvers' "To review"."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    access_request = submitted(
+        demo,
+        target_account=demo.prod,
+        resources=["arn:aws:dynamodb:eu-central-1:222222222222:table/Orders"],
+        break_glass=True,
+    )
+    settings.PORTAL_REQUIRE_MFA = True
+    with pytest.raises(ServiceError) as refused:
+        access_request_review(access_request=access_request, reviewer=demo.carol)
+    assert refused.value.kind == ServiceError.FORBIDDEN
+    assert "two-factor authentication" in refused.value.message
+    access_request.refresh_from_db()
+    assert access_request.review_status == "pending_review"
+    TOTPDevice.objects.create(user=demo.carol, name="app", confirmed=True)
+    access_request_review(access_request=access_request, reviewer=demo.carol)
+    assert access_request.review_status == "reviewed"

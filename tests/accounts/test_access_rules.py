@@ -345,3 +345,65 @@ def test_the_wizard_submits_break_glass_and_says_so(demo, client):
     [made] = demo.alice.access_requests.all()
     assert made.break_glass and made.review_status == "pending_review"
     assert made.status == "approved" and made.approved_by_rule == "prod-breakglass"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_replacements_at_once_leave_one_set_not_both(demo):
+    """Each replacement is of the whole set: one that starts while another is not committed yet
+    waits for it, then replaces what it wrote (not the union of both sets, which neither admin
+    wrote), and its audit event's "before" is that set."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    first, second = [_rule(name="first")], [_rule(name="second", max_duration=HOUR)]
+    written, release = threading.Event(), threading.Event()
+    problems: list[Exception] = []
+
+    def replace(rules, *, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                access_rules_replace(rules, actor=demo.admin)
+                if hold:
+                    written.set()
+                    release.wait(10)
+        except Exception as error:  # reported by the assertion below
+            problems.append(error)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=replace, args=(first,), kwargs={"hold": True})
+    holder.start()
+    assert written.wait(10)
+    other = threading.Thread(target=replace, args=(second,), kwargs={"hold": False})
+    other.start()
+    time.sleep(0.5)  # the second replacement is under way while the first is not committed
+    release.set()
+    holder.join(10)
+    other.join(10)
+    assert not problems, problems
+    assert [rule["name"] for rule in access_rules_list()] == ["second"]
+    last = AuditEvent.objects.filter(verb="access_rules.replaced").order_by("pk").last()
+    assert set(last.before["rules"]) == {"first", "second"}
+    assert last.before["rules"]["first"] is not None and last.after["rules"]["first"] is None
+
+
+def test_an_admin_token_from_before_the_second_factor_changes_no_rule(demo, settings):
+    """As for decisions (tests/api/test_auth_mfa.py): a platform admin's token got with the
+    password alone, before PORTAL_REQUIRE_MFA, replaces no rule until a second factor is
+    enrolled. Reading them stays open."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.PORTAL_REQUIRE_MFA = False
+    api = api_for(demo.admin)
+    settings.PORTAL_REQUIRE_MFA = True
+    before = access_rules_list()
+    wide = {"rules": [_rule(name="everything", accounts=["*"], approval="auto")]}
+    refused = api.put("/api/v1/access-rules/", wide, format="json")
+    assert refused.status_code == 403
+    assert "two-factor authentication" in refused.json()["detail"]
+    assert access_rules_list() == before
+    assert api.get("/api/v1/access-rules/").status_code == 200
+    TOTPDevice.objects.create(user=demo.admin, name="app", confirmed=True)
+    assert api.put("/api/v1/access-rules/", wide, format="json").status_code == 200
