@@ -25,6 +25,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import audit_record
+from core.errors import ServiceError
 
 DEVICE_NAME = "Authenticator app"
 
@@ -45,6 +46,18 @@ def second_factor_required(user: User | AnonymousUser) -> bool:
 
 def totp_device_confirmed(user: User) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def second_factor_enrolment_check(user: User) -> None:
+    """ServiceError (403) for a user who needs a second factor and has never enrolled one. The web
+    and the token endpoint ask for the code; this catches what they do not see: a token got with
+    a password before the factor was needed, and Slack's clicks. Every decision, review and rule
+    change asks it."""
+    if second_factor_required(user) and totp_device_confirmed(user) is None:
+        raise ServiceError(
+            "Set up two-factor authentication in the portal first (/accounts/mfa/setup/).",
+            kind=ServiceError.FORBIDDEN,
+        )
 
 
 def totp_enrolment_device(user: User) -> TOTPDevice:

@@ -7,7 +7,7 @@ from django.utils import timezone
 from access_requests.models import AccessRequest, Approval
 from access_requests.selectors import user_may_decide_for
 from access_requests.services.extensions import extension_apply
-from accounts.mfa import second_factor_required, totp_device_confirmed
+from accounts.mfa import second_factor_enrolment_check
 from accounts.rules import eligibility
 from accounts.selectors import left_organization_refusal, user_approves_for
 from audit.services import audit_record
@@ -57,13 +57,7 @@ def _may_decide(locked: AccessRequest, approver: User) -> None:
         raise ServiceError(
             f"You are not an approver for {locked.target_account}.", kind=ServiceError.FORBIDDEN
         )
-    if second_factor_required(approver) and totp_device_confirmed(approver) is None:
-        # The web and the token endpoint ask for the code; this catches what they do not see: a
-        # token got with a password before the second factor was needed, and Slack's clicks.
-        raise ServiceError(
-            "Set up two-factor authentication in the portal first (/accounts/mfa/setup/).",
-            kind=ServiceError.FORBIDDEN,
-        )
+    second_factor_enrolment_check(approver)
     if not locked.is_pending:
         raise ServiceError(
             f"This request is already {locked.get_status_display().lower()}.",

@@ -9,7 +9,7 @@ from access_requests.drafts import Draft
 from access_requests.models import AccessRequest
 from access_requests.services.decisions import locked_request, request_decided
 from accounts.access_rules import AccessRule
-from accounts.mfa import second_factor_required, totp_device_confirmed
+from accounts.mfa import second_factor_enrolment_check
 from accounts.models import Account
 from accounts.rules import eligibility, rule_summary
 from accounts.selectors import user_approves_for
@@ -141,13 +141,7 @@ def access_request_review(
         raise ServiceError(
             f"You are not an approver for {locked.target_account}.", kind=ServiceError.FORBIDDEN
         )
-    if second_factor_required(reviewer) and totp_device_confirmed(reviewer) is None:
-        # As for approve and reject (services/decisions.py): a token from before the second
-        # factor was needed marks nothing reviewed.
-        raise ServiceError(
-            "Set up two-factor authentication in the portal first (/accounts/mfa/setup/).",
-            kind=ServiceError.FORBIDDEN,
-        )
+    second_factor_enrolment_check(reviewer)
     if locked.review_status != AccessRequest.ReviewStatus.PENDING_REVIEW:
         raise ServiceError(
             "This request waits for no review."

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.mfa import second_factor_required, totp_device_confirmed
+from accounts.mfa import second_factor_enrolment_check
 from accounts.rule_changes import access_rules_list, access_rules_replace
 from api.views.common import caller, client_address, errors
 from core.errors import ServiceError
@@ -52,12 +52,7 @@ class AccessRulesView(APIView):
             raise ServiceError(
                 "Only platform admins change the access rules.", kind=ServiceError.FORBIDDEN
             )
-        if second_factor_required(user) and totp_device_confirmed(user) is None:
-            # As for decisions: a token from before the second factor was needed changes no rule.
-            raise ServiceError(
-                "Set up two-factor authentication in the portal first (/accounts/mfa/setup/).",
-                kind=ServiceError.FORBIDDEN,
-            )
+        second_factor_enrolment_check(user)
         body = request.data
         rules = body.get("rules") if isinstance(body, dict) else body
         after = access_rules_replace(rules, actor=user, client_address=client_address(request))
