@@ -2,13 +2,16 @@
 MyTable in data (999999999999) for an hour. Tests change only what they are about."""
 
 import threading
+from datetime import timedelta
 
 from django.db import connection
+from django.utils import timezone
 
 from access_requests.models import AccessRequest
 from access_requests.services import access_request_approve, access_request_submit
 from accounts.access_rules import AccessRule
 from core.errors import ServiceError
+from provisioning.models import Grant
 
 TABLE_ARN = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
@@ -26,6 +29,20 @@ def submitted(demo, **overrides) -> AccessRequest:
         "justification": "Read MyTable for the report",
     }
     return access_request_submit(**(fields | overrides))
+
+
+def active_without_aws(demo) -> Grant:
+    """alice's grant into data, approved by bob and made active for one more hour the way the
+    worker does, without AWS (extensions and decisions write nothing there)."""
+    access_request = submitted(demo)
+    access_request_approve(access_request=access_request, approver=demo.bob)
+    grant = Grant.objects.get(access_request=access_request)
+    now = timezone.now()
+    grant.activated_at, grant.expires_at = now, now + timedelta(hours=1)
+    grant.save()
+    AccessRequest.objects.filter(pk=access_request.pk).update(status="active")
+    grant.refresh_from_db()
+    return grant
 
 
 def developers_may_ask(account_id: str) -> AccessRule:

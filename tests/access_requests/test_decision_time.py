@@ -2,8 +2,6 @@
 ask (out of the group, the rule narrowed or gone) gets no grant from a request or an extension
 still waiting, and an account that left the organization takes no new access (SPEC 10.2, 10.4)."""
 
-from datetime import timedelta
-
 import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -17,20 +15,7 @@ from access_requests.services import (
 from accounts.access_rules import AccessRule
 from core.errors import ServiceError
 from provisioning.models import Grant
-from tests.factories import submitted
-
-
-def _active(demo) -> Grant:
-    """alice's grant into data, active for one more hour (extensions write nothing to AWS)."""
-    access_request = submitted(demo)
-    access_request_approve(access_request=access_request, approver=demo.bob)
-    grant = Grant.objects.get(access_request=access_request)
-    now = timezone.now()
-    grant.activated_at, grant.expires_at = now, now + timedelta(hours=1)
-    grant.save()
-    AccessRequest.objects.filter(pk=access_request.pk).update(status="active")
-    grant.refresh_from_db()
-    return grant
+from tests.factories import active_without_aws, submitted
 
 
 def _leaves_developers(demo) -> None:
@@ -63,7 +48,7 @@ def test_a_pending_request_longer_than_its_narrowed_rule_is_not_approved(demo):
 
 
 def test_a_pending_extension_of_someone_who_left_the_group_is_not_applied(demo):
-    grant = _active(demo)
+    grant = active_without_aws(demo)
     expiry = grant.expires_at
     extension = grant_extension_request(
         grant=grant, user=demo.alice, duration=3600, justification="the report runs late"
@@ -79,7 +64,7 @@ def test_a_pending_extension_of_someone_who_left_the_group_is_not_applied(demo):
 
 
 def test_a_pending_extension_past_its_narrowed_rule_is_not_applied(demo):
-    grant = _active(demo)  # one hour left
+    grant = active_without_aws(demo)  # one hour left
     expiry = grant.expires_at
     extension = grant_extension_request(
         grant=grant, user=demo.alice, duration=4 * 3600, justification="the report runs late"
@@ -116,7 +101,7 @@ def test_a_request_waiting_when_its_account_left_the_organization_is_not_approve
 
 
 def test_a_grant_in_an_account_that_left_the_organization_is_kept_but_not_extended(demo):
-    grant = _active(demo)
+    grant = active_without_aws(demo)
     extension = grant_extension_request(
         grant=grant, user=demo.alice, duration=3600, justification="x"
     )

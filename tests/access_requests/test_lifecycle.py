@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.utils import timezone
 
 from access_requests.models import AccessRequest
 from access_requests.services import (
@@ -17,8 +16,7 @@ from access_requests.services import (
 )
 from audit.models import AuditEvent
 from core.errors import ServiceError
-from provisioning.models import Grant
-from tests.factories import submitted
+from tests.factories import active_without_aws, submitted
 
 TABLE = "arn:aws:dynamodb:eu-central-1:999999999999:table/MyTable"
 
@@ -125,21 +123,8 @@ def test_a_bad_edit_changes_nothing(demo):
     assert (access_request.documents_hash, access_request.actions) == before
 
 
-def _active(demo) -> Grant:
-    """A grant made active the way the worker does, without AWS (extensions write nothing)."""
-    access_request = submitted(demo)
-    access_request_approve(access_request=access_request, approver=demo.bob)
-    grant = Grant.objects.get(access_request=access_request)
-    now = timezone.now()
-    grant.activated_at, grant.expires_at = now, now + timedelta(hours=1)
-    grant.save()
-    AccessRequest.objects.filter(pk=access_request.pk).update(status="active")
-    grant.refresh_from_db()
-    return grant
-
-
 def test_an_approved_extension_moves_the_expiry_without_a_gap(demo):
-    grant = _active(demo)
+    grant = active_without_aws(demo)
     original_expiry = grant.expires_at
     extension = grant_extension_request(
         grant=grant, user=demo.alice, duration=4 * 3600, justification="the report runs late"
@@ -160,7 +145,7 @@ def test_an_approved_extension_moves_the_expiry_without_a_gap(demo):
 
 
 def test_a_rejected_extension_keeps_the_original_expiry(demo):
-    grant = _active(demo)
+    grant = active_without_aws(demo)
     original_expiry = grant.expires_at
     extension = grant_extension_request(
         grant=grant, user=demo.alice, duration=3600, justification="more"
@@ -173,7 +158,7 @@ def test_a_rejected_extension_keeps_the_original_expiry(demo):
 
 
 def test_extension_rules(demo):
-    grant = _active(demo)
+    grant = active_without_aws(demo)
     with pytest.raises(ServiceError) as stranger:
         grant_extension_request(grant=grant, user=demo.bob, duration=3600, justification="x")
     assert stranger.value.kind == "forbidden"
@@ -189,7 +174,7 @@ def test_extension_rules(demo):
 
 
 def test_an_extension_approved_after_the_grant_ended_is_refused(demo):
-    grant = _active(demo)
+    grant = active_without_aws(demo)
     extension = grant_extension_request(
         grant=grant, user=demo.alice, duration=3600, justification="x"
     )
@@ -208,7 +193,7 @@ def test_an_extension_keeps_to_the_access_rules(demo):
     from accounts.access_rules import AccessRule
 
     AccessRule.objects.filter(name="data").update(max_duration=3 * 3600)
-    grant = _active(demo)  # one hour left
+    grant = active_without_aws(demo)  # one hour left
     with pytest.raises(ServiceError) as too_long:
         grant_extension_request(grant=grant, user=demo.alice, duration=3 * 3600, justification="x")
     (message,) = too_long.value.field_errors["duration"]
