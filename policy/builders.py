@@ -25,6 +25,8 @@ SOURCE_IDENTITY_POLICY = "source_identity_policy"
 # "acl:<bucket>/<key>".
 RESOURCE_POLICY_PREFIX = "resource_policy:"
 ACL_PREFIX = "acl:"
+# The one tag key a session of an own-identity grant's role may be given (the role carries it too).
+REQUESTER_TAG_KEY = "portal:requester"
 # RoleSessionName and SourceIdentity: 2 to 64 of [\w+=,.@-], where AWS's \w is ASCII only.
 _SESSION_NAME_UNSAFE = re.compile(r"[^\w+=,.@-]", re.ASCII)
 
@@ -89,6 +91,19 @@ def trust_policy(*, principal: str, external_id: str = "", source_identity: str 
     if source_identity:
         attributes["Action"] = "sts:SetSourceIdentity"
         attributes["Condition"] = {"StringEquals": {"sts:SourceIdentity": source_identity}}
+    else:
+        # Session tags are the session's principal tags, and one with the key of a role tag
+        # overrides it: open sts:TagSession would let the source principal give the grant's
+        # sessions any aws:PrincipalTag that attribute-based policies in the target account allow
+        # on. So only the requester's key may be passed. ForAllValues is true when no tag is
+        # passed, so sts:SetSourceIdentity (same statement) is unaffected. (Transitive tags a
+        # source session already carries are inherited whatever the trust policy says.)
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html
+        # https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html (Tags)
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-single-vs-multi-valued-context-keys.html
+        attributes["Condition"] = {
+            "ForAllValues:StringEquals": {"aws:TagKeys": [REQUESTER_TAG_KEY]}
+        }
     return {"Version": VERSION, "Statement": [assume, attributes]}
 
 

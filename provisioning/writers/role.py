@@ -45,7 +45,7 @@ def portal_tags(access_request: ApprovedRequest) -> dict[str, str]:
     return {
         MANAGED_BY_TAG[0]: MANAGED_BY_TAG[1],
         REQUEST_TAG: str(access_request.pk),
-        "portal:requester": access_request.requester.get_username()[:256],
+        builders.REQUESTER_TAG_KEY: access_request.requester.get_username()[:256],
     }
 
 

@@ -114,3 +114,38 @@ def test_own_identity_grants_keep_trusting_the_source_principal(demo):
     assert trust["Statement"][0]["Principal"] == {"AWS": analyst}
     assert "Condition" not in trust["Statement"][0]
     assert trust["Statement"][1]["Action"] == ["sts:SetSourceIdentity", "sts:TagSession"]
+
+
+def test_own_identity_sessions_take_no_session_tags_but_the_portals(demo):
+    """A session's tags are its principal tags, and a session tag overrides the role's tag of the
+    same key: with sts:TagSession open, the source principal could give the grant's sessions any
+    aws:PrincipalTag, which attribute-based policies in the target account allow on (the role
+    writer refuses any tag on the role but the portal's for that very reason). Only the portal's
+    requester key may be passed; SetSourceIdentity and a plain AssumeRole still work."""
+    analyst = f"arn:aws:iam::{DEV}:role/DataAnalyst"
+    analyst_session = f"arn:aws:sts::{DEV}:assumed-role/DataAnalyst/mallory"
+    documents = submitted(
+        demo, access_via="own_identity", source_principal=analyst, mechanism="assume_role"
+    ).documents
+    for tags in ({"team": "platform"}, {"portal:requester": "bob", "team": "platform"}):
+        verdict = _assume(
+            documents,
+            principal=analyst_session,
+            identity=ADMIN_POLICY,
+            action="sts:TagSession",
+            **{"aws:TagKeys": list(tags), **{f"aws:RequestTag/{k}": v for k, v in tags.items()}},
+        )
+        assert verdict.decision != ALLOWED, tags
+    requester_tag = _assume(
+        documents,
+        principal=analyst_session,
+        identity=ADMIN_POLICY,
+        action="sts:TagSession",
+        **{"aws:TagKeys": ["portal:requester"], "aws:RequestTag/portal:requester": "alice"},
+    )
+    assert requester_tag.decision == ALLOWED, requester_tag.explanation
+    for action in ("sts:AssumeRole", "sts:SetSourceIdentity"):
+        verdict = _assume(
+            documents, principal=analyst_session, identity=ADMIN_POLICY, action=action
+        )
+        assert verdict.decision == ALLOWED, verdict.explanation
