@@ -12,7 +12,8 @@ approved document) says. It only takes away what would let a grant reach past th
 where an approver let it through:
 - every IAM write (create, put, attach, pass a role, tag, delete...): with any of them a grant could
   write itself or another role a wider policy, mint keys, or hand a stronger role to a service;
-- IAM Identity Center's writes (permission sets and account assignments are admin rights by
+- IAM Identity Center's writes, through its API or its console's `sso-directory:` permissions
+  (permission sets, account assignments and group members are admin rights by
   another name), AWS Organizations and the account's own settings (account:*);
 - anything at all on the portal's own resources: roles and policies under the portal's path (other
   grants, this boundary), and the provisioner, broker and organizations-reader roles, in any
@@ -53,6 +54,15 @@ IDENTITY_CENTER_WRITE_ACTIONS = [
 ] + [
     f"identitystore:{verb}*"
     for verb in ("Add", "Create", "Delete", "Remove", "Reserve", "Update")
+] + [
+    # The Identity Center console's own permissions for its directory (users, groups, group
+    # members, passwords, MFA devices): the same writes as identitystore's, by another prefix.
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsiamidentitycenterdirectory.html
+    f"sso-directory:{verb}*"
+    for verb in (
+        "Add", "Complete", "Create", "Delete", "Disable", "Enable", "Import", "Remove", "Start",
+        "Update", "Verify",
+    )
 ]  # fmt: skip
 ORGANIZATION_ACTIONS = ["organizations:*", "account:*"]
 # What no grant may do to the portal's own roles and policies: anything in IAM, or assume them.

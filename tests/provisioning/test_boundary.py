@@ -74,6 +74,10 @@ def test_the_boundary_is_the_managed_policy_the_spec_names():
         ("iam:CreateAccessKey", f"arn:aws:iam::{DATA}:user/admin"),
         # Identity Center and the organization.
         ("sso:CreateAccountAssignment", "*"),
+        # The same through the Identity Center console's directory permissions: a user put in a
+        # group gets the group's permission sets, in every account they are assigned in.
+        ("sso-directory:AddMemberToGroup", "*"),
+        ("sso-directory:UpdatePassword", "*"),
         ("organizations:LeaveOrganization", "*"),
         ("account:PutAlternateContact", "*"),
         # Chain into another grant's role, the broker or the provisioner.
@@ -120,7 +124,9 @@ def _catalog(service: str) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("service", ["iam", "sso", "identitystore", "organizations", "account"])
+@pytest.mark.parametrize(
+    "service", ["iam", "sso", "sso-directory", "identitystore", "organizations", "account"]
+)
 def test_every_write_of_identity_and_organization_services_is_denied(service):
     """The boundary's verbs cover the catalog (the Service Authorization Reference): every IAM and
     Identity Center action that is not Read or List, every Organizations and Account action;
