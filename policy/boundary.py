@@ -12,6 +12,7 @@ approved document) says. It only takes away what would let a grant reach past th
 where an approver let it through:
 - every IAM write (create, put, attach, pass a role, tag, delete...): with any of them a grant could
   write itself or another role a wider policy, mint keys, or hand a stronger role to a service;
+  and IAM Roles Anywhere's, whose trust anchors and profiles mint sessions of other roles;
 - IAM Identity Center's writes, through its API or its console's `sso-directory:` permissions
   (permission sets, account assignments and group members are admin rights by
   another name), AWS Organizations and the account's own settings (account:*);
@@ -44,6 +45,18 @@ IAM_WRITE_ACTIONS = [
         "Set", "Tag", "Untag", "Update", "Upload",
     )
 ] + ["iam:PassRole"]  # fmt: skip
+# IAM Roles Anywhere: a trust anchor is an identity provider (a certificate authority whose
+# certificates buy sessions of the roles of its profiles, whose trust policies name the anchor):
+# pointing one at one's own CA, or adding a role to a profile, mints sessions of other roles.
+# Every action not Read or List starts with one of these verbs.
+# https://docs.aws.amazon.com/rolesanywhere/latest/userguide/trust-model.html
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsidentityandaccessmanagementrolesanywhere.html
+ROLES_ANYWHERE_WRITE_ACTIONS = [
+    f"rolesanywhere:{verb}*"
+    for verb in (
+        "Create", "Delete", "Disable", "Enable", "Import", "Put", "Reset", "Tag", "Untag", "Update",
+    )
+]  # fmt: skip
 # IAM Identity Center: the same for its permission sets, assignments and directory.
 IDENTITY_CENTER_WRITE_ACTIONS = [
     f"sso:{verb}*"
@@ -102,7 +115,9 @@ def boundary_policy(
             {
                 "Sid": "NoIdentityAdministration",
                 "Effect": "Deny",
-                "Action": IAM_WRITE_ACTIONS + IDENTITY_CENTER_WRITE_ACTIONS,
+                "Action": IAM_WRITE_ACTIONS
+                + ROLES_ANYWHERE_WRITE_ACTIONS
+                + IDENTITY_CENTER_WRITE_ACTIONS,
                 "Resource": "*",
             },
             {

@@ -78,6 +78,13 @@ def test_the_boundary_is_the_managed_policy_the_spec_names():
         # group gets the group's permission sets, in every account they are assigned in.
         ("sso-directory:AddMemberToGroup", "*"),
         ("sso-directory:UpdatePassword", "*"),
+        # IAM Roles Anywhere: point an existing trust anchor at one's own certificate authority,
+        # then take sessions of every role of its profiles (their trust policies name the anchor).
+        (
+            "rolesanywhere:UpdateTrustAnchor",
+            f"arn:aws:rolesanywhere:eu-central-1:{DATA}:trust-anchor/4579702c-7f4d",
+        ),
+        ("rolesanywhere:CreateTrustAnchor", "*"),
         ("organizations:LeaveOrganization", "*"),
         ("account:PutAlternateContact", "*"),
         # Chain into another grant's role, the broker or the provisioner.
@@ -125,7 +132,8 @@ def _catalog(service: str) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(
-    "service", ["iam", "sso", "sso-directory", "identitystore", "organizations", "account"]
+    "service",
+    ["iam", "rolesanywhere", "sso", "sso-directory", "identitystore", "organizations", "account"],
 )
 def test_every_write_of_identity_and_organization_services_is_denied(service):
     """The boundary's verbs cover the catalog (the Service Authorization Reference): every IAM and
