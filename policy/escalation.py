@@ -68,6 +68,23 @@ IDENTITY_ACTIONS: dict[str, str] = {
     "in an account: a role with whatever the set allows",
     "identitystore:CreateGroupMembership": "adds a user to an IAM Identity Center group, with "
     "every account assignment of the group",
+    # Identity Center may take its users and groups from a Managed Microsoft AD: the directory's
+    # writes are then its writes.
+    # https://docs.aws.amazon.com/singlesignon/latest/userguide/manage-your-identity-source-ad.html
+    "ds-data:AddGroupMember": "adds a member to a directory group, with every account assignment "
+    "IAM Identity Center gives the group when it takes its users from the directory",
+    "ds:ResetUserPassword": "sets a directory user's password: signing in as them, to IAM "
+    "Identity Center too when it takes its users from the directory",
+    # A trust anchor is an identity provider: certificates of its CA buy sessions of the roles of
+    # its profiles. https://docs.aws.amazon.com/rolesanywhere/latest/userguide/trust-model.html
+    "rolesanywhere:CreateTrustAnchor": "trusts a certificate authority of one's choosing, whose "
+    "certificates buy sessions of the roles of the account's profiles",
+    "rolesanywhere:UpdateTrustAnchor": "points a trust anchor at a certificate authority of one's "
+    "choosing: sessions of every role that trusts the anchor",
+    "rolesanywhere:CreateProfile": "creates a profile naming roles whose sessions certificates "
+    "of a trust anchor then buy",
+    "rolesanywhere:UpdateProfile": "adds roles to a profile, whose sessions certificates of a "
+    "trust anchor then buy",
     # https://docs.aws.amazon.com/eks/latest/userguide/access-policies.html
     "eks:CreateAccessEntry": "lets an IAM principal into a Kubernetes cluster, in the Kubernetes "
     "groups it names",

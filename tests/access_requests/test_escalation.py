@@ -92,6 +92,12 @@ def test_the_specs_examples_and_the_resource_policy_writers_are_escalations(acti
         # profile's execution role.
         "sso:CreateAccountAssignment",
         "identitystore:CreateGroupMembership",
+        # The same through a Managed Microsoft AD that Identity Center takes its users from;
+        # IAM Roles Anywhere's trust anchors and profiles, which mint sessions of roles.
+        "ds-data:AddGroupMember",
+        "ds:ResetUserPassword",
+        "rolesanywhere:UpdateTrustAnchor",
+        "rolesanywhere:CreateProfile",
         "eks:CreateAccessEntry",
         "eks:AssociateAccessPolicy",
         "sagemaker:CreatePresignedDomainUrl",
