@@ -113,6 +113,16 @@ CODE_AS_ROLE_ACTIONS: dict[str, str] = {
     "role",
     "ssm:SendCommand": "runs commands on instances, with their instance profiles' credentials",
     "ssm:StartSession": "opens a shell on an instance, with its instance profile's credentials",
+    # What SendCommand does, run by State Manager (AWS-RunShellScript on the targets).
+    # https://docs.aws.amazon.com/systems-manager/latest/userguide/state-manager-associations.html
+    "ssm:CreateAssociation": "runs a document of one's choosing on instances, with their instance "
+    "profiles' credentials",
+    "ssm:UpdateAssociation": "changes what an association runs on its instances, with their "
+    "instance profiles' credentials",
+    # The definition alone can be changed: executions then run it with the machine's own role.
+    # https://docs.aws.amazon.com/step-functions/latest/apireference/API_UpdateStateMachine.html
+    "states:UpdateStateMachine": "replaces a state machine's definition, whose tasks then call "
+    "AWS with the state machine's role",
     "ec2-instance-connect:SendSSHPublicKey": "puts an SSH key on an instance: a shell with its "
     "instance profile's credentials",
     "ec2-instance-connect:SendSerialConsoleSSHPublicKey": "opens an instance's serial console: "
@@ -122,6 +132,9 @@ CODE_AS_ROLE_ACTIONS: dict[str, str] = {
     "ecs:ExecuteCommand": "runs commands in a running container, with its task role's credentials",
     "sagemaker:CreatePresignedNotebookInstanceUrl": "opens a notebook instance's Jupyter, which "
     "runs with the notebook's role",
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/notebook-lifecycle-config.html
+    "sagemaker:UpdateNotebookInstanceLifecycleConfig": "changes the script a notebook instance "
+    "runs as root at its start, with the notebook's role",
     # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreatePresignedDomainUrl.html
     "sagemaker:CreatePresignedDomainUrl": "signs in to a Studio user profile, whose apps run "
     "with the profile's execution role",

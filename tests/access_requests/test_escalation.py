@@ -117,6 +117,22 @@ def test_every_permissions_management_action_of_the_catalog_counts():
     assert "Permissions management" in create_role.reason
 
 
+@pytest.mark.parametrize(
+    "action",
+    [
+        # What ssm:SendCommand does, by a State Manager association; a state machine's or a
+        # notebook's code replaced, which then runs with its role. None needs iam:PassRole.
+        "ssm:CreateAssociation",
+        "ssm:UpdateAssociation",
+        "states:UpdateStateMachine",
+        "sagemaker:UpdateNotebookInstanceLifecycleConfig",
+    ],
+)
+def test_running_other_code_as_an_existing_role_is_an_escalation_by_any_door(action):
+    [escalation] = privilege_escalations([action])
+    assert escalation.action == action and "Permissions management" not in escalation.reason
+
+
 def test_data_plane_reads_and_writes_are_not_escalations():
     plain = ["dynamodb:GetItem", "dynamodb:PutItem", "s3:GetObject", "sqs:SendMessage"]
     assert privilege_escalations(plain) == []
