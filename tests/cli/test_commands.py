@@ -152,6 +152,21 @@ def test_login_with_a_wrong_password_writes_nothing(api, cli_config, monkeypatch
     assert not cli_config.exists()
 
 
+def test_login_over_plain_http_warns_before_the_password_is_sent(cli_config, monkeypatch, capsys):
+    """The warning comes before the password leaves (here: a portal that does not answer), not
+    after the password and the token have already crossed the network in clear."""
+    monkeypatch.delenv("PORTAL_TOKEN", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("alice-demo\n"))
+    url = f"http://127.0.0.2:{free_port()}"
+
+    assert run("login", "--url", url, "--username", "alice", "--password-stdin") == 1
+
+    err = capsys.readouterr().err
+    assert f"warning: {url} is plain http" in err
+    assert err.index("warning:") < err.index("cannot reach")
+    assert not cli_config.exists()
+
+
 def test_login_with_a_token_checks_it_and_stores_it(api, cli_config, monkeypatch, capsys):
     """An SSO user's token from the API token page: read from stdin, checked with the API, which
     also says whose it is; no password is sent anywhere."""
