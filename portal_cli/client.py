@@ -86,8 +86,15 @@ class Client:
             items += page["results"]
             if not page.get("next"):
                 return items
-            page = self.call("GET", page["next"])
+            page = self.call("GET", self.on_portal(str(page["next"])))
         return items
+
+    def on_portal(self, link: str) -> str:
+        """A link of an answer, on the configured portal's scheme and host: the token goes
+        nowhere else (say a `next` link written as http:// behind a proxy that did not say the
+        caller came over https)."""
+        own, parts = urllib.parse.urlsplit(self.url), urllib.parse.urlsplit(link)
+        return urllib.parse.urlunsplit((own.scheme, own.netloc, parts.path, parts.query, ""))
 
     def call(self, method: str, path: str, body: dict | None = None) -> object:
         url = path if path.startswith(("http://", "https://")) else f"{self.url}{path}"

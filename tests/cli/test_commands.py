@@ -369,6 +369,24 @@ def test_grants_table_follows_pages(api, capsys):
     assert lines[2].split() == ["8", "13"]
 
 
+def test_a_next_link_elsewhere_is_read_from_the_configured_portal(api, capsys):
+    """The token goes only where it was configured to go: a `next` link naming another host or
+    scheme (a proxy that does not say the caller came over https: http://) is followed on the
+    portal's own address, not sent there in clear."""
+    elsewhere = f"http://127.0.0.2:{free_port()}"
+    api.routes[("GET", "/api/v1/grants/")] = (
+        200,
+        {"count": 2, "next": f"{elsewhere}/api/v1/grants/?page=2", "results": [{"id": 7}]},
+    )
+    api.routes[("GET", "/api/v1/grants/?page=2")] = (200, {"count": 2, "results": [{"id": 8}]})
+
+    assert run("grants") == 0
+
+    assert [call.path for call in api.calls] == ["/api/v1/grants/", "/api/v1/grants/?page=2"]
+    assert all(call.headers["Authorization"].startswith("Token ") for call in api.calls)
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["7", "8"]
+
+
 def test_a_server_error_page_is_reported_without_a_traceback(api, capsys):
     api.routes[("GET", "/api/v1/grants/")] = (500, b"<html>Server Error</html>")
 
