@@ -59,6 +59,26 @@ def _texts(value: object) -> list[str]:
     return [str(value)]
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    """urllib resends every header on a redirect, Authorization too, to whatever host and scheme
+    the Location names: the token follows a redirect only on the same scheme and host (as curl
+    and requests do)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(new.full_url) != _origin(req.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
+_opener = urllib.request.build_opener(_RedirectHandler)
+
+
 class Client:
     def __init__(self, url: str, token: str | None = None, *, timeout: float = TIMEOUT):
         self.url = base_url_check(url)
@@ -109,7 +129,7 @@ class Client:
         request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 (scheme checked)
         try:
             # The URL is the configured portal URL, whose scheme base_url checked (http or https).
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # nosec B310  # noqa: S310
+            with _opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as error:
             raise self._http_error(method, url, error) from None

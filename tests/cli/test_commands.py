@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from portal_cli.main import main
+from tests.cli.stub import stub_start
 from tests.support import free_port
 
 CREDENTIALS = {
@@ -385,6 +386,32 @@ def test_a_next_link_elsewhere_is_read_from_the_configured_portal(api, capsys):
     assert [call.path for call in api.calls] == ["/api/v1/grants/", "/api/v1/grants/?page=2"]
     assert all(call.headers["Authorization"].startswith("Token ") for call in api.calls)
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["7", "8"]
+
+
+def test_a_redirect_to_another_origin_carries_no_token(api, capsys):
+    """urllib resends every header on a redirect, Authorization too, to any host: the token
+    follows a redirect only on the portal's own scheme and host."""
+    other, server = stub_start()
+    try:
+        other.routes[("GET", "/elsewhere/")] = (200, [])
+        api.routes[("GET", "/api/v1/grants/")] = (302, {"location": "/api/v1/grants/?moved=1"})
+        api.routes[("GET", "/api/v1/grants/?moved=1")] = (
+            302,
+            {"location": f"{other.url}/elsewhere/"},
+        )
+
+        assert run("grants") == 0
+
+        # On the portal itself a redirect keeps it; elsewhere it is not sent.
+        assert [call.headers.get("Authorization") for call in api.calls] == [
+            "Token t0ken",
+            "Token t0ken",
+        ]
+        assert [call.path for call in other.calls] == ["/elsewhere/"]
+        assert "Authorization" not in other.calls[0].headers
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_server_error_page_is_reported_without_a_traceback(api, capsys):
