@@ -10,6 +10,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
+from accounts.management.commands.seed_demo import demo_database_seed
 from api.authentication import TokenAuthentication
 from api.services import KEY_PREFIX_LENGTH
 from audit.models import AuditEvent
@@ -215,3 +216,15 @@ def test_an_admin_setting_a_password_ends_the_token_and_a_rehash_does_not(demo):
     alice.set_password("set-by-an-admin-77")
     alice.save()
     assert not Token.objects.filter(key=key).exists()
+
+
+def test_seeding_the_demo_again_keeps_a_demo_users_token(demo):
+    """`make run` seeds at every start: the demo passwords are set again only where they differ,
+    so a demo user's portal-cli login survives a restart."""
+    key = token_for("alice", "alice-demo").json()["token"]
+    demo_database_seed()
+    assert Token.objects.filter(key=key).exists()
+    demo.bob.set_password("not-the-demo-one-5")
+    demo.bob.save()
+    demo_database_seed()
+    assert get_user_model().objects.get(username="bob").check_password("bob-demo")
