@@ -54,6 +54,32 @@ def api_token_revoke(
     )
 
 
+@transaction.atomic
+def api_token_end_for_new_password(*, user: User) -> None:
+    """A new password ends the API token got with the old one, as Django ends the user's other
+    web sessions: whoever changes a password they fear was taken cuts off what it let in."""
+    token = Token.objects.select_for_update().filter(user=user).first()
+    if token is None:
+        return
+    prefix = token.key[:KEY_PREFIX_LENGTH]
+    token.delete()
+    audit_record(
+        actor=None,
+        verb="api_token.revoked",
+        obj=user,
+        before={"prefix": prefix},
+        after={"reason": "password changed"},
+    )
+
+
+def password_saved(sender, instance: User, created: bool, **kwargs) -> None:
+    """post_save of the user model. User.set_password keeps the new password in `_password` until
+    the save after it; a hash renewed at sign-in (check_password's setter) clears it before
+    saving, and is no password change (django/contrib/auth/base_user.py)."""
+    if not created and getattr(instance, "_password", None) is not None:
+        api_token_end_for_new_password(user=instance)
+
+
 def api_tokens_visible_to(*, user: User) -> QuerySet[Token]:
     tokens = Token.objects.select_related("user").order_by("-created")
     return tokens if user.is_superuser else tokens.filter(user=user)

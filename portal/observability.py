@@ -15,6 +15,9 @@ from core import metrics, request_ids
 
 logger = logging.getLogger("portal.requests")
 _FIGURES_KEY = "metrics:figures"
+# The methods the metrics name; any other (the caller chooses it: any token of letters) counts as
+# "other", so a caller cannot add label values, and series, without end.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 class RequestIdMiddleware:
@@ -34,9 +37,8 @@ class RequestIdMiddleware:
             response[request_ids.HEADER] = request_id
             seconds = time.perf_counter() - started
             status_class = f"{response.status_code // 100}xx"
-            metrics.HTTP_REQUESTS.labels(method=request.method, status=status_class).observe(
-                seconds
-            )
+            method = request.method if request.method in _METHODS else "other"
+            metrics.HTTP_REQUESTS.labels(method=method, status=status_class).observe(seconds)
             logger.info(
                 "%s %s %s %.1f ms",
                 request.method,

@@ -59,6 +59,26 @@ def _texts(value: object) -> list[str]:
     return [str(value)]
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+class _RedirectHandler(urllib.request.HTTPRedirectHandler):
+    """urllib resends every header on a redirect, Authorization too, to whatever host and scheme
+    the Location names: the token follows a redirect only on the same scheme and host (as curl
+    and requests do)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(new.full_url) != _origin(req.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
+_opener = urllib.request.build_opener(_RedirectHandler)
+
+
 class Client:
     def __init__(self, url: str, token: str | None = None, *, timeout: float = TIMEOUT):
         self.url = base_url_check(url)
@@ -86,8 +106,15 @@ class Client:
             items += page["results"]
             if not page.get("next"):
                 return items
-            page = self.call("GET", page["next"])
+            page = self.call("GET", self.on_portal(str(page["next"])))
         return items
+
+    def on_portal(self, link: str) -> str:
+        """A link of an answer, on the configured portal's scheme and host: the token goes
+        nowhere else (say a `next` link written as http:// behind a proxy that did not say the
+        caller came over https)."""
+        own, parts = urllib.parse.urlsplit(self.url), urllib.parse.urlsplit(link)
+        return urllib.parse.urlunsplit((own.scheme, own.netloc, parts.path, parts.query, ""))
 
     def call(self, method: str, path: str, body: dict | None = None) -> object:
         url = path if path.startswith(("http://", "https://")) else f"{self.url}{path}"
@@ -102,7 +129,7 @@ class Client:
         request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 (scheme checked)
         try:
             # The URL is the configured portal URL, whose scheme base_url checked (http or https).
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # nosec B310  # noqa: S310
+            with _opener.open(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as error:
             raise self._http_error(method, url, error) from None

@@ -66,15 +66,19 @@ def command_login(args: argparse.Namespace) -> int:
     if not url:
         raise UsageError("give the portal's address: --url URL (or set PORTAL_URL)")
     url = base_url_check(url)
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if url.startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
+        # Before the password or token is asked for and sent: time to stop, not an apology after.
+        print(
+            f"warning: {url} is plain http; the password and token travel unencrypted",
+            file=sys.stderr,
+        )
     if args.token or args.token_stdin:
         username, token = token_login(url, args)
     else:
         username, token = password_login(url, args)
     path = config_path()
     config_write(path, {"url": url, "username": username, "token": token})
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if url.startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
-        print(f"warning: {url} is plain http; the token travels unencrypted", file=sys.stderr)
     out(f"Logged in to {url} as {username}; token stored in {path}")
     return 0
 

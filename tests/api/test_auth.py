@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -9,7 +10,10 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
+from accounts.management.commands.seed_demo import demo_database_seed
 from api.authentication import TokenAuthentication
+from api.services import KEY_PREFIX_LENGTH
+from audit.models import AuditEvent
 from provisioning.models import Grant
 from tests.api.conftest import api_for
 from tests.factories import submitted
@@ -169,3 +173,58 @@ def test_the_admin_shows_no_token_keys_and_makes_no_tokens_for_others(demo, clie
     assert made.status_code == 404
     assert not Token.objects.filter(user=demo.carol).exists()
     assert b"tokenproxy" not in client.get("/admin/").content
+
+
+def test_a_password_change_ends_the_api_token(demo, client):
+    """Someone who changes a password they fear was taken cuts off what it let in: Django ends
+    their other web sessions, and the API token got with that password ends too."""
+    key = token_for("alice", "alice-demo").json()["token"]
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get("/api/v1/requests/").status_code == 200
+
+    client.force_login(demo.alice)
+    changed = client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "alice-demo",
+            "new_password1": "a-new-long-password-91",
+            "new_password2": "a-new-long-password-91",
+        },
+    )
+    assert changed.status_code == 302
+
+    assert api.get("/api/v1/requests/").status_code == 401
+    assert not Token.objects.filter(user=demo.alice).exists()
+    event = AuditEvent.objects.get(verb="api_token.revoked", object_id=str(demo.alice.pk))
+    assert event.before == {"prefix": key[:KEY_PREFIX_LENGTH]}
+    assert event.after == {"reason": "password changed"}
+
+
+def test_an_admin_setting_a_password_ends_the_token_and_a_rehash_does_not(demo):
+    key = token_for("alice", "alice-demo").json()["token"]
+    # A hash the hasher wants to renew (a short salt): the next sign-in stores a new hash of the
+    # same password, which is no password change.
+    demo.alice.password = make_password("alice-demo", salt="ab", hasher="md5")
+    demo.alice.save(update_fields=["password"])
+    assert token_for("alice", "alice-demo").json()["token"] == key
+    demo.alice.refresh_from_db()
+    assert demo.alice.password != make_password("alice-demo", salt="ab", hasher="md5")
+    assert Token.objects.filter(key=key).exists()
+
+    alice = get_user_model().objects.get(pk=demo.alice.pk)
+    alice.set_password("set-by-an-admin-77")
+    alice.save()
+    assert not Token.objects.filter(key=key).exists()
+
+
+def test_seeding_the_demo_again_keeps_a_demo_users_token(demo):
+    """`make run` seeds at every start: the demo passwords are set again only where they differ,
+    so a demo user's portal-cli login survives a restart."""
+    key = token_for("alice", "alice-demo").json()["token"]
+    demo_database_seed()
+    assert Token.objects.filter(key=key).exists()
+    demo.bob.set_password("not-the-demo-one-5")
+    demo.bob.save()
+    demo_database_seed()
+    assert get_user_model().objects.get(username="bob").check_password("bob-demo")

@@ -101,3 +101,20 @@ def test_rcps_that_are_not_levels_of_policies_are_a_400(demo):
     )
     assert response.status_code == 400
     assert "rcps" in response.json()
+
+
+def test_a_pattern_of_many_wildcards_against_a_long_resource_is_answered(demo):
+    """`*` as `.*` in a regular expression backtracks polynomially: "*a*a*a*a*a*a*b" against 2,000
+    "a"s ran for hours and held a web worker. Any signed-in user sends both here."""
+    resource = "arn:aws:s3:::" + "a" * 2000
+    wild = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::" + "*a" * 6}
+    request = {"principal": SESSION, "action": "s3:GetObject", "resource": resource}
+    for pattern, decision in (("*b", "ImplicitlyDenied"), ("*", "Allowed")):
+        statement = {**wild, "Resource": wild["Resource"] + pattern}
+        response = api_for(demo.alice).post(
+            "/api/v1/policies/simulate/",
+            {"request": request, "identity_policies": [policy(statement)]},
+            format="json",
+        )
+        assert response.status_code == 200, response.content
+        assert response.json()["decision"] == decision

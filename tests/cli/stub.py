@@ -17,7 +17,8 @@ class Call:
 
 @dataclass
 class StubApi:
-    """`routes[(method, path)]` is a (status, body) pair, or a list of them answered in turn."""
+    """`routes[(method, path)]` is a (status, body) pair, or a list of them answered in turn; a
+    3xx whose body has a `location` sends it as the Location header."""
 
     routes: dict = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
@@ -48,6 +49,8 @@ def stub_start() -> tuple[StubApi, ThreadingHTTPServer]:
             self.send_response(status)
             kind = "text/html" if isinstance(answer, bytes) else "application/json"
             self.send_header("Content-Type", kind)
+            if 300 <= status < 400 and isinstance(answer, dict) and "location" in answer:
+                self.send_header("Location", answer["location"])
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from portal_cli.main import main
+from tests.cli.stub import stub_start
 from tests.support import free_port
 
 CREDENTIALS = {
@@ -149,6 +150,21 @@ def test_login_with_a_wrong_password_writes_nothing(api, cli_config, monkeypatch
     err = capsys.readouterr().err
     assert "400" in err
     assert "Unable to log in with provided credentials." in err
+    assert not cli_config.exists()
+
+
+def test_login_over_plain_http_warns_before_the_password_is_sent(cli_config, monkeypatch, capsys):
+    """The warning comes before the password leaves (here: a portal that does not answer), not
+    after the password and the token have already crossed the network in clear."""
+    monkeypatch.delenv("PORTAL_TOKEN", raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("alice-demo\n"))
+    url = f"http://127.0.0.2:{free_port()}"
+
+    assert run("login", "--url", url, "--username", "alice", "--password-stdin") == 1
+
+    err = capsys.readouterr().err
+    assert f"warning: {url} is plain http" in err
+    assert err.index("warning:") < err.index("cannot reach")
     assert not cli_config.exists()
 
 
@@ -352,6 +368,50 @@ def test_grants_table_follows_pages(api, capsys):
     assert lines[0].split() == ["ID", "REQUEST", "STATUS", "MECHANISM", "TARGET", "EXPIRES", "ROLE"]
     assert lines[1].split() == ["7", "12", "active", "arn:r"]
     assert lines[2].split() == ["8", "13"]
+
+
+def test_a_next_link_elsewhere_is_read_from_the_configured_portal(api, capsys):
+    """The token goes only where it was configured to go: a `next` link naming another host or
+    scheme (a proxy that does not say the caller came over https: http://) is followed on the
+    portal's own address, not sent there in clear."""
+    elsewhere = f"http://127.0.0.2:{free_port()}"
+    api.routes[("GET", "/api/v1/grants/")] = (
+        200,
+        {"count": 2, "next": f"{elsewhere}/api/v1/grants/?page=2", "results": [{"id": 7}]},
+    )
+    api.routes[("GET", "/api/v1/grants/?page=2")] = (200, {"count": 2, "results": [{"id": 8}]})
+
+    assert run("grants") == 0
+
+    assert [call.path for call in api.calls] == ["/api/v1/grants/", "/api/v1/grants/?page=2"]
+    assert all(call.headers["Authorization"].startswith("Token ") for call in api.calls)
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["7", "8"]
+
+
+def test_a_redirect_to_another_origin_carries_no_token(api, capsys):
+    """urllib resends every header on a redirect, Authorization too, to any host: the token
+    follows a redirect only on the portal's own scheme and host."""
+    other, server = stub_start()
+    try:
+        other.routes[("GET", "/elsewhere/")] = (200, [])
+        api.routes[("GET", "/api/v1/grants/")] = (302, {"location": "/api/v1/grants/?moved=1"})
+        api.routes[("GET", "/api/v1/grants/?moved=1")] = (
+            302,
+            {"location": f"{other.url}/elsewhere/"},
+        )
+
+        assert run("grants") == 0
+
+        # On the portal itself a redirect keeps it; elsewhere it is not sent.
+        assert [call.headers.get("Authorization") for call in api.calls] == [
+            "Token t0ken",
+            "Token t0ken",
+        ]
+        assert [call.path for call in other.calls] == ["/elsewhere/"]
+        assert "Authorization" not in other.calls[0].headers
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_a_server_error_page_is_reported_without_a_traceback(api, capsys):

@@ -112,3 +112,16 @@ def test_the_oldest_pending_request_is_an_index_scan(demo):
         .explain()
     )
     assert "access_requ_status_created_idx" in plan
+
+
+@pytest.mark.django_db
+def test_a_made_up_http_method_adds_no_series(client, metrics_on):
+    """The method is the caller's to choose (any token of letters): as a label it would let an
+    anonymous caller add series without end, each a file entry every scrape reads back."""
+    for method in ("BLOWUPAAA", "BLOWUPAAB"):
+        client.generic(method, "/no-such-page/")
+    client.get("/no-such-page/")
+    text = scrape(client)
+    assert "BLOWUP" not in text
+    assert 'portal_http_request_seconds_count{method="other"' in text
+    assert 'portal_http_request_seconds_count{method="GET"' in text

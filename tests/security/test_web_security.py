@@ -382,3 +382,18 @@ def test_sessions_expire_after_eight_hours(demo):
     Session.objects.filter(pk=session.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
     response = client.get("/dashboard/")
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("weak", ["password", "password1", "qwertyuiop", "1234567890"])
+def test_a_common_or_numeric_password_is_refused_on_change(demo, weak):
+    """The sign-in throttle slows guessing one person's password; a password on every list of
+    common ones is guessed before it bites."""
+    client = Client()
+    client.force_login(demo.alice)
+    answer = client.post(
+        "/accounts/password_change/",
+        {"old_password": "alice-demo", "new_password1": weak, "new_password2": weak},
+    )
+    assert answer.status_code == 200  # the form again, with its error
+    demo.alice.refresh_from_db()
+    assert demo.alice.check_password("alice-demo")

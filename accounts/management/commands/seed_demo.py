@@ -242,8 +242,11 @@ def demo_database_seed() -> list[str]:
                 "is_superuser": superuser,
             },
         )
-        user.set_password(password)
-        user.save(update_fields=["password"])
+        # Only when it differs: a new password ends the user's API token (api/services.py), and
+        # `make run` seeds at every start.
+        if created or not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
         user.groups.set([groups[name] for name in group_names])
         lines.append(f"user {username}: {'created' if created else 'updated'}")
     for name, target, document, description in DEMO_SCPS:
