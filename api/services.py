@@ -40,9 +40,18 @@ def api_token_revoke(
         raise ServiceError(
             "Only platform admins revoke others' tokens.", kind=ServiceError.FORBIDDEN
         )
+    if not _token_delete(owner, actor=actor, client_address=client_address):
+        raise ServiceError(f"{owner.get_username()} has no API token.", kind=ServiceError.NOT_FOUND)
+
+
+def _token_delete(
+    owner: User, *, actor: User | None, client_address: str | None = None, **after: str
+) -> bool:
+    """Delete `owner`'s token, audited (`after` says why when the portal did it); False when they
+    have none. In the caller's transaction."""
     token = Token.objects.select_for_update().filter(user=owner).first()
     if token is None:
-        raise ServiceError(f"{owner.get_username()} has no API token.", kind=ServiceError.NOT_FOUND)
+        return False
     prefix = token.key[:KEY_PREFIX_LENGTH]
     token.delete()
     audit_record(
@@ -50,26 +59,17 @@ def api_token_revoke(
         verb="api_token.revoked",
         obj=owner,
         before={"prefix": prefix},
+        after=after or None,
         client_address=client_address,
     )
+    return True
 
 
 @transaction.atomic
 def api_token_end_for_new_password(*, user: User) -> None:
     """A new password ends the API token got with the old one, as Django ends the user's other
     web sessions: whoever changes a password they fear was taken cuts off what it let in."""
-    token = Token.objects.select_for_update().filter(user=user).first()
-    if token is None:
-        return
-    prefix = token.key[:KEY_PREFIX_LENGTH]
-    token.delete()
-    audit_record(
-        actor=None,
-        verb="api_token.revoked",
-        obj=user,
-        before={"prefix": prefix},
-        after={"reason": "password changed"},
-    )
+    _token_delete(user, actor=None, reason="password changed")
 
 
 def password_saved(sender, instance: User, created: bool, **kwargs) -> None:
