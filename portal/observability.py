@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.utils.encoding import escape_uri_path
 from django.views.decorators.http import require_GET
 
 from core import metrics, request_ids
@@ -42,7 +43,9 @@ class RequestIdMiddleware:
             logger.info(
                 "%s %s %s %.1f ms",
                 request.method,
-                request.path,
+                # As it came on the wire: request.path is decoded, and a %0A in it would end the
+                # line in the plain log and let the caller write the next one.
+                escape_uri_path(request.path),
                 response.status_code,
                 seconds * 1000,
                 extra={"status": response.status_code, "duration_ms": round(seconds * 1000, 1)},

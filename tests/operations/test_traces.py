@@ -69,6 +69,17 @@ def test_a_well_formed_request_id_is_kept_and_any_other_replaced(client):
 
 
 @pytest.mark.django_db
+def test_a_path_cannot_write_a_log_line_of_its_own(client, caplog):
+    """The request line logs the path as it came on the wire: a `%0A` in it stays `%0A`, so a
+    caller cannot end the line and forge the next one in the plain log."""
+    with caplog.at_level(logging.INFO, logger="portal.requests"):
+        client.get("/nothing%0D%0AINFO portal.requests GET /admin/ 200 1.0 ms")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "portal.requests"]
+    assert "\n" not in line and "\r" not in line
+    assert line.startswith("GET /nothing%0D%0AINFO%20portal.requests%20GET%20/admin/%20200")
+
+
+@pytest.mark.django_db
 def test_the_audit_page_links_an_event_to_its_log_lines(client, demo, settings):
     settings.PORTAL_LOG_SEARCH_URL = "https://logs.example.test/search?q=request_id:{request_id}"
     client.force_login(demo.alice)
