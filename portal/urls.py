@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from access_requests import dashboard
+from accounts.password_reset import LimitedPasswordResetView
 from api import slack
 from portal.observability import metrics_view
 from portal.security import ApiDocsView
@@ -15,6 +16,9 @@ urlpatterns = [
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("audit/", include("audit.urls")),
     path("accounts/mfa/", include("accounts.urls")),
+    # Before Django's own: the reset page, held to a few e-mails an hour
+    # (accounts/password_reset.py).
+    path("accounts/password_reset/", LimitedPasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("sso.urls")),
     path("admin/", admin.site.urls),
