@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection, transaction
 
 from accounts.access_rules import AccessRule
+from accounts.mfa import second_factor_enrolment_check
 from accounts.rules import rule_normalized, rules_errors
 from audit.services import audit_record
 from core.errors import ServiceError
@@ -58,7 +59,15 @@ def access_rules_write(rules: Any) -> list[dict[str, Any]]:
 def access_rules_replace(
     rules: Any, *, actor: User | AnonymousUser | None, client_address: str | None = None
 ) -> list[dict[str, Any]]:
-    """Replace every rule with these. A set with any error changes nothing (400 per field)."""
+    """Replace every rule with these. A set with any error changes nothing (400 per field).
+    `actor` is a platform admin whose second factor is enrolled, or None for the operator's
+    `manage.py access_rules apply` (the shell is the authority there)."""
+    if actor is not None:
+        if not actor.is_superuser:
+            raise ServiceError(
+                "Only platform admins change the access rules.", kind=ServiceError.FORBIDDEN
+            )
+        second_factor_enrolment_check(actor)  # a token from before the factor was needed
     _rules_lock()  # before the read, so the audit's "before" is what is replaced
     before = access_rules_list()
     after = access_rules_write(rules)

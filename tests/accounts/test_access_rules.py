@@ -1,12 +1,14 @@
 """Access rules (SPEC 10.2) without AWS: which rule a request goes under, the checks of a rule
 set (a bad set is refused whole), the API's read and replace, and the YAML file round trip."""
 
+import threading
 from io import StringIO
 
 import pytest
 import yaml
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 
 from accounts.access_rules import AccessRule
 from accounts.management.commands.seed_demo import DEMO_RULES
@@ -15,6 +17,7 @@ from accounts.rules import eligibility
 from audit.models import AuditEvent
 from core.errors import ServiceError
 from tests.api.conftest import api_for
+from tests.support import wait_until
 
 HOUR = 3600
 READ = "dynamodb:GetItem"
@@ -347,16 +350,20 @@ def test_the_wizard_submits_break_glass_and_says_so(demo, client):
     assert made.status == "approved" and made.approved_by_rule == "prod-breakglass"
 
 
+def _backends_waiting_on_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_replacements_at_once_leave_one_set_not_both(demo):
     """Each replacement is of the whole set: one that starts while another is not committed yet
     waits for it, then replaces what it wrote (not the union of both sets, which neither admin
     wrote), and its audit event's "before" is that set."""
-    import threading
-    import time
-
-    from django.db import connection, transaction
-
     first, second = [_rule(name="first")], [_rule(name="second", max_duration=HOUR)]
     written, release = threading.Event(), threading.Event()
     problems: list[Exception] = []
@@ -375,10 +382,16 @@ def test_two_replacements_at_once_leave_one_set_not_both(demo):
 
     holder = threading.Thread(target=replace, args=(first,), kwargs={"hold": True})
     holder.start()
-    assert written.wait(10)
+    assert written.wait(10), problems
     other = threading.Thread(target=replace, args=(second,), kwargs={"hold": False})
     other.start()
-    time.sleep(0.5)  # the second replacement is under way while the first is not committed
+    # The second replacement is under way while the first is not committed: it waits on a lock
+    # (or, were nothing locked, has already written).
+    wait_until(
+        lambda: not other.is_alive() or _backends_waiting_on_a_lock(),
+        timeout=10,
+        what="the second replacement to wait on the first",
+    )
     release.set()
     holder.join(10)
     other.join(10)
@@ -407,3 +420,15 @@ def test_an_admin_token_from_before_the_second_factor_changes_no_rule(demo, sett
     assert api.get("/api/v1/access-rules/").status_code == 200
     TOTPDevice.objects.create(user=demo.admin, name="app", confirmed=True)
     assert api.put("/api/v1/access-rules/", wide, format="json").status_code == 200
+
+
+def test_the_service_itself_lets_only_platform_admins_replace_the_rules(demo):
+    """The rule lives in access_rules_replace, for every caller of it; the operator's
+    `manage.py access_rules apply` passes no actor."""
+    before = access_rules_list()
+    with pytest.raises(ServiceError) as refused:
+        access_rules_replace([_rule(name="mine", approval="auto")], actor=demo.bob)
+    assert refused.value.kind == ServiceError.FORBIDDEN
+    assert access_rules_list() == before
+    access_rules_replace([_rule(name="operators")], actor=None)
+    assert [rule["name"] for rule in access_rules_list()] == ["operators"]
